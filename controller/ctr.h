@@ -1,0 +1,92 @@
+/*
+ * ctr: the controller process (backstopd).  It owns the configuration, the
+ * LMDB environment (the only writer), the listening socket and the workers.
+ *
+ * One struct ctr lives for the whole process, created in main() and freed
+ * on exit; every module below works on it from the one event loop.
+ */
+#ifndef BS_CTR_H
+#define BS_CTR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <event2/event.h>
+
+#include "cfg.h"
+#include "st.h"
+#include "tel.h"
+
+#define CTR_MAX_WORKERS 64
+
+enum ctr_slot_state { SLOT_EMPTY = 0, SLOT_RUNNING, SLOT_WAITING, SLOT_RETIRED };
+
+/* One worker slot.  A slot outlives the processes that fill it: a crashed
+ * worker's slot is refilled, with a back-off when it died before serving. */
+struct ctr_slot {
+    int index;
+    enum ctr_slot_state state;
+    pid_t pid;
+    int tel_fd;                  /* controller's end of the telemetry socketpair */
+    struct event *tel_ev;
+    struct event *respawn_ev;
+    uint64_t started_us;
+    uint64_t started_wall_ms;
+    bool served;                 /* this process finished a request */
+    int quick_deaths;            /* consecutive deaths before serving */
+    struct tel_status last;      /* latest status it reported */
+    struct ctr *ctr;
+};
+
+struct ctr_health;               /* per-target aggregate, ctr_telemetry.c */
+
+struct ctr {
+    struct event_base *base;
+    char *config_path;
+    struct cfg *cfg;
+    struct st_env *st;
+    uint64_t generation;
+    int listen_fd;
+    int nslots;                  /* slots in use: max(cfg->workers, slots still draining) */
+    struct ctr_slot slots[CTR_MAX_WORKERS];
+    bool stopping;               /* SIGTERM/SIGINT seen: drain and exit */
+    struct event *grace_ev;
+    struct event *flush_ev;
+    struct event *sig_ev[6];
+    struct ctr_health *health;   /* list of per-target aggregates */
+    bool health_dirty;
+    bool workers_dirty;
+    int exit_code;
+};
+
+/* ctr_listen.c */
+int ctr_listen_open(const char *host, int port, int *out_fd, char *err, size_t errlen);
+
+/* ctr_publish.c */
+int ctr_publish(struct ctr *c, const struct cfg *cfg);
+int ctr_reload(struct ctr *c);
+int ctr_check_keys(const struct cfg *cfg);
+
+/* ctr_workers.c */
+int ctr_workers_start(struct ctr *c);
+void ctr_workers_resize(struct ctr *c);
+void ctr_workers_reap(struct ctr *c);
+void ctr_workers_stop(struct ctr *c);
+void ctr_workers_signal(struct ctr *c, int sig);
+int ctr_workers_alive(const struct ctr *c);
+void ctr_workers_free(struct ctr *c);
+
+/* ctr_telemetry.c */
+void ctr_tel_read(evutil_socket_t fd, short what, void *arg);
+int ctr_tel_start(struct ctr *c);
+void ctr_tel_flush(struct ctr *c);
+void ctr_tel_free(struct ctr *c);
+
+/* The worker's entry point (gateway/gw_worker.c), reached through
+ * `backstopd --worker STATE_DIR SLOT` with fds 3 (listen) and 4 (telemetry). */
+int gw_worker_main(const char *state_dir, int slot);
+
+#define CTR_WORKER_LISTEN_FD 3
+#define CTR_WORKER_TEL_FD    4
+
+#endif

@@ -1,0 +1,230 @@
+/*
+ * ctr_telemetry: reads the workers' telemetry channels and aggregates
+ * attempt outcomes per target; a 100 ms timer writes whatever changed in one
+ * LMDB transaction (many events, one write, no fsync: this state is
+ * volatile and a lost tenth of a second of it costs nothing).
+ */
+#include "ctr.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fail.h"
+#include "log.h"
+
+#define FLUSH_MS 100
+#define EWMA_ALPHA 0.2
+
+struct ctr_health {
+    struct ctr_health *next;
+    char key[200];               /* "provider/model" */
+    char provider[64];
+    char model[128];
+    uint64_t attempts, ok, failures;
+    uint64_t by_class[FAIL__COUNT];
+    int last_status;
+    int last_fail;
+    uint64_t last_fail_wall_ms, last_ok_wall_ms;
+    double latency_ewma_ms, ttfb_ewma_ms;
+    uint64_t prompt_tokens, completion_tokens;
+    bool dirty;
+};
+
+static struct ctr_health *health_get(struct ctr *c, const char *provider, const char *model)
+{
+    char key[200];
+    snprintf(key, sizeof key, "%s/%s", provider, model);
+    for (struct ctr_health *h = c->health; h; h = h->next)
+        if (strcmp(h->key, key) == 0)
+            return h;
+    struct ctr_health *h = calloc(1, sizeof *h);
+    if (!h)
+        return NULL;
+    memcpy(h->key, key, sizeof key);
+    tel_copy(h->provider, sizeof h->provider, provider);
+    tel_copy(h->model, sizeof h->model, model);
+    h->next = c->health;
+    c->health = h;
+    return h;
+}
+
+static void ewma(double *avg, double sample, uint64_t n)
+{
+    *avg = n <= 1 ? sample : *avg + EWMA_ALPHA * (sample - *avg);
+}
+
+static void on_attempt(struct ctr *c, const struct tel_attempt *a)
+{
+    struct ctr_health *h = health_get(c, a->provider, a->model);
+    if (!h)
+        return;
+    h->attempts++;
+    if (a->fail < FAIL__COUNT)
+        h->by_class[a->fail]++;
+    h->last_status = a->status;
+    if (a->fail == FAIL_NONE) {
+        h->ok++;
+        h->last_ok_wall_ms = a->wall_ms;
+        ewma(&h->latency_ewma_ms, a->latency_ms, h->ok);
+        if (a->ttfb_ms)
+            ewma(&h->ttfb_ewma_ms, a->ttfb_ms, h->ok);
+    } else if (a->fail != FAIL_CANCELLED) {
+        h->failures++;
+        h->last_fail = a->fail;
+        h->last_fail_wall_ms = a->wall_ms;
+    }
+    h->prompt_tokens += a->prompt_tokens;
+    h->completion_tokens += a->completion_tokens;
+    h->dirty = true;
+    c->health_dirty = true;
+}
+
+static void on_status(struct ctr_slot *s, const struct tel_status *st)
+{
+    s->last = *st;
+    if (st->served > 0)
+        s->served = true;
+    s->ctr->workers_dirty = true;
+}
+
+void ctr_tel_read(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    struct ctr_slot *s = arg;
+    union {
+        struct tel_hdr hdr;
+        struct tel_attempt attempt;
+        struct tel_status status;
+    } m;
+    /* Bounded per wake-up so one chatty worker cannot starve the loop. */
+    for (int i = 0; i < 256; i++) {
+        ssize_t n = recv(fd, &m, sizeof m, MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return; /* EAGAIN, or EOF: the worker is gone and SIGCHLD follows */
+        if ((size_t)n < sizeof m.hdr || m.hdr.version != TEL_VERSION)
+            continue;
+        if (m.hdr.kind == TEL_ATTEMPT && n == sizeof m.attempt) {
+            m.attempt.provider[sizeof m.attempt.provider - 1] = '\0';
+            m.attempt.model[sizeof m.attempt.model - 1] = '\0';
+            on_attempt(s->ctr, &m.attempt);
+        } else if (m.hdr.kind == TEL_STATUS && n == sizeof m.status) {
+            on_status(s, &m.status);
+        }
+    }
+}
+
+static json_t *health_json(const struct ctr_health *h)
+{
+    json_t *classes = json_object();
+    for (int i = 1; i < FAIL__COUNT; i++)
+        if (h->by_class[i])
+            json_object_set_new(classes, fail_class_name(i), json_integer((json_int_t)h->by_class[i]));
+    return json_pack("{s:s, s:s, s:I, s:I, s:I, s:i, s:s?, s:I, s:I, s:f, s:f, s:I, s:I, s:o}",
+                     "provider", h->provider, "model", h->model,
+                     "attempts", (json_int_t)h->attempts, "ok", (json_int_t)h->ok,
+                     "failures", (json_int_t)h->failures, "last_status", h->last_status,
+                     "last_failure", h->last_fail ? fail_class_name(h->last_fail) : NULL,
+                     "last_failure_ms", (json_int_t)h->last_fail_wall_ms,
+                     "last_ok_ms", (json_int_t)h->last_ok_wall_ms,
+                     "latency_ewma_ms", h->latency_ewma_ms, "ttfb_ewma_ms", h->ttfb_ewma_ms,
+                     "prompt_tokens", (json_int_t)h->prompt_tokens,
+                     "completion_tokens", (json_int_t)h->completion_tokens,
+                     "failures_by_class", classes);
+}
+
+static json_t *slot_json(const struct ctr_slot *s)
+{
+    return json_pack("{s:i, s:I, s:s, s:I, s:I, s:i, s:i, s:I, s:i, s:b}",
+                     "slot", s->index, "pid", (json_int_t)s->pid,
+                     "state", s->pid > 0 ? "running" : "restarting",
+                     "started_ms", (json_int_t)s->started_wall_ms,
+                     "served", (json_int_t)s->last.served, "in_flight", (int)s->last.in_flight,
+                     "connections", (int)s->last.connections,
+                     "generation", (json_int_t)s->last.generation,
+                     "telemetry_dropped", (int)s->last.dropped, "draining", s->last.draining != 0);
+}
+
+static int put_json(struct st_env *st, MDB_txn *txn, enum st_db db, const char *key, json_t *v)
+{
+    if (!v)
+        return -ENOMEM;
+    char *text = json_dumps(v, JSON_COMPACT);
+    json_decref(v);
+    if (!text)
+        return -ENOMEM;
+    int rc = st_put(st, txn, db, key, text, strlen(text));
+    free(text);
+    return rc;
+}
+
+static int flush_txn(struct st_env *st, MDB_txn *txn, void *arg)
+{
+    struct ctr *c = arg;
+    int rc;
+    for (struct ctr_health *h = c->health; h; h = h->next)
+        if (h->dirty && (rc = put_json(st, txn, ST_DB_HEALTH, h->key, health_json(h))))
+            return rc;
+    if (c->workers_dirty) {
+        /* Rewritten whole: slots come and go with reloads. */
+        if ((rc = mdb_drop(txn, st_dbi(st, ST_DB_WORKERS), 0)))
+            return rc > 0 ? -rc : rc;
+        for (int i = 0; i < c->nslots; i++) {
+            const struct ctr_slot *s = &c->slots[i];
+            if (s->state == SLOT_EMPTY)
+                continue;
+            char key[24];
+            snprintf(key, sizeof key, "slot:%02d", i);
+            if ((rc = put_json(st, txn, ST_DB_WORKERS, key, slot_json(s))))
+                return rc;
+        }
+    }
+    return 0;
+}
+
+void ctr_tel_flush(struct ctr *c)
+{
+    if (!c->health_dirty && !c->workers_dirty)
+        return;
+    int rc = st_write(c->st, flush_txn, c, false);
+    if (rc) {
+        log_err("cannot write health state: %s", st_strerror(rc));
+        return; /* stays dirty: the next tick tries again */
+    }
+    for (struct ctr_health *h = c->health; h; h = h->next)
+        h->dirty = false;
+    c->health_dirty = c->workers_dirty = false;
+}
+
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ctr_tel_flush(arg);
+}
+
+int ctr_tel_start(struct ctr *c)
+{
+    c->flush_ev = event_new(c->base, -1, EV_PERSIST, flush_cb, c);
+    struct timeval tv = { 0, FLUSH_MS * 1000 };
+    if (!c->flush_ev || event_add(c->flush_ev, &tv) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+void ctr_tel_free(struct ctr *c)
+{
+    if (c->flush_ev)
+        event_free(c->flush_ev);
+    c->flush_ev = NULL;
+    while (c->health) {
+        struct ctr_health *h = c->health;
+        c->health = h->next;
+        free(h);
+    }
+}

@@ -1,0 +1,89 @@
+/*
+ * gw: a worker process.  One struct gw per process, created by
+ * gw_worker_main() and freed when it returns; every module of the worker
+ * runs on its single event loop.
+ */
+#ifndef BS_GW_H
+#define BS_GW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#include "cfg.h"
+#include "fail.h"
+#include "http_server.h"
+#include "st.h"
+
+struct gw_up;
+
+/* The runtime side of a configured provider: what every request to it
+ * needs, computed once per catalog generation. */
+struct gw_provider {
+    const struct cfg_provider *cfg;
+    bool enabled;                  /* false: key variable unset on an optional provider */
+    char *chat_url;                /* base_url + "/chat/completions" */
+    struct curl_slist *headers;    /* auth + content type, shared by its requests */
+};
+
+/* An immutable snapshot of the catalog for one generation.  Requests hold a
+ * reference, so a reload never changes a request in flight; the last
+ * reference frees it. */
+struct gw_catalog {
+    int refs;
+    uint64_t generation;
+    struct cfg *cfg;
+    struct gw_provider *providers;   /* parallel to cfg->providers */
+    const struct cfg_model **slots;  /* open-addressing table of models by name */
+    size_t nslots;                   /* power of two */
+    char *models_json;               /* GET /v1/models body, built once */
+    size_t models_json_len;
+};
+
+struct gw {
+    struct event_base *base;
+    int slot;
+    struct st_env *st;
+    struct gw_catalog *cat;          /* current; the worker holds one reference */
+    struct http_server *http;
+    struct gw_up *up;
+    int tel_fd;
+    int access_fd;
+    bool draining;
+    bool log_content;
+    uint64_t served;
+    uint32_t tel_dropped;
+    uint64_t started_wall_ms;
+    uint64_t req_seq;                /* for request ids */
+    uint32_t req_salt;
+    struct event *status_ev;
+    struct event *drain_ev;
+    struct event *tel_ev;
+    struct event *sig_ev[4];
+};
+
+/* gw_catalog.c */
+/* Brings gw->cat up to the generation in LMDB; 0, or an error (the old
+ * catalog stays in use). */
+int gw_catalog_refresh(struct gw *gw);
+const struct cfg_model *gw_catalog_find(const struct gw_catalog *cat, const char *name);
+struct gw_catalog *gw_catalog_ref(struct gw_catalog *cat);
+void gw_catalog_unref(struct gw_catalog *cat);
+
+/* gw_routes.c */
+void gw_route(struct http_req *req, void *arg);
+void gw_error_body(struct evbuffer *out, const char *path, int status, const char *code,
+                   const char *message);
+const char *gw_error_type(int status);
+
+/* gw_chat.c */
+void gw_chat_handle(struct gw *gw, struct http_req *req);
+
+/* gw_tel.c */
+struct tel_attempt;
+void gw_tel_send(struct gw *gw, void *msg, size_t len);
+void gw_tel_status(struct gw *gw);
+void gw_request_finished(struct gw *gw);
+
+#endif

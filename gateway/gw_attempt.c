@@ -1,0 +1,318 @@
+/*
+ * gw_attempt: one upstream call of a chat request.  It builds the upstream
+ * body, runs the transfer on the worker's curl multi, watches the
+ * first-token / idle / deadline timers, relays a stream once its first
+ * event proves good, and classifies how it ended.
+ */
+#include "gw_chat.h"
+
+#include <event2/buffer.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bs_time.h"
+#include "gw_classify.h"
+#include "log.h"
+
+#define ERROR_BODY_MAX (64 * 1024)
+
+static void attempt_end(struct gw_attempt *att);
+
+static void arm_timer(struct gw_attempt *att, int ms)
+{
+    struct gw_chat *chat = att->chat;
+    uint64_t now = bs_now_us();
+    uint64_t at = now + (uint64_t)ms * 1000;
+    if (at > chat->deadline_us)
+        at = chat->deadline_us;
+    uint64_t us = at > now ? at - now : 0;
+    struct timeval tv = { (time_t)(us / 1000000), (suseconds_t)(us % 1000000) };
+    evtimer_add(att->timer, &tv);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct gw_attempt *att = arg;
+    enum fail_class why;
+    if (bs_now_us() >= att->chat->deadline_us)
+        why = FAIL_DEADLINE;
+    else if (att->mode == ATT_RELAY)
+        why = FAIL_IDLE_TIMEOUT;
+    else
+        why = FAIL_FIRST_TOKEN_TIMEOUT;
+    gw_attempt_cancel(att, why);
+    attempt_end(att);
+}
+
+static bool is_error_event(const struct sse_event *ev)
+{
+    if (strcmp(ev->event, "error") == 0)
+        return true;
+    /* Cheap test first: only data that mentions "error" is parsed. */
+    if (!memmem(ev->data, ev->data_len, "\"error\"", 7))
+        return false;
+    json_t *j = json_loadb(ev->data, ev->data_len, 0, NULL);
+    bool err = j && json_is_object(j) && json_object_get(j, "error") != NULL;
+    json_decref(j);
+    return err;
+}
+
+static void take_usage(struct gw_chat *chat, const char *data, size_t len)
+{
+    json_t *j = json_loadb(data, len, 0, NULL);
+    json_t *u = j ? json_object_get(j, "usage") : NULL;
+    if (json_is_object(u)) {
+        chat->prompt_tokens = (uint32_t)json_integer_value(json_object_get(u, "prompt_tokens"));
+        chat->completion_tokens = (uint32_t)json_integer_value(json_object_get(u, "completion_tokens"));
+    }
+    json_decref(j);
+}
+
+/* Returns non-zero to stop: an error event ends the attempt. */
+static int on_event(void *arg, const struct sse_event *ev)
+{
+    struct gw_attempt *att = arg;
+    if (ev->data_len == 6 && memcmp(ev->data, "[DONE]", 6) == 0) {
+        att->saw_done = true;
+        return 0;
+    }
+    if (is_error_event(ev)) {
+        att->fail = FAIL_STREAM_ERROR;
+        snprintf(att->detail, sizeof att->detail, "error event in the stream");
+        return 1;
+    }
+    if (memmem(ev->data, ev->data_len, "\"usage\":{", 9))
+        take_usage(att->chat, ev->data, ev->data_len);
+    if (att->mode == ATT_PRECOMMIT) {
+        /* The first good event: from here the client sees this target. */
+        if (gw_chat_commit_stream(att->chat, att) < 0)
+            return 1;
+        att->mode = ATT_RELAY;
+        evtimer_del(att->timer);
+        arm_timer(att, att->chat->cat->cfg->timeouts.idle_stream_ms);
+    }
+    return 0;
+}
+
+static void on_head(struct gw_attempt *att)
+{
+    struct gw_chat *chat = att->chat;
+    att->head_us = bs_now_us();
+    curl_easy_getinfo(att->xfer.easy, CURLINFO_RESPONSE_CODE, &att->status);
+    att->sse = strncasecmp(att->content_type, "text/event-stream", 17) == 0;
+    if (att->status >= 200 && att->status < 300 && chat->stream && att->sse) {
+        att->mode = ATT_PRECOMMIT;
+        sse_init(&att->parser, chat->cat->cfg->limits.max_response_bytes);
+        return; /* the first-token timer keeps running until the first event */
+    }
+    att->mode = ATT_BUFFER;
+    evtimer_del(att->timer);
+    arm_timer(att, chat->cat->cfg->timeouts.request_ms);
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+    struct gw_attempt *att = arg;
+    size_t len = size * n;
+    /* A new status line (after a 100 Continue, say) starts a new head. */
+    if (len > 5 && memcmp(p, "HTTP/", 5) == 0) {
+        att->content_type[0] = att->retry_after[0] = '\0';
+        return len;
+    }
+    const char *colon = memchr(p, ':', len);
+    if (!colon)
+        return len;
+    size_t nlen = (size_t)(colon - p);
+    const char *v = colon + 1;
+    size_t vlen = len - nlen - 1;
+    while (vlen && (*v == ' ' || *v == '\t'))
+        v++, vlen--;
+    while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
+        vlen--;
+    char *dst = NULL;
+    size_t cap = 0;
+    if (nlen == 12 && strncasecmp(p, "content-type", 12) == 0)
+        dst = att->content_type, cap = sizeof att->content_type;
+    else if (nlen == 11 && strncasecmp(p, "retry-after", 11) == 0)
+        dst = att->retry_after, cap = sizeof att->retry_after;
+    if (dst) {
+        size_t m = vlen < cap - 1 ? vlen : cap - 1;
+        memcpy(dst, v, m);
+        dst[m] = '\0';
+    }
+    return len;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+    struct gw_attempt *att = arg;
+    struct gw_chat *chat = att->chat;
+    size_t len = size * n;
+    if (att->mode == ATT_HEAD)
+        on_head(att);
+    if (att->mode == ATT_BUFFER) {
+        size_t max = att->status >= 200 && att->status < 300 ? chat->cat->cfg->limits.max_response_bytes
+                                                              : ERROR_BODY_MAX;
+        if (evbuffer_get_length(att->resp) + len > max) {
+            att->fail = FAIL_BAD_RESPONSE;
+            snprintf(att->detail, sizeof att->detail, "answer larger than %zu bytes", max);
+            return 0;
+        }
+        return evbuffer_add(att->resp, p, len) == 0 ? len : 0;
+    }
+    if (!chat->req)
+        return 0;
+    if (att->mode == ATT_RELAY && http_req_output_pending(chat->req) > 256 * 1024) {
+        /* A slow client: stop reading the upstream instead of buffering.
+         * curl hands the same bytes again on resume. */
+        att->paused = true;
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    bool was_relaying = att->mode == ATT_RELAY;
+    if (!was_relaying && evbuffer_add(att->resp, p, len) < 0)
+        return 0;
+    int rc = sse_feed(&att->parser, p, len, on_event, att);
+    if (rc < 0 && att->fail == FAIL_NONE) {
+        att->fail = FAIL_BAD_RESPONSE;
+        snprintf(att->detail, sizeof att->detail, "stream event too large or out of memory");
+    }
+    if (att->fail != FAIL_NONE)
+        return 0;
+    if (was_relaying) {
+        if (http_req_stream_write(chat->req, p, len) < 0)
+            return 0;
+        evtimer_del(att->timer);
+        arm_timer(att, chat->cat->cfg->timeouts.idle_stream_ms);
+    } else if (att->mode == ATT_RELAY) {
+        /* Just committed: everything held so far goes out as it came. */
+        size_t held = evbuffer_get_length(att->resp);
+        unsigned char *bytes = evbuffer_pullup(att->resp, -1);
+        if (http_req_stream_write(chat->req, bytes, held) < 0)
+            return 0;
+        evbuffer_drain(att->resp, held);
+    }
+    return len;
+}
+
+static void on_done(struct gw_xfer *x, CURLcode rc)
+{
+    struct gw_attempt *att = (struct gw_attempt *)x;
+    att->running = false;
+    if (att->fail == FAIL_NONE) {
+        curl_off_t connected = 0;
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &att->status);
+        curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connected);
+        if (rc != CURLE_OK) {
+            att->fail = gw_classify_curl(rc, connected > 0 || att->status > 0);
+            snprintf(att->detail, sizeof att->detail, "%s", curl_easy_strerror(rc));
+        } else if (att->mode == ATT_HEAD) {
+            on_head(att); /* a head without a body */
+        }
+        if (att->fail == FAIL_NONE && (att->status < 200 || att->status >= 300)) {
+            size_t len = evbuffer_get_length(att->resp);
+            att->fail = gw_classify_http(att->status, (const char *)evbuffer_pullup(att->resp, -1), len);
+            snprintf(att->detail, sizeof att->detail, "HTTP %ld", att->status);
+        } else if (att->fail == FAIL_NONE && (att->mode == ATT_RELAY || att->mode == ATT_PRECOMMIT) &&
+                   !att->saw_done) {
+            att->fail = FAIL_STREAM_CUT;
+            snprintf(att->detail, sizeof att->detail, "stream ended without [DONE]");
+        }
+    }
+    attempt_end(att);
+}
+
+static void attempt_end(struct gw_attempt *att)
+{
+    evtimer_del(att->timer);
+    gw_chat_attempt_done(att->chat, att);
+}
+
+static int build_body(struct gw_attempt *att)
+{
+    struct gw_chat *chat = att->chat;
+    json_t *model = json_string(att->tgt->model);
+    if (!model || json_object_set_new(chat->body, "model", model) < 0)
+        return -1;
+    att->body = json_dumps(chat->body, JSON_COMPACT);
+    return att->body ? 0 : -1;
+}
+
+int gw_attempt_start(struct gw_chat *chat, size_t target)
+{
+    struct gw *gw = chat->gw;
+    const struct cfg_target *tgt = &chat->chain->targets[target];
+    struct gw_attempt *att = calloc(1, sizeof *att);
+    if (!att)
+        return -1;
+    att->chat = chat;
+    att->tgt = tgt;
+    att->prov = &chat->cat->providers[tgt->provider];
+    att->start_us = bs_now_us();
+    att->resp = evbuffer_new();
+    att->timer = evtimer_new(gw->base, on_timer, att);
+    att->xfer.easy = gw_up_easy(gw->up);
+    att->xfer.done = on_done;
+    if (!att->resp || !att->timer || !att->xfer.easy || build_body(att) < 0) {
+        gw_attempt_free(att);
+        return -1;
+    }
+    snprintf(att->rid_header, sizeof att->rid_header, "X-Request-Id: %s", chat->request_id);
+    /* Prepended without copying the provider's list: curl only reads it. */
+    att->rid_node.data = att->rid_header;
+    att->rid_node.next = att->prov->headers;
+    CURL *e = att->xfer.easy;
+    curl_easy_setopt(e, CURLOPT_URL, att->prov->chat_url);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, att->body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(att->body));
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, &att->rid_node);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, att);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, att);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)chat->cat->cfg->timeouts.connect_ms);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (gw_up_start(gw->up, &att->xfer) < 0) {
+        gw_attempt_free(att);
+        return -1;
+    }
+    att->running = true;
+    arm_timer(att, chat->cat->cfg->timeouts.first_token_ms);
+    chat->att = att;
+    chat->attempts++;
+    return 0;
+}
+
+void gw_attempt_cancel(struct gw_attempt *att, enum fail_class why)
+{
+    if (att->running) {
+        gw_up_cancel(att->chat->gw->up, &att->xfer);
+        att->running = false;
+    }
+    evtimer_del(att->timer);
+    if (att->fail == FAIL_NONE) {
+        att->fail = why;
+        snprintf(att->detail, sizeof att->detail, "%s", fail_class_name(why));
+    }
+}
+
+void gw_attempt_free(struct gw_attempt *att)
+{
+    if (!att)
+        return;
+    if (att->running)
+        gw_up_cancel(att->chat->gw->up, &att->xfer);
+    gw_up_release(att->chat->gw->up, att->xfer.easy);
+    if (att->timer)
+        event_free(att->timer);
+    if (att->resp)
+        evbuffer_free(att->resp);
+    sse_free(&att->parser);
+    free(att->body);
+    free(att);
+}

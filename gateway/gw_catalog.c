@@ -1,0 +1,199 @@
+/*
+ * gw_catalog: the worker's cached view of the catalog the controller
+ * published in LMDB.  Each request reads only the generation counter (one
+ * renewed read transaction, a few hundred nanoseconds); the config is
+ * re-parsed only when the generation moved, so per-request work does not
+ * grow with the catalog.
+ */
+#include "gw.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;  /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+const struct cfg_model *gw_catalog_find(const struct gw_catalog *cat, const char *name)
+{
+    size_t mask = cat->nslots - 1;
+    for (size_t i = name_hash(name) & mask;; i = (i + 1) & mask) {
+        const struct cfg_model *m = cat->slots[i];
+        if (!m)
+            return NULL;
+        if (strcmp(m->name, name) == 0)
+            return m;
+    }
+}
+
+static void catalog_free(struct gw_catalog *cat)
+{
+    if (!cat)
+        return;
+    if (cat->providers && cat->cfg)
+        for (size_t i = 0; i < cat->cfg->nproviders; i++) {
+            free(cat->providers[i].chat_url);
+            curl_slist_free_all(cat->providers[i].headers);
+        }
+    free(cat->providers);
+    free(cat->slots);
+    free(cat->models_json);
+    cfg_free(cat->cfg);
+    free(cat);
+}
+
+struct gw_catalog *gw_catalog_ref(struct gw_catalog *cat)
+{
+    cat->refs++;
+    return cat;
+}
+
+void gw_catalog_unref(struct gw_catalog *cat)
+{
+    if (cat && --cat->refs == 0)
+        catalog_free(cat);
+}
+
+static struct curl_slist *add_header(struct curl_slist *list, const char *h, bool *ok)
+{
+    struct curl_slist *n = curl_slist_append(list, h);
+    if (!n)
+        *ok = false;
+    return n ? n : list;
+}
+
+static int provider_init(struct gw_provider *gp, const struct cfg_provider *p)
+{
+    gp->cfg = p;
+    const char *key = p->api_key_env ? getenv(p->api_key_env) : NULL;
+    gp->enabled = !p->api_key_env || (key && *key);
+    size_t len = strlen(p->base_url) + sizeof "/chat/completions";
+    gp->chat_url = malloc(len);
+    if (!gp->chat_url)
+        return -ENOMEM;
+    snprintf(gp->chat_url, len, "%s/chat/completions", p->base_url);
+    bool ok = true;
+    gp->headers = add_header(NULL, "Content-Type: application/json", &ok);
+    /* An empty Expect stops curl from waiting for 100-continue on large
+     * bodies: one round trip less per request. */
+    gp->headers = add_header(gp->headers, "Expect:", &ok);
+    if (key && *key) {
+        char auth[1024];
+        int n = snprintf(auth, sizeof auth, "Authorization: Bearer %s", key);
+        if (n < 0 || (size_t)n >= sizeof auth) {
+            log_err("provider %s: key in %s is too long", p->name, p->api_key_env);
+            gp->enabled = false;
+        } else {
+            gp->headers = add_header(gp->headers, auth, &ok);
+        }
+        memset(auth, 0, sizeof auth);
+    }
+    return ok ? 0 : -ENOMEM;
+}
+
+static int build_models_json(struct gw_catalog *cat)
+{
+    json_t *data = json_array();
+    for (size_t i = 0; data && i < cat->cfg->nmodels; i++)
+        json_array_append_new(data, json_pack("{s:s, s:s, s:i, s:s}", "id", cat->cfg->models[i].name,
+                                              "object", "model", "created", 0, "owned_by", "backstop"));
+    json_t *root = json_pack("{s:s, s:o}", "object", "list", "data", data);
+    if (!root)
+        return -ENOMEM;
+    cat->models_json = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    if (!cat->models_json)
+        return -ENOMEM;
+    cat->models_json_len = strlen(cat->models_json);
+    return 0;
+}
+
+static struct gw_catalog *catalog_build(const char *json, size_t len, uint64_t gen)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(json, len, 0, &jerr);
+    if (!root) {
+        log_err("catalog generation %llu: unreadable JSON: %s", (unsigned long long)gen, jerr.text);
+        return NULL;
+    }
+    struct cfg_errors errs = { 0 };
+    struct cfg *cfg = cfg_load_json(root, NULL, &errs);
+    json_decref(root);
+    if (!cfg) {
+        for (size_t i = 0; i < errs.n; i++)
+            log_err("catalog generation %llu: %s", (unsigned long long)gen, errs.msg[i]);
+        cfg_errors_clear(&errs);
+        return NULL;
+    }
+    struct gw_catalog *cat = calloc(1, sizeof *cat);
+    if (!cat) {
+        cfg_free(cfg);
+        return NULL;
+    }
+    cat->refs = 1;
+    cat->generation = gen;
+    cat->cfg = cfg;
+    cat->providers = calloc(cfg->nproviders ? cfg->nproviders : 1, sizeof *cat->providers);
+    cat->nslots = 8;
+    while (cat->nslots < cfg->nmodels * 2)
+        cat->nslots *= 2;
+    cat->slots = calloc(cat->nslots, sizeof *cat->slots);
+    if (!cat->providers || !cat->slots)
+        goto fail;
+    for (size_t i = 0; i < cfg->nproviders; i++)
+        if (provider_init(&cat->providers[i], &cfg->providers[i]) < 0)
+            goto fail;
+    for (size_t i = 0; i < cfg->nmodels; i++) {
+        size_t mask = cat->nslots - 1, j = name_hash(cfg->models[i].name) & mask;
+        while (cat->slots[j])
+            j = (j + 1) & mask;
+        cat->slots[j] = &cfg->models[i];
+    }
+    if (build_models_json(cat) < 0)
+        goto fail;
+    return cat;
+fail:
+    log_err("catalog generation %llu: out of memory", (unsigned long long)gen);
+    catalog_free(cat);
+    return NULL;
+}
+
+int gw_catalog_refresh(struct gw *gw)
+{
+    int rc = st_rd_begin(gw->st);
+    if (rc) {
+        log_err("state store: %s", st_strerror(rc));
+        return rc;
+    }
+    const void *v;
+    size_t len;
+    uint64_t gen = 0;
+    rc = st_rd_get(gw->st, ST_DB_META, ST_KEY_GENERATION, &v, &len);
+    if (rc == 0 && len == sizeof gen)
+        memcpy(&gen, v, sizeof gen);
+    if (rc || (gw->cat && gw->cat->generation == gen)) {
+        st_rd_end(gw->st);
+        return rc;
+    }
+    rc = st_rd_get(gw->st, ST_DB_META, ST_KEY_CONFIG, &v, &len);
+    struct gw_catalog *cat = rc ? NULL : catalog_build(v, len, gen);
+    st_rd_end(gw->st);
+    if (!cat)
+        return rc ? rc : -EINVAL;
+    if (gw->cat)
+        log_info("catalog generation %llu -> %llu", (unsigned long long)gw->cat->generation,
+                 (unsigned long long)gen);
+    gw_catalog_unref(gw->cat);
+    gw->cat = cat;
+    log_set_level((int)cat->cfg->log.level);
+    gw->log_content = cat->cfg->log.log_content;
+    return 0;
+}

@@ -1,0 +1,396 @@
+/*
+ * gw_chat: POST /v1/chat/completions.  Parses and bounds the request once,
+ * resolves the model to its chain, runs attempts target after target, and
+ * answers the client with what served it (x-backstop-* headers), one access
+ * log line and one telemetry record per attempt.
+ */
+#include "gw_chat.h"
+
+#include <ctype.h>
+#include <event2/buffer.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bs_time.h"
+#include "gw_access.h"
+#include "gw_classify.h"
+#include "log.h"
+#include "tel.h"
+
+static void chat_on_close(void *arg);
+static void chat_on_drain(void *arg);
+
+static void chat_free(struct gw_chat *chat)
+{
+    gw_attempt_free(chat->att);
+    json_decref(chat->body);
+    gw_catalog_unref(chat->cat);
+    free(chat);
+}
+
+static void chat_finish(struct gw_chat *chat, const char *error)
+{
+    struct gw *gw = chat->gw;
+    uint64_t now = bs_now_us();
+    struct gw_access a = {
+        .request_id = chat->request_id,
+        .client = chat->peer,
+        .method = "POST",
+        .path = "/v1/chat/completions",
+        .model = chat->chain ? chat->chain->name : NULL,
+        .provider = chat->served_provider,
+        .upstream_model = chat->served_model,
+        .status = chat->req ? chat->status : 499,
+        .attempts = chat->attempts,
+        .latency_us = now - chat->start_us,
+        .ttfb_us = chat->first_out_us ? chat->first_out_us - chat->start_us : 0,
+        .prompt_tokens = chat->prompt_tokens,
+        .completion_tokens = chat->completion_tokens,
+        .stream = chat->stream,
+        .failover = chat->failover[0] ? chat->failover : NULL,
+        .error = error,
+    };
+    gw_access_write(gw->access_fd, &a);
+    gw_request_finished(gw);
+    chat_free(chat);
+}
+
+/* Gateway-raised errors carry the request id and the attempts too. */
+static void reply_error(struct gw_chat *chat, int status, const char *code, const char *msg)
+{
+    char n[16];
+    snprintf(n, sizeof n, "%d", chat->attempts);
+    http_req_add_header(chat->req, "x-request-id", chat->request_id);
+    http_req_add_header(chat->req, "x-backstop-attempts", n);
+    if (chat->failover[0])
+        http_req_add_header(chat->req, "x-backstop-failover", chat->failover);
+    chat->status = status;
+    chat->first_out_us = bs_now_us();
+    http_req_reply_error(chat->req, status, code, msg);
+}
+
+static void add_served_headers(struct gw_chat *chat, struct gw_attempt *att)
+{
+    char n[16];
+    snprintf(n, sizeof n, "%d", chat->attempts);
+    chat->served_provider = att->prov->cfg->name;
+    chat->served_model = att->tgt->model;
+    http_req_add_header(chat->req, "x-request-id", chat->request_id);
+    http_req_add_header(chat->req, "x-backstop-provider", att->prov->cfg->name);
+    http_req_add_header(chat->req, "x-backstop-model", att->tgt->model);
+    http_req_add_header(chat->req, "x-backstop-attempts", n);
+    if (chat->failover[0])
+        http_req_add_header(chat->req, "x-backstop-failover", chat->failover);
+}
+
+int gw_chat_commit_stream(struct gw_chat *chat, struct gw_attempt *att)
+{
+    if (!chat->req)
+        return -1;
+    add_served_headers(chat, att);
+    http_req_add_header(chat->req, "Cache-Control", "no-cache");
+    chat->status = (int)att->status;
+    chat->committed = true;
+    chat->first_out_us = bs_now_us();
+    return http_req_stream_start(chat->req, (int)att->status, "text/event-stream");
+}
+
+static void report_attempt(struct gw_chat *chat, struct gw_attempt *att)
+{
+    struct tel_attempt t;
+    memset(&t, 0, sizeof t);
+    t.hdr.kind = TEL_ATTEMPT;
+    uint64_t now = bs_now_us();
+    t.wall_ms = bs_wall_ms();
+    t.status = (int32_t)att->status;
+    t.fail = (uint16_t)att->fail;
+    t.attempt_no = (uint16_t)chat->attempts;
+    t.latency_ms = (uint32_t)((now - att->start_us) / 1000);
+    t.ttfb_ms = att->head_us ? (uint32_t)((att->head_us - att->start_us) / 1000) : 0;
+    if (att->fail == FAIL_NONE) {
+        t.prompt_tokens = chat->prompt_tokens;
+        t.completion_tokens = chat->completion_tokens;
+    }
+    tel_copy(t.provider, sizeof t.provider, att->prov->cfg->name);
+    tel_copy(t.model, sizeof t.model, att->tgt->model);
+    tel_copy(t.chain, sizeof t.chain, chat->chain->name);
+    tel_copy(t.request_id, sizeof t.request_id, chat->request_id);
+    gw_tel_send(chat->gw, &t, sizeof t);
+}
+
+static void append(char *buf, size_t cap, const char *fmt, const char *a, const char *b,
+                   const char *c, const char *d)
+{
+    size_t len = strlen(buf);
+    if (len < cap)
+        snprintf(buf + len, cap - len, fmt, len ? "," : "", a, b, c, d);
+}
+
+static void take_usage_json(struct gw_chat *chat, struct evbuffer *body)
+{
+    size_t len = evbuffer_get_length(body);
+    json_t *j = json_loadb((const char *)evbuffer_pullup(body, -1), len, 0, NULL);
+    json_t *u = j ? json_object_get(j, "usage") : NULL;
+    if (json_is_object(u)) {
+        chat->prompt_tokens = (uint32_t)json_integer_value(json_object_get(u, "prompt_tokens"));
+        chat->completion_tokens = (uint32_t)json_integer_value(json_object_get(u, "completion_tokens"));
+    }
+    json_decref(j);
+}
+
+static void answer_success(struct gw_chat *chat, struct gw_attempt *att)
+{
+    if (chat->committed) {
+        http_req_stream_end(chat->req);
+        return;
+    }
+    take_usage_json(chat, att->resp);
+    add_served_headers(chat, att);
+    chat->status = (int)att->status;
+    chat->first_out_us = bs_now_us();
+    http_req_reply_buffer(chat->req, (int)att->status,
+                          att->content_type[0] ? att->content_type : "application/json", att->resp);
+}
+
+/* The request's own fault: the client gets the upstream's answer as is. */
+static void answer_client_error(struct gw_chat *chat, struct gw_attempt *att)
+{
+    add_served_headers(chat, att);
+    if (att->retry_after[0])
+        http_req_add_header(chat->req, "Retry-After", att->retry_after);
+    chat->status = (int)att->status;
+    chat->first_out_us = bs_now_us();
+    http_req_reply_buffer(chat->req, (int)att->status,
+                          att->content_type[0] ? att->content_type : "application/json", att->resp);
+}
+
+/* Bytes already reached the client: end the stream with an explicit error
+ * event so no client mistakes a cut for a complete answer. */
+static void answer_stream_broken(struct gw_chat *chat, struct gw_attempt *att)
+{
+    json_t *ev = json_pack("{s:{s:s, s:s, s:s}}", "error", "message", att->detail, "type",
+                           "server_error", "code", fail_class_name(att->fail));
+    char *text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+    json_decref(ev);
+    if (text) {
+        http_req_stream_write(chat->req, "data: ", 6);
+        http_req_stream_write(chat->req, text, strlen(text));
+        http_req_stream_write(chat->req, "\n\n", 2);
+        free(text);
+        http_req_stream_end(chat->req);
+    } else {
+        http_req_stream_abort(chat->req);
+    }
+}
+
+static bool target_usable(struct gw_chat *chat, size_t i)
+{
+    const struct cfg_target *t = &chat->chain->targets[i];
+    return chat->cat->providers[t->provider].enabled;
+}
+
+/* Starts the next usable target after a failure; false when none is left
+ * or the deadline has passed. */
+static bool try_next(struct gw_chat *chat)
+{
+    while (chat->next_target < chat->chain->ntargets && bs_now_us() < chat->deadline_us) {
+        size_t i = chat->next_target++;
+        if (!target_usable(chat, i)) {
+            const struct cfg_target *t = &chat->chain->targets[i];
+            append(chat->reasons, sizeof chat->reasons, "%s%s/%s: %s%s",
+                   chat->cat->providers[t->provider].cfg->name, t->model, "disabled (no key)", "");
+            continue;
+        }
+        if (gw_attempt_start(chat, i) == 0)
+            return true;
+        log_err("request %s: cannot start an attempt on target %zu", chat->request_id, i);
+    }
+    return false;
+}
+
+static void answer_all_failed(struct gw_chat *chat)
+{
+    char msg[1024];
+    bool late = bs_now_us() >= chat->deadline_us;
+    snprintf(msg, sizeof msg, "%s for model %s: %s",
+             late ? "request deadline exceeded" : "every target failed", chat->chain->name,
+             chat->reasons[0] ? chat->reasons : "no usable target");
+    if (!late)
+        http_req_add_header(chat->req, "Retry-After", "1");
+    reply_error(chat, late ? 504 : 503, late ? "deadline_exceeded" : "all_targets_failed", msg);
+}
+
+void gw_chat_attempt_done(struct gw_chat *chat, struct gw_attempt *att)
+{
+    report_attempt(chat, att);
+    chat->att = NULL;
+    if (!chat->req) {
+        gw_attempt_free(att);
+        chat_finish(chat, fail_class_name(FAIL_CANCELLED));
+        return;
+    }
+    if (att->fail == FAIL_NONE) {
+        answer_success(chat, att);
+        gw_attempt_free(att);
+        chat_finish(chat, NULL);
+        return;
+    }
+    const char *why = fail_class_name(att->fail);
+    if (chat->committed) {
+        log_warn("request %s: %s/%s broke after the stream started: %s", chat->request_id,
+                 att->prov->cfg->name, att->tgt->model, att->detail);
+        answer_stream_broken(chat, att);
+        gw_attempt_free(att);
+        chat_finish(chat, why);
+        return;
+    }
+    if (gw_fail_is_client(att->fail)) {
+        answer_client_error(chat, att);
+        gw_attempt_free(att);
+        chat_finish(chat, why);
+        return;
+    }
+    char status[16] = "";
+    if (att->status)
+        snprintf(status, sizeof status, " (HTTP %ld)", att->status);
+    append(chat->reasons, sizeof chat->reasons, "%s%s/%s: %s%s", att->prov->cfg->name,
+           att->tgt->model, why, status);
+    log_info("request %s: %s/%s failed: %s (%s)", chat->request_id, att->prov->cfg->name,
+             att->tgt->model, why, att->detail);
+    char from[200];
+    snprintf(from, sizeof from, "%s/%s", att->prov->cfg->name, att->tgt->model);
+    gw_attempt_free(att);
+    if (try_next(chat)) {
+        append(chat->failover, sizeof chat->failover, "%s%s=%s%s%s", from, why, "", "");
+        return;
+    }
+    answer_all_failed(chat);
+    chat_finish(chat, why);
+}
+
+static void chat_on_close(void *arg)
+{
+    struct gw_chat *chat = arg;
+    chat->req = NULL;
+    if (chat->att) {
+        /* The client is gone: stop the upstream now, it bills per token. */
+        gw_attempt_cancel(chat->att, FAIL_CANCELLED);
+        gw_chat_attempt_done(chat, chat->att);
+    } else {
+        chat_finish(chat, fail_class_name(FAIL_CANCELLED));
+    }
+}
+
+static void chat_on_drain(void *arg)
+{
+    struct gw_chat *chat = arg;
+    struct gw_attempt *att = chat->att;
+    if (att && att->paused && att->running) {
+        att->paused = false;
+        gw_up_resume(chat->gw->up, &att->xfer);
+    }
+}
+
+static void set_request_id(struct gw_chat *chat, const char *given)
+{
+    size_t n = given ? strlen(given) : 0;
+    bool ok = n > 0 && n < 64;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = isalnum((unsigned char)given[i]) || strchr("-_.:", given[i]);
+    if (ok) {
+        memcpy(chat->request_id, given, n + 1);
+        return;
+    }
+    struct gw *gw = chat->gw;
+    uint64_t x = (++gw->req_seq) * 0x9E3779B97F4A7C15ULL ^ gw->req_salt;
+    snprintf(chat->request_id, sizeof chat->request_id, "req_%08x%016llx", gw->req_salt,
+             (unsigned long long)x);
+}
+
+/* 0, or an HTTP status with msg filled: the client's request is unusable. */
+static int parse_request(struct gw_chat *chat, struct http_req *req, char *msg, size_t cap,
+                         const char **code)
+{
+    size_t len;
+    const char *body = http_req_body(req, &len);
+    json_error_t jerr;
+    *code = "invalid_request";
+    chat->body = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!chat->body) {
+        *code = "invalid_json";
+        snprintf(msg, cap, "request body is not valid JSON: %s at line %d column %d", jerr.text,
+                 jerr.line, jerr.column);
+        return 400;
+    }
+    if (!json_is_object(chat->body)) {
+        snprintf(msg, cap, "request body must be a JSON object");
+        return 400;
+    }
+    json_t *model = json_object_get(chat->body, "model");
+    if (!json_is_string(model) || json_string_length(model) == 0) {
+        snprintf(msg, cap, "'model' is required and must be a non-empty string");
+        return 400;
+    }
+    json_t *messages = json_object_get(chat->body, "messages");
+    if (!json_is_array(messages) || json_array_size(messages) == 0) {
+        snprintf(msg, cap, "'messages' is required and must be a non-empty array");
+        return 400;
+    }
+    json_t *stream = json_object_get(chat->body, "stream");
+    if (stream && !json_is_boolean(stream) && !json_is_null(stream)) {
+        snprintf(msg, cap, "'stream' must be a boolean");
+        return 400;
+    }
+    chat->stream = json_is_true(stream);
+    chat->chain = gw_catalog_find(chat->cat, json_string_value(model));
+    if (!chat->chain) {
+        *code = "model_not_found";
+        snprintf(msg, cap, "the model '%.128s' does not exist on this gateway; GET /v1/models lists "
+                           "the models it serves", json_string_value(model));
+        return 404;
+    }
+    int timeout = chat->cat->cfg->timeouts.request_ms;
+    const char *t = http_req_header(req, "x-backstop-timeout-ms");
+    if (t) {
+        char *end;
+        long v = strtol(t, &end, 10);
+        if (*t == '\0' || *end || v < 1 || v > timeout) {
+            *code = "invalid_timeout";
+            snprintf(msg, cap, "x-backstop-timeout-ms must be an integer from 1 to %d", timeout);
+            return 400;
+        }
+        timeout = (int)v;
+    }
+    chat->deadline_us = chat->start_us + (uint64_t)timeout * 1000;
+    return 0;
+}
+
+void gw_chat_handle(struct gw *gw, struct http_req *req)
+{
+    struct gw_chat *chat = calloc(1, sizeof *chat);
+    if (!chat) {
+        http_req_reply_error(req, 503, "out_of_memory", "the gateway is out of memory");
+        gw_request_finished(gw);
+        return;
+    }
+    chat->gw = gw;
+    chat->req = req;
+    chat->cat = gw_catalog_ref(gw->cat);
+    chat->start_us = http_req_start_us(req);
+    snprintf(chat->peer, sizeof chat->peer, "%s", http_req_peer(req));
+    set_request_id(chat, http_req_header(req, "x-request-id"));
+    http_req_set_callbacks(req, chat_on_drain, chat_on_close, chat);
+    char msg[512];
+    const char *code;
+    int status = parse_request(chat, req, msg, sizeof msg, &code);
+    if (status) {
+        reply_error(chat, status, code, msg);
+        chat_finish(chat, code);
+        return;
+    }
+    if (!try_next(chat)) {
+        answer_all_failed(chat);
+        chat_finish(chat, "no_target");
+    }
+}

@@ -1,0 +1,80 @@
+/*
+ * gw_chat: one client chat-completions request and its upstream attempts.
+ *
+ * Ownership: a struct gw_chat is created by gw_chat_handle() and owns its
+ * parsed body, its catalog reference and its current attempt; it frees
+ * itself in chat_finish() once the client has its answer (or is gone).
+ * An attempt (struct gw_attempt) is owned by its chat; one runs at a time.
+ */
+#ifndef BS_GW_CHAT_H
+#define BS_GW_CHAT_H
+
+#include <jansson.h>
+
+#include "gw.h"
+#include "gw_upstream.h"
+#include "sse.h"
+
+enum att_mode {
+    ATT_HEAD,     /* waiting for the response head */
+    ATT_BUFFER,   /* collecting a whole body (non-stream answer, or an error) */
+    ATT_PRECOMMIT,/* a stream whose first event has not reached the client yet */
+    ATT_RELAY,    /* relaying a stream to the client, chunk by chunk */
+};
+
+struct gw_attempt {
+    struct gw_xfer xfer;          /* first member: the done() callback finds the attempt */
+    struct gw_chat *chat;
+    const struct gw_provider *prov;
+    const struct cfg_target *tgt;
+    char *body;                   /* upstream request body */
+    struct curl_slist rid_node;   /* "X-Request-Id" prepended to the provider's headers */
+    char rid_header[96];
+    enum att_mode mode;
+    long status;
+    bool sse;
+    bool paused;
+    bool saw_done;
+    bool running;                 /* in the multi handle */
+    struct evbuffer *resp;        /* buffered body, or stream bytes held before commit */
+    struct sse_parser parser;
+    char content_type[96];
+    char retry_after[32];
+    uint64_t start_us, head_us;
+    struct event *timer;
+    enum fail_class fail;
+    char detail[160];             /* why it failed, for logs and the all-down answer */
+};
+
+struct gw_chat {
+    struct gw *gw;
+    struct http_req *req;         /* NULL once the client went away */
+    struct gw_catalog *cat;
+    const struct cfg_model *chain;
+    json_t *body;
+    bool stream;
+    char request_id[72];
+    char peer[64];
+    uint64_t start_us, deadline_us, first_out_us;
+    int attempts;
+    size_t next_target;
+    struct gw_attempt *att;
+    bool committed;               /* the client has received the response head */
+    int status;
+    char failover[512];           /* "provider/model=reason,..." */
+    char reasons[768];            /* for the all-down answer */
+    uint32_t prompt_tokens, completion_tokens;
+    const char *served_provider, *served_model;
+};
+
+/* gw_attempt.c */
+int gw_attempt_start(struct gw_chat *chat, size_t target);
+void gw_attempt_cancel(struct gw_attempt *att, enum fail_class why);
+void gw_attempt_free(struct gw_attempt *att);
+
+/* gw_chat.c: called by the attempt when it ends, failed or not. */
+void gw_chat_attempt_done(struct gw_chat *chat, struct gw_attempt *att);
+/* The attempt's stream is about to reach the client: send the head. */
+int gw_chat_commit_stream(struct gw_chat *chat, struct gw_attempt *att);
+
+#endif

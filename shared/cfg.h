@@ -1,0 +1,116 @@
+/*
+ * cfg: the Backstop configuration, parsed and validated.
+ *
+ * One parser serves three callers: `backstopd -t` (check only), the
+ * controller (load at start and on SIGHUP, then store the normalised JSON in
+ * LMDB) and the workers (re-parse that JSON from LMDB when the generation
+ * changes).  Parsing never stops at the first problem: every error is
+ * collected with the JSON path it concerns, so an operator fixes a file in
+ * one pass, like `nginx -t`.
+ *
+ * Ownership: a struct cfg and everything it points to belongs to the caller
+ * of cfg_load_*() and is released with cfg_free().  Strings are copies; the
+ * struct holds no reference into the json_t it was built from, except
+ * `normalized`, which it owns.
+ */
+#ifndef BS_CFG_H
+#define BS_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+
+enum cfg_provider_type {
+    CFG_PROV_OPENAI = 0,      /* api.openai.com or anything speaking its API */
+    CFG_PROV_OPENAI_COMPAT,   /* vLLM, Ollama, DeepSeek, Mistral, Groq, ... */
+};
+
+struct cfg_provider {
+    char *name;
+    enum cfg_provider_type type;
+    char *base_url;     /* no trailing slash; paths such as /chat/completions are appended */
+    char *api_key_env;  /* environment variable holding the key, or NULL for no key */
+    bool optional;      /* key variable unset at start: provider disabled with a warning
+                           instead of a config error */
+    char *region;       /* free-form label, or NULL */
+};
+
+struct cfg_target {
+    size_t provider;    /* index into cfg.providers */
+    char *model;        /* exact upstream model version sent to the provider */
+};
+
+struct cfg_model {
+    char *name;         /* client-facing model name */
+    struct cfg_target *targets;
+    size_t ntargets;    /* >= 1 */
+};
+
+struct cfg_timeouts {
+    int connect_ms;      /* TCP+TLS connect to an upstream */
+    int first_token_ms;  /* attempt start -> first response body byte */
+    int idle_stream_ms;  /* longest silence inside a streamed answer */
+    int request_ms;      /* end-to-end deadline of one client request, all attempts */
+    int drain_grace_ms;  /* SIGTERM: how long in-flight requests may take to finish */
+};
+
+struct cfg_limits {
+    size_t max_body_bytes;    /* request body; larger -> 413 */
+    size_t max_header_bytes;  /* request line + headers; larger -> 431 */
+    size_t max_response_bytes;/* buffered non-streamed upstream answer; larger -> 502 */
+    int max_connections;      /* per worker */
+};
+
+enum cfg_log_level { CFG_LOG_ERR = 3, CFG_LOG_WARNING = 4, CFG_LOG_NOTICE = 5,
+                     CFG_LOG_INFO = 6, CFG_LOG_DEBUG = 7 };
+
+struct cfg_log {
+    enum cfg_log_level level;
+    char *file;         /* daemon log file, NULL = stderr */
+    char *access_log;   /* access log file, NULL = stderr */
+    bool log_content;   /* put prompt/completion text in logs (default false) */
+};
+
+struct cfg {
+    char *listen_host;  /* numeric IPv4/IPv6 address or "localhost" */
+    int listen_port;
+    int workers;        /* resolved: the config value, or the CPU count when absent */
+    char *state_dir;    /* LMDB environment directory; relative paths are relative to
+                           the directory of the config file */
+    size_t lmdb_map_mb; /* initial LMDB map size */
+    struct cfg_log log;
+    struct cfg_limits limits;
+    struct cfg_timeouts timeouts;
+    struct cfg_provider *providers;
+    size_t nproviders;
+    struct cfg_model *models;
+    size_t nmodels;
+    json_t *normalized; /* the input with every default filled in and relative paths
+                           resolved; what the controller stores in LMDB */
+};
+
+/* A list of "JSON-path: problem" messages, e.g.
+ * "$.providers.openai.base_url: expected a string, got integer". */
+struct cfg_errors {
+    char **msg;
+    size_t n;
+};
+
+/* Load and validate a file.  Returns NULL and fills errs (>= 1 entry) on any
+ * problem, including I/O and JSON syntax errors (with line and column). */
+struct cfg *cfg_load_file(const char *path, struct cfg_errors *errs);
+
+/* Validate an already parsed document.  base_dir resolves relative paths
+ * (NULL: leave them as they are).  Does not take ownership of root. */
+struct cfg *cfg_load_json(json_t *root, const char *base_dir, struct cfg_errors *errs);
+
+void cfg_free(struct cfg *cfg);
+void cfg_errors_clear(struct cfg_errors *errs);
+
+/* Lookups; NULL when absent.  Linear: for start-up and reload, not the hot path. */
+const struct cfg_model *cfg_find_model(const struct cfg *cfg, const char *name);
+const struct cfg_provider *cfg_find_provider(const struct cfg *cfg, const char *name);
+
+const char *cfg_provider_type_name(enum cfg_provider_type t);
+
+#endif

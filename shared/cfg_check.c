@@ -1,0 +1,198 @@
+/*
+ * Checks for the values that have a syntax of their own (addresses, URLs,
+ * names), called from the schema rows.  Each one reports its own error at
+ * the current path, since only it knows what exactly is wrong.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cfg_impl.h"
+
+/* Names end up in URLs, log lines and metrics labels. */
+#define NAME_MAX_LEN 128
+
+static bool is_alnum(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+}
+
+/* Decimal 0..65535 without sign or spaces; -1 otherwise. */
+static int parse_port(const char *s, size_t n)
+{
+    if (n == 0 || n > 5)
+        return -1;
+    int port = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        port = port * 10 + (s[i] - '0');
+    }
+    return port <= 65535 ? port : -1;
+}
+
+const char *cfg_parse_listen(const char *s, char host[CFG_HOST_MAX], int *port)
+{
+    const char *h, *he, *p;
+    bool v6 = s[0] == '[';
+    if (v6) {
+        h = s + 1;
+        he = strchr(h, ']');
+        if (!he || he[1] != ':')
+            return "expected \"[IPV6]:PORT\"";
+        p = he + 2;
+    } else {
+        const char *colon = strrchr(s, ':');
+        if (!colon)
+            return "expected \"HOST:PORT\"";
+        if (memchr(s, ':', (size_t)(colon - s)))
+            return "an IPv6 address goes in brackets, as in \"[::1]:8080\"";
+        h = s;
+        he = colon;
+        p = colon + 1;
+    }
+    size_t hl = (size_t)(he - h);
+    if (hl == 0)
+        return "the host is missing (use 0.0.0.0 or [::] for all addresses)";
+    if (hl >= CFG_HOST_MAX)
+        return "the host must be a numeric address or \"localhost\"";
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    unsigned char addr[16];
+    bool host_ok = v6 ? inet_pton(AF_INET6, host, addr) == 1
+                      : inet_pton(AF_INET, host, addr) == 1 || strcmp(host, "localhost") == 0;
+    if (!host_ok)
+        return v6 ? "the host is not an IPv6 address"
+                  : "the host must be a numeric address or \"localhost\"";
+    *port = parse_port(p, strlen(p));
+    if (*port < 0)
+        return "the port must be a number from 0 to 65535";
+    return NULL;
+}
+
+bool cfg_check_listen(struct cfg_ctx *c, const char *s, char **repl)
+{
+    (void)repl;
+    char host[CFG_HOST_MAX];
+    int port;
+    const char *why = cfg_parse_listen(s, host, &port);
+    if (!why)
+        return true;
+    char q[CFG_QUOTE_MAX];
+    cfg_err(c, "invalid address %s: %s", cfg_quote(q, s), why);
+    return false;
+}
+
+static bool url_error(struct cfg_ctx *c, const char *s, const char *why)
+{
+    char q[CFG_QUOTE_MAX];
+    cfg_err(c, "invalid URL %s: %s", cfg_quote(q, s), why);
+    return false;
+}
+
+/* Upstream URLs get paths such as /chat/completions appended, so they are
+ * kept to scheme://host[:port][/path] and stored without a trailing '/'. */
+bool cfg_check_url(struct cfg_ctx *c, const char *s, char **repl)
+{
+    const char *rest;
+    if (strncmp(s, "http://", 7) == 0)
+        rest = s + 7;
+    else if (strncmp(s, "https://", 8) == 0)
+        rest = s + 8;
+    else
+        return url_error(c, s, "must start with http:// or https://");
+    for (const char *q = s; *q; q++) {
+        unsigned char ch = (unsigned char)*q;
+        if (ch <= 0x20 || ch >= 0x7f)
+            return url_error(c, s, "spaces, control and non-ASCII characters are not allowed");
+        if (ch == '?' || ch == '#')
+            return url_error(c, s, "a query or fragment is not allowed (paths are appended)");
+    }
+    size_t alen = strcspn(rest, "/");
+    if (memchr(rest, '@', alen))
+        return url_error(c, s, "credentials are not allowed in the URL (use api_key_env)");
+    const char *host = rest, *port = NULL;
+    size_t hlen;
+    if (rest[0] == '[') {
+        const char *close = memchr(rest, ']', alen);
+        if (!close)
+            return url_error(c, s, "unterminated '[' in the host");
+        hlen = (size_t)(close - rest) + 1;
+        if (hlen == 2)
+            return url_error(c, s, "the host is missing");
+        if (hlen < alen && rest[hlen] != ':')
+            return url_error(c, s, "expected ':' after ']'");
+    } else {
+        hlen = strcspn(rest, ":/");
+        if (hlen > alen)
+            hlen = alen;
+    }
+    if (hlen == 0)
+        return url_error(c, s, "the host is missing");
+    if (hlen < alen) {
+        port = host + hlen + 1;
+        int n = parse_port(port, alen - hlen - 1);
+        if (n <= 0)
+            return url_error(c, s, "the port must be a number from 1 to 65535");
+    }
+    size_t len = strlen(s), min = (size_t)(rest - s) + alen;
+    size_t keep = len;
+    while (keep > min && s[keep - 1] == '/')
+        keep--;
+    if (keep != len)
+        *repl = strndup(s, keep);
+    return true;
+}
+
+bool cfg_check_env_name(struct cfg_ctx *c, const char *s, char **repl)
+{
+    (void)repl;
+    bool ok = *s && !(*s >= '0' && *s <= '9');
+    for (const char *p = s; ok && *p; p++)
+        ok = is_alnum((unsigned char)*p) || *p == '_';
+    if (!ok) {
+        char q[CFG_QUOTE_MAX];
+        cfg_err(c, "%s is not an environment variable name "
+                   "(letters, digits and '_', not starting with a digit)", cfg_quote(q, s));
+    }
+    return ok;
+}
+
+bool cfg_check_provider_name(struct cfg_ctx *c, const char *key)
+{
+    size_t n = strlen(key);
+    bool ok = n >= 1 && n <= NAME_MAX_LEN;
+    for (const char *p = key; ok && *p; p++)
+        ok = is_alnum((unsigned char)*p) || *p == '_' || *p == '.' || *p == '-';
+    if (!ok)
+        cfg_err(c, "invalid provider name: use 1 to %d letters, digits, '_', '.' or '-'",
+                NAME_MAX_LEN);
+    return ok;
+}
+
+bool cfg_check_model_name(struct cfg_ctx *c, const char *key)
+{
+    size_t n = strlen(key);
+    bool ok = n >= 1 && n <= NAME_MAX_LEN;
+    for (const char *p = key; ok && *p; p++)
+        ok = (unsigned char)*p > 0x20 && (unsigned char)*p < 0x7f;
+    if (!ok)
+        cfg_err(c, "invalid model name: use 1 to %d printable ASCII characters, no spaces",
+                NAME_MAX_LEN);
+    return ok;
+}
+
+/* An optional provider is one that may be switched off by leaving its key
+ * variable unset; without a variable the flag could never act, which is
+ * most likely a mistake in the file. */
+bool cfg_check_provider(struct cfg_ctx *c, const json_t *p)
+{
+    if (!json_is_true(json_object_get(p, "optional")) ||
+        !json_is_null(json_object_get(p, "api_key_env")))
+        return true;
+    size_t mark = cfg_path_key(c, "optional");
+    cfg_err(c, "true needs api_key_env: a provider without a key variable is never disabled");
+    cfg_path_pop(c, mark);
+    return false;
+}

@@ -1,0 +1,161 @@
+/*
+ * The configuration schema: every key, its type, bounds, default and where
+ * it lands in struct cfg.  docs/config.md describes the same keys for
+ * operators; keep the two in step.
+ *
+ * To add a key, add a row (and the struct member it fills).  To add a
+ * provider type, add a line to cfg_provider_types.  Rows whose value has a
+ * syntax of its own point to a check in cfg_check.c.
+ */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cfg_impl.h"
+
+#define INT_ROW(S, m, lo, hi, d) \
+    { .key = #m, .kind = CK_INT, .min = (lo), .max = (hi), .def = (d), \
+      .store = CS_INT, .off = offsetof(S, m) }
+#define SIZE_ROW(S, m, lo, hi, d) \
+    { .key = #m, .kind = CK_INT, .min = (lo), .max = (hi), .def = (d), \
+      .store = CS_SIZE, .off = offsetof(S, m) }
+#define BOOL_ROW(S, m, d) \
+    { .key = #m, .kind = CK_BOOL, .def = (d), .store = CS_BOOL, .off = offsetof(S, m) }
+/* A file name, or null for stderr. */
+#define LOGFILE_ROW(S, m) \
+    { .key = #m, .kind = CK_STRING, .flags = CF_NULLABLE | CF_NONEMPTY | CF_PATH, \
+      .def = "null", .store = CS_STR, .off = offsetof(S, m) }
+#define MS_ROW(m, d) INT_ROW(struct cfg_timeouts, m, 1, 86400000, d)
+#define END_ROW { .kind = CK_END }
+
+const struct cfg_enum cfg_provider_types[] = {
+    { "openai", CFG_PROV_OPENAI },
+    { "openai-compatible", CFG_PROV_OPENAI_COMPAT },
+    { NULL, 0 },
+};
+
+static const struct cfg_enum log_levels[] = {
+    { "err", CFG_LOG_ERR },
+    { "warning", CFG_LOG_WARNING },
+    { "notice", CFG_LOG_NOTICE },
+    { "info", CFG_LOG_INFO },
+    { "debug", CFG_LOG_DEBUG },
+    { NULL, 0 },
+};
+
+static const struct cfg_field log_fields[] = {
+    { .key = "level", .kind = CK_ENUM, .enums = log_levels, .def = "\"info\"",
+      .store = CS_ENUM, .off = offsetof(struct cfg_log, level) },
+    LOGFILE_ROW(struct cfg_log, file),
+    LOGFILE_ROW(struct cfg_log, access_log),
+    BOOL_ROW(struct cfg_log, log_content, "false"),
+    END_ROW
+};
+
+static const struct cfg_field limits_fields[] = {
+    SIZE_ROW(struct cfg_limits, max_body_bytes, 1024, 268435456, "1048576"),
+    SIZE_ROW(struct cfg_limits, max_header_bytes, 1024, 1048576, "16384"),
+    SIZE_ROW(struct cfg_limits, max_response_bytes, 1024, 1073741824, "16777216"),
+    INT_ROW(struct cfg_limits, max_connections, 1, 1000000, "4096"),
+    END_ROW
+};
+
+static const struct cfg_field timeouts_fields[] = {
+    MS_ROW(connect_ms, "2000"),
+    MS_ROW(first_token_ms, "30000"),
+    MS_ROW(idle_stream_ms, "30000"),
+    MS_ROW(request_ms, "120000"),
+    MS_ROW(drain_grace_ms, "30000"),
+    END_ROW
+};
+
+static const struct cfg_field provider_fields[] = {
+    { .key = "type", .kind = CK_ENUM, .flags = CF_REQUIRED, .enums = cfg_provider_types,
+      .store = CS_ENUM, .off = offsetof(struct cfg_provider, type) },
+    { .key = "base_url", .kind = CK_STRING, .flags = CF_REQUIRED, .check = cfg_check_url,
+      .store = CS_STR, .off = offsetof(struct cfg_provider, base_url) },
+    /* Only the variable's name is configuration; whether it is set is the
+     * controller's business at start, so `-t` works without secrets. */
+    { .key = "api_key_env", .kind = CK_STRING, .flags = CF_NULLABLE, .def = "null",
+      .check = cfg_check_env_name,
+      .store = CS_STR, .off = offsetof(struct cfg_provider, api_key_env) },
+    BOOL_ROW(struct cfg_provider, optional, "false"),
+    { .key = "region", .kind = CK_STRING, .flags = CF_NULLABLE | CF_NONEMPTY, .def = "null",
+      .store = CS_STR, .off = offsetof(struct cfg_provider, region) },
+    END_ROW
+};
+
+static const struct cfg_field target_fields[] = {
+    { .key = "provider", .kind = CK_STRING, .flags = CF_REQUIRED, .ref = "providers",
+      .store = CS_REF, .off = offsetof(struct cfg_target, provider) },
+    { .key = "model", .kind = CK_STRING, .flags = CF_REQUIRED | CF_NONEMPTY,
+      .store = CS_STR, .off = offsetof(struct cfg_target, model) },
+    END_ROW
+};
+
+static const struct cfg_field model_fields[] = {
+    { .key = "targets", .kind = CK_ARRAY, .flags = CF_REQUIRED, .min = 1,
+      .fields = target_fields,
+      .off = offsetof(struct cfg_model, targets), .off_n = offsetof(struct cfg_model, ntargets),
+      .elem_size = sizeof(struct cfg_target) },
+    END_ROW
+};
+
+/* Stored in the normalised document as a number, so every worker and every
+ * reload agrees on it even if the CPU count changes under a running daemon. */
+static json_t *default_workers(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        n = 1;
+    if (n > 64)
+        n = 64;
+    return json_integer(n);
+}
+
+static bool build_listen(void *base, const json_t *v)
+{
+    struct cfg *cfg = base;
+    char host[CFG_HOST_MAX];
+    if (cfg_parse_listen(json_string_value(v), host, &cfg->listen_port))
+        return false;
+    return (cfg->listen_host = strdup(host)) != NULL;
+}
+
+static void release_listen(void *base)
+{
+    struct cfg *cfg = base;
+    free(cfg->listen_host);
+    cfg->listen_host = NULL;
+}
+
+/* "providers" must precede "models": references are resolved against the
+ * providers already built. */
+static const struct cfg_field root_fields[] = {
+    { .key = "listen", .kind = CK_STRING, .flags = CF_REQUIRED, .check = cfg_check_listen,
+      .store = CS_CUSTOM, .build = build_listen, .release = release_listen },
+    { .key = "workers", .kind = CK_INT, .min = 1, .max = 64, .def_fn = default_workers,
+      .store = CS_INT, .off = offsetof(struct cfg, workers) },
+    { .key = "state_dir", .kind = CK_STRING, .flags = CF_REQUIRED | CF_NONEMPTY | CF_PATH,
+      .store = CS_STR, .off = offsetof(struct cfg, state_dir) },
+    SIZE_ROW(struct cfg, lmdb_map_mb, 1, 65536, "64"),
+    { .key = "log", .kind = CK_OBJECT, .def = "{}", .fields = log_fields,
+      .off = offsetof(struct cfg, log) },
+    { .key = "limits", .kind = CK_OBJECT, .def = "{}", .fields = limits_fields,
+      .off = offsetof(struct cfg, limits) },
+    { .key = "timeouts", .kind = CK_OBJECT, .def = "{}", .fields = timeouts_fields,
+      .off = offsetof(struct cfg, timeouts) },
+    { .key = "providers", .kind = CK_MAP, .flags = CF_REQUIRED, .min = 1, .noun = "provider",
+      .fields = provider_fields, .check_key = cfg_check_provider_name,
+      .check_elem = cfg_check_provider,
+      .off = offsetof(struct cfg, providers), .off_n = offsetof(struct cfg, nproviders),
+      .elem_size = sizeof(struct cfg_provider), .name_off = offsetof(struct cfg_provider, name) },
+    { .key = "models", .kind = CK_MAP, .flags = CF_REQUIRED, .min = 1, .noun = "model",
+      .fields = model_fields, .check_key = cfg_check_model_name,
+      .off = offsetof(struct cfg, models), .off_n = offsetof(struct cfg, nmodels),
+      .elem_size = sizeof(struct cfg_model), .name_off = offsetof(struct cfg_model, name) },
+    END_ROW
+};
+
+const struct cfg_field cfg_schema = { .key = "$", .kind = CK_OBJECT, .fields = root_fields };

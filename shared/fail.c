@@ -1,0 +1,31 @@
+/* fail: names of the attempt outcome classes, as logs and events show them. */
+#include "fail.h"
+
+static const char *const fail_names[FAIL__COUNT] = {
+    [FAIL_NONE] = "ok",
+    [FAIL_CONNECT] = "connect_failed",
+    [FAIL_DNS] = "dns",
+    [FAIL_TLS] = "tls",
+    [FAIL_CONNECT_TIMEOUT] = "connect_timeout",
+    [FAIL_FIRST_TOKEN_TIMEOUT] = "first_token_timeout",
+    [FAIL_IDLE_TIMEOUT] = "idle_stream_timeout",
+    [FAIL_RATE_LIMIT] = "rate_limited",
+    [FAIL_QUOTA] = "quota_exhausted",
+    [FAIL_SERVER] = "server_error",
+    [FAIL_AUTH] = "auth_failed",
+    [FAIL_NOT_FOUND] = "not_found",
+    [FAIL_CONTEXT] = "context_length",
+    [FAIL_CLIENT] = "client_error",
+    [FAIL_STREAM_ERROR] = "stream_error",
+    [FAIL_STREAM_CUT] = "stream_cut",
+    [FAIL_BAD_RESPONSE] = "bad_response",
+    [FAIL_CANCELLED] = "cancelled",
+    [FAIL_DEADLINE] = "deadline",
+    [FAIL_DISABLED] = "disabled",
+    [FAIL_INTERNAL] = "internal",
+};
+
+const char *fail_class_name(enum fail_class c)
+{
+    return (unsigned)c < FAIL__COUNT ? fail_names[c] : "unknown";
+}

@@ -1,0 +1,63 @@
+/*
+ * tel: the telemetry channel from a worker to the controller.
+ *
+ * One SOCK_SEQPACKET socketpair per worker: every message is one datagram
+ * of a fixed-size struct, so the controller never reassembles and a worker
+ * never blocks.  A worker that finds the channel full drops the message and
+ * counts it (reported in its next status); telemetry must never slow a
+ * request.  EOF on the channel tells a worker that its controller is gone.
+ *
+ * The structs are plain data with bounded strings (always NUL-terminated,
+ * truncated when longer).
+ */
+#ifndef BS_TEL_H
+#define BS_TEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TEL_VERSION 1
+
+enum tel_kind {
+    TEL_ATTEMPT = 1,   /* one upstream attempt finished */
+    TEL_STATUS = 2,    /* a worker's periodic status */
+};
+
+struct tel_hdr {
+    uint16_t kind;
+    uint16_t version;
+    uint32_t pid;
+};
+
+struct tel_attempt {
+    struct tel_hdr hdr;
+    uint64_t wall_ms;          /* when the attempt ended */
+    int32_t status;            /* upstream HTTP status, 0 when none */
+    uint16_t fail;             /* enum fail_class */
+    uint16_t attempt_no;       /* 1-based within its request */
+    uint32_t latency_ms;       /* attempt start -> end */
+    uint32_t ttfb_ms;          /* attempt start -> first body byte; 0 when none */
+    uint32_t prompt_tokens;
+    uint32_t completion_tokens;
+    char provider[64];
+    char model[128];           /* upstream model */
+    char chain[128];           /* client-facing model name */
+    char request_id[64];
+};
+
+struct tel_status {
+    struct tel_hdr hdr;
+    uint16_t slot;
+    uint16_t draining;
+    uint32_t in_flight;
+    uint32_t connections;
+    uint32_t dropped;          /* telemetry messages lost since start */
+    uint64_t served;           /* requests finished since start */
+    uint64_t started_wall_ms;
+    uint64_t generation;       /* catalog generation in use */
+};
+
+/* Copies src into a fixed field, truncating; dst always ends with NUL. */
+void tel_copy(char *dst, size_t size, const char *src);
+
+#endif

@@ -1,0 +1,96 @@
+"""Failover across a chain: the request succeeds while any target can serve."""
+import json
+
+from harness import check, chat_body, free_port, sse_events, wait_for
+
+
+def test_connect_refused_fails_over(env):
+    b = env.sim("sim-b")
+    cfg = env.config([b])
+    dead = free_port()
+    cfg["providers"]["dead"] = {"type": "openai-compatible", "base_url": f"http://127.0.0.1:{dead}/v1"}
+    cfg["models"] = {"sim-chat": {"targets": [{"provider": "dead", "model": "d"},
+                                              {"provider": "sim-b", "model": "b"}]}}
+    gw = env.gateway(cfg)
+    r = gw.post(chat_body())
+    check(r.status == 200, (r.status, r.body))
+    check(r.header("x-backstop-provider") == "sim-b", r.headers)
+    check(r.header("x-backstop-attempts") == "2", r.headers)
+    check(r.header("x-backstop-failover") == "dead/d=connect_failed", r.headers)
+
+
+def test_503_fails_over_and_stream(env):
+    a = env.sim("sim-a", fault="status=503")
+    b = env.sim("sim-b")
+    gw = env.gateway(env.config([a, b]))
+    r = gw.post(chat_body(stream=True))
+    check(r.status == 200, (r.status, r.body))
+    check(r.header("x-backstop-provider") == "sim-b", r.headers)
+    check("server_error" in r.header("x-backstop-failover"), r.headers)
+    events = sse_events(r.body)
+    check(events[-1] == "[DONE]" and "Hello from sim-b" in "".join(
+        json.loads(e)["choices"][0]["delta"].get("content") or "" for e in events[:-1] if json.loads(e)["choices"]),
+        events)
+
+
+def test_error_event_before_first_byte_is_invisible(env):
+    a = env.sim("sim-a", fault="stream_error_after=0")
+    b = env.sim("sim-b")
+    gw = env.gateway(env.config([a, b]))
+    r = gw.post(chat_body(stream=True))
+    check(r.status == 200 and r.header("x-backstop-provider") == "sim-b", (r.status, r.headers))
+    check(b"error" not in r.body, r.body)
+    check("stream_error" in r.header("x-backstop-failover"), r.headers)
+
+
+def test_client_error_returned_as_is(env):
+    a = env.sim("sim-a", fault="status=422;message=bad%20thing")
+    b = env.sim("sim-b")
+    gw = env.gateway(env.config([a, b]))
+    r = gw.post(chat_body())
+    check(r.status == 422, (r.status, r.body))
+    check(b.stats()["requests"] == 0, "a client error was failed over")
+
+
+def test_all_down(env):
+    a = env.sim("sim-a", fault="status=500")
+    b = env.sim("sim-b", fault="reset")
+    gw = env.gateway(env.config([a, b]))
+    r = gw.post(chat_body())
+    check(r.status == 503, (r.status, r.body))
+    e = r.json()["error"]
+    check(e["code"] == "all_targets_failed", e)
+    check("sim-a/sim-a-model: server_error (HTTP 500)" in e["message"], e["message"])
+    check("sim-b/sim-b-model: connect_failed" in e["message"], e["message"])
+    check(r.header("retry-after"), r.headers)
+
+
+def test_first_token_timeout_fails_over(env):
+    a = env.sim("sim-a", fault="hang")
+    b = env.sim("sim-b")
+    cfg = env.config([a, b])
+    cfg["timeouts"]["first_token_ms"] = 300
+    gw = env.gateway(cfg)
+    r = gw.post(chat_body(stream=True))
+    check(r.status == 200 and r.header("x-backstop-provider") == "sim-b", (r.status, r.headers))
+    check("first_token_timeout" in r.header("x-backstop-failover"), r.headers)
+
+
+def test_deadline(env):
+    a = env.sim("sim-a", fault="hang")
+    gw = env.gateway(env.config([a]))
+    r = gw.post(chat_body(), headers={"x-backstop-timeout-ms": "300"})
+    check(r.status == 504, (r.status, r.body))
+    check(r.json()["error"]["code"] == "deadline_exceeded", r.body)
+
+
+def test_cut_after_bytes_ends_with_error_event(env):
+    a = env.sim("sim-a", fault="close_after=3")
+    b = env.sim("sim-b")
+    gw = env.gateway(env.config([a, b]))
+    r = gw.post(chat_body(stream=True, text="a b c d e f g h"))
+    check(r.status == 200, r.status)
+    events = sse_events(r.body)
+    last = json.loads(events[-1])
+    check("error" in last and last["error"]["code"] == "stream_cut", events[-2:])
+    check(b.stats()["requests"] == 0, "continuation is not built yet; backup must not be called")

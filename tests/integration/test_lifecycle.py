@@ -1,0 +1,139 @@
+"""Process life: crashes, reload, drain, disconnects, slow clients."""
+import json
+import os
+import signal
+import socket
+import threading
+import time
+
+from harness import check, chat_body, wait_for
+
+
+def open_stream(port, body, headers=None):
+    """Sends a chat request on a raw socket; returns the socket unread."""
+    data = json.dumps(body).encode()
+    head = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\n")
+    for k, v in (headers or {}).items():
+        head += f"{k}: {v}\r\n"
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    s.sendall(head.encode() + b"\r\n" + data)
+    return s
+
+
+def read_until(s, needle, limit=1 << 20):
+    buf = b""
+    while needle not in buf and len(buf) < limit:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    return buf
+
+
+def test_worker_kill9_replaced(env):
+    a = env.sim("sim-a")
+    gw = env.gateway(env.config([a]))
+    for _ in range(4):
+        check(gw.post(chat_body()).status == 200, "warm-up")
+    pids = wait_for(lambda: len(gw.worker_pids()) == 2 and gw.worker_pids(), 5, what="2 workers")
+    # Let the controller hear that they served (status goes out on the first request).
+    time.sleep(0.2)
+    os.kill(pids[0], signal.SIGKILL)
+    t0 = time.monotonic()
+    new = wait_for(lambda: (lambda p: len(p) == 2 and pids[0] not in p and p)(gw.worker_pids()),
+                   5, interval=0.005, what="replacement worker")
+    took = time.monotonic() - t0
+    check(took < 2.0, f"replacement took {took:.3f}s")
+    for _ in range(10):
+        check(gw.post(chat_body()).status == 200, "serving after the kill")
+    check("killed by signal 9" in gw.logs(), "the crash was not logged")
+    check(set(new) != set(pids), new)
+
+
+def test_sighup_bad_then_good(env):
+    a = env.sim("sim-a")
+    b = env.sim("sim-b")
+    gw = env.gateway(env.config([a]))
+    check(gw.post(chat_body()).json()["choices"][0]["message"]["content"].startswith("Hello from sim-a"), "a first")
+    # A stream in flight across both reloads must not fail.
+    s = open_stream(gw.port, chat_body(stream=True, text="w " * 30),
+                    {"x-sim-fault": "chunk_delay_ms=40"})
+    first = read_until(s, b"data:")
+    check(b"200 OK" in first, first[:100])
+    good = dict(gw.config)
+    with open(gw.config_path, "w") as f:
+        f.write('{"listen": 5,')
+    gw.proc.signal(signal.SIGHUP)
+    wait_for(lambda: "reload rejected" in gw.logs(), 5, what="rejection logged")
+    check(gw.post(chat_body()).status == 200, "old config stopped serving")
+    cfg = env.config([a, b], models={"sim-chat": {"targets": [{"provider": "sim-b", "model": "bb"}]},
+                                     "new-model": {"targets": [{"provider": "sim-a", "model": "aa"}]}})
+    for k in ("listen", "state_dir", "workers", "log"):
+        cfg[k] = good[k]
+    with open(gw.config_path, "w") as f:
+        json.dump(cfg, f)
+    gw.proc.signal(signal.SIGHUP)
+    wait_for(lambda: "generation 2 published" in gw.logs(), 5, what="reload")
+    r = gw.post(chat_body())
+    check(r.status == 200 and r.header("x-backstop-provider") == "sim-b", (r.status, r.headers))
+    ids = [m["id"] for m in gw.get("/v1/models").json()["data"]]
+    check("new-model" in ids, ids)
+    rest = read_until(s, b"data: [DONE]")
+    s.close()
+    check(b"data: [DONE]" in rest, "the stream in flight was broken by the reloads")
+
+
+def test_sigterm_drains_stream(env):
+    a = env.sim("sim-a")
+    gw = env.gateway(env.config([a]))
+    s = open_stream(gw.port, chat_body(stream=True, text="w " * 20), {"x-sim-fault": "chunk_delay_ms=50"})
+    check(b"data:" in read_until(s, b"data:"), "stream did not start")
+    gw.proc.signal(signal.SIGTERM)
+    rest = read_until(s, b"data: [DONE]")
+    s.close()
+    check(b"data: [DONE]" in rest, "the stream was cut by the drain")
+    rc = gw.proc.p.wait(20)
+    check(rc == 0, f"exit code {rc}")
+    # No new connections once draining is over.
+    try:
+        socket.create_connection(("127.0.0.1", gw.port), timeout=2).close()
+        accepted = True
+    except OSError:
+        accepted = False
+    check(not accepted, "still accepting after exit")
+
+
+def test_client_disconnect_cancels_upstream(env):
+    a = env.sim("sim-a")
+    gw = env.gateway(env.config([a]))
+    s = open_stream(gw.port, chat_body(stream=True, text="w " * 50), {"x-sim-fault": "chunk_delay_ms=50"})
+    check(b"data:" in read_until(s, b"data:"), "stream did not start")
+    s.close()
+    wait_for(lambda: a.stats()["cancelled"] == 1, 5, what="upstream cancellation")
+    line = wait_for(lambda: [l for l in gw.access() if l["status"] == 499], 5, what="499 log line")
+    check(line[0]["error"] == "cancelled", line)
+    check(gw.post(chat_body()).status == 200, "worker unusable after the disconnect")
+
+
+def test_slow_client_pauses_upstream(env):
+    a = env.sim("sim-a")
+    gw = env.gateway(env.config([a], workers=1))
+    # ~4 MB of answer, read slowly: the gateway must pause the upstream
+    # rather than buffer it all.
+    s = open_stream(gw.port, chat_body(stream=True, text="w", max_tokens=1),
+                    {"x-sim-fault": "chunks=20000"})
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    check(b"data:" in read_until(s, b"data:"), "stream did not start")
+    time.sleep(1.0)
+    total = 0
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        total += len(chunk)
+        if b"[DONE]" in chunk:
+            break
+    s.close()
+    check(total > 0, "nothing read")
+    check(gw.post(chat_body()).status == 200, "worker unusable after the slow client")

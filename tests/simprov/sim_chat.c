@@ -1,0 +1,257 @@
+/*
+ * POST /v1/chat/completions: decides what this request gets (a fault, a
+ * validation error or an answer), has the OpenAI layer render it, and hands
+ * the result to an exchange for delivery.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include "sim_exchange.h"
+#include "sim_openai.h"
+#include "sim_server.h"
+
+enum pick { PICK_NONE, PICK_FAULT, PICK_BAD_HEADER };
+
+static bool blank(const char *s)
+{
+	for (; *s; s++)
+		if (*s != ' ' && *s != '\t')
+			return false;
+	return true;
+}
+
+/* A request's own x-sim-fault header replaces the standing fault for that
+ * request only; the standing fault's count and rate sequence are consumed
+ * only by requests it was actually considered for. */
+static enum pick pick_fault(struct sim_server *srv, struct evhttp_request *req,
+			    struct sim_fault *f, struct sim_fault_error *err)
+{
+	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req),
+					   "x-sim-fault");
+	if (h && !blank(h)) {
+		if (sim_fault_parse(h, SIM_FAULT_FROM_HEADER, f, err) < 0)
+			return PICK_BAD_HEADER;
+		if (sim_fault_has(f, SIM_F_NONE))
+			return PICK_NONE;
+		if (sim_fault_has(f, SIM_F_RATE) &&
+		    !sim_fault_rate_hit(f->rate, srv->header_seq++))
+			return PICK_NONE;
+		return PICK_FAULT;
+	}
+	if (!srv->fault_active || sim_fault_has(&srv->fault, SIM_F_NONE))
+		return PICK_NONE;
+	if (sim_fault_has(&srv->fault, SIM_F_RATE) &&
+	    !sim_fault_rate_hit(srv->fault.rate, srv->fault_seq++))
+		return PICK_NONE;
+	*f = srv->fault;
+	if (srv->fault_remaining > 0 && --srv->fault_remaining == 0)
+		sim_server_clear_fault(srv);
+	return PICK_FAULT;
+}
+
+static void plan_timing(struct sim_plan *p, const struct sim_fault *f)
+{
+	if (sim_fault_has(f, SIM_F_LATENCY_MS))
+		p->latency_ms = f->latency_ms;
+	if (sim_fault_has(f, SIM_F_TTFB_MS))
+		p->ttfb_ms = f->ttfb_ms;
+	if (sim_fault_has(f, SIM_F_CHUNK_DELAY_MS))
+		p->chunk_delay_ms = f->chunk_delay_ms;
+	if (sim_fault_has(f, SIM_F_RETRY_AFTER))
+		p->retry_after = f->retry_after;
+	if (sim_fault_has(f, SIM_F_RETRY_AFTER_MS))
+		p->retry_after_ms = f->retry_after_ms;
+}
+
+static void plan_error(struct sim_plan *p, const struct sim_oai_error *e)
+{
+	if (e->status == 0) {
+		p->status = 500;
+		p->body = NULL;
+		return;
+	}
+	p->status = e->status;
+	p->body = sim_oai_render_error(e);
+	if (!p->body)
+		p->status = 500;
+}
+
+/* Stream faults cut the prepared events short; the [DONE] sentinel (and
+ * anything else after the data chunks) is never sent under them. */
+static int plan_stream_faults(struct sim_plan *p, const struct sim_fault *f,
+			      size_t n_data)
+{
+	if (!f)
+		return 0;
+	if (sim_fault_has(f, SIM_F_CLOSE_AFTER)) {
+		size_t n = (size_t)f->close_after;
+		p->n_send = n < n_data ? n : n_data;
+		p->end = SIM_END_CLOSE;
+		p->success = false;
+	} else if (sim_fault_has(f, SIM_F_STREAM_ERROR_AFTER)) {
+		size_t n = (size_t)f->stream_error_after;
+		sim_strv_truncate(&p->events, n < n_data ? n : n_data);
+		char *ev = sim_oai_render_stream_error(
+			sim_fault_has(f, SIM_F_CODE) ? f->code : NULL,
+			sim_fault_has(f, SIM_F_MESSAGE) ? f->message : NULL);
+		if (!ev || sim_strv_push(&p->events, ev, strlen(ev)) < 0)
+			return -1;
+		p->n_send = p->events.n;
+		p->success = false;
+	}
+	return 0;
+}
+
+static int plan_answer(struct sim_server *srv, struct sim_plan *p,
+		       struct sim_oai_request *r, const struct sim_fault *f,
+		       unsigned long long id)
+{
+	if (f && sim_fault_has(f, SIM_F_NO_TOOLS)) {
+		r->conv.tool_name = NULL;
+		r->conv.tool_schema = NULL;
+	}
+	struct sim_gen_opts o = {
+		.name = srv->name,
+		.empty_tool_turn = f && sim_fault_has(f, SIM_F_EMPTY_TOOL_TURN),
+		.bad_tool_args = f && sim_fault_has(f, SIM_F_BAD_TOOL_ARGS),
+	};
+	struct sim_answer a;
+	if (sim_gen_answer(&r->conv, &o, &a) < 0)
+		return -1;
+
+	char cid[128], callid[128];
+	snprintf(cid, sizeof(cid), "chatcmpl-%s-%llu", srv->name, id);
+	snprintf(callid, sizeof(callid), "call_%s_%llu", srv->name, id);
+	struct sim_oai_meta m = {
+		.id = cid,
+		.call_id = callid,
+		.model = (f && sim_fault_has(f, SIM_F_MODEL)) ? f->model
+			 : srv->model_version ? srv->model_version : r->model,
+		.created = (long long)time(NULL),
+	};
+	p->prompt_tokens = a.prompt_tokens;
+	p->completion_tokens = a.completion_tokens;
+	p->status = 200;
+	p->success = true;
+
+	int rc = 0;
+	if (!r->stream) {
+		p->body = sim_oai_render_completion(&m, &a);
+		rc = p->body ? 0 : -1;
+	} else {
+		size_t n_data = 0;
+		p->stream = true;
+		p->content_type = "text/event-stream";
+		rc = sim_oai_render_stream(&m, &a, r->include_usage,
+					   (f && sim_fault_has(f, SIM_F_CHUNKS))
+						   ? f->chunks : 0,
+					   &p->events, &n_data);
+		p->n_send = p->events.n;
+		if (rc == 0)
+			rc = plan_stream_faults(p, f, n_data);
+	}
+	sim_answer_free(&a);
+	return rc;
+}
+
+static void log_request(struct sim_server *srv, const struct sim_plan *p,
+			const char *model, enum pick pk)
+{
+	fprintf(stderr, "simprov %s: %s model=%s stream=%d fault=%s -> %s%d\n",
+		srv->name, p->request_id, model ? model : "-", p->stream,
+		pk == PICK_FAULT ? "yes" : pk == PICK_BAD_HEADER ? "bad" : "no",
+		p->hang ? "hang " : p->reset ? "reset " : "", p->status);
+}
+
+void sim_chat_openai(struct sim_server *srv, struct evhttp_request *req)
+{
+	struct sim_exchange *ex = sim_exchange_new(srv, req);
+	if (!ex) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	struct sim_plan *p = sim_exchange_plan(ex);
+	unsigned long long id = ++srv->next_id;
+	snprintf(p->request_id, sizeof(p->request_id), "req_%s_%llu",
+		 srv->name, id);
+
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	json_t *body = NULL;
+	if (len > 0) {
+		json_error_t jerr;
+		body = json_loadb((const char *)evbuffer_pullup(in, -1), len,
+				  0, &jerr);
+	}
+	struct evkeyvalq *hdr = evhttp_request_get_input_headers(req);
+	sim_stats_arrival(&srv->stats, body,
+			  evhttp_find_header(hdr, "authorization"),
+			  evhttp_find_header(hdr, "x-request-id"),
+			  evhttp_find_header(hdr, "content-type"));
+	if (json_is_true(json_object_get(body, "stream")))
+		srv->stats.stream_requests++;
+
+	struct sim_fault f;
+	struct sim_fault_error ferr;
+	struct sim_oai_request r;
+	struct sim_oai_error e;
+	enum pick pk = pick_fault(srv, req, &f, &ferr);
+	const struct sim_fault *fp = pk == PICK_FAULT ? &f : NULL;
+	int prc = sim_oai_parse_request(body, &r, &e);
+
+	if (fp) {
+		srv->stats.faulted++;
+		plan_timing(p, fp);
+	}
+
+	if (pk == PICK_BAD_HEADER) {
+		struct sim_oai_error be = {
+			.status = 400, .type = "invalid_request_error",
+			.param = ferr.key[0] ? ferr.key : NULL,
+			.code = "bad_sim_fault",
+		};
+		snprintf(be.message, sizeof(be.message), "x-sim-fault: %s",
+			 ferr.message);
+		plan_error(p, &be);
+	} else if (fp && sim_fault_has(fp, SIM_F_RESET)) {
+		p->reset = true;
+	} else if (fp && sim_fault_has(fp, SIM_F_HANG)) {
+		p->hang = true;
+	} else if (fp && sim_fault_has(fp, SIM_F_STATUS)) {
+		/* an upstream failure preempts validation, as a real
+		 * overloaded or rate-limiting front end would */
+		json_t *jm = json_object_get(body, "model");
+		struct sim_oai_error fe;
+		sim_oai_fault_error(
+			fp->status,
+			sim_fault_has(fp, SIM_F_CODE) ? fp->code : NULL,
+			sim_fault_has(fp, SIM_F_MESSAGE) ? fp->message : NULL,
+			json_is_string(jm) ? json_string_value(jm) : NULL,
+			prc == 0 ? sim_gen_prompt_tokens(r.conv.prompt_bytes) : 1,
+			&fe);
+		plan_error(p, &fe);
+	} else if (prc < 0) {
+		plan_error(p, &e);
+	} else if (plan_answer(srv, p, &r, fp, id) < 0) {
+		free(p->body);
+		p->body = NULL;
+		sim_strv_free(&p->events);
+		p->stream = false;
+		p->content_type = "application/json";
+		p->success = false;
+		p->status = 500;
+	}
+
+	if (srv->verbose)
+		log_request(srv, p, prc == 0 ? r.model : NULL, pk);
+	sim_oai_request_free(&r);
+	json_decref(body);
+	sim_exchange_start(ex);
+}
