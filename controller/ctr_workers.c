@@ -53,12 +53,19 @@ static int slot_spawn(struct ctr *c, struct ctr_slot *s)
     snprintf(slotstr, sizeof slotstr, "%d", s->index);
     char *argv[] = { "backstopd", "--worker", c->cfg->state_dir, slotstr, NULL };
 
-    sigset_t all, old;
+    /* The worker starts with its control signals blocked and unblocks them
+     * once its handlers are in place: a SIGTERM that arrives while it is
+     * still starting then drains it instead of killing it. */
+    sigset_t all, old, child;
     sigfillset(&all);
     sigprocmask(SIG_BLOCK, &all, &old);
+    child = old;
+    sigaddset(&child, SIGTERM);
+    sigaddset(&child, SIGINT);
+    sigaddset(&child, SIGUSR1);
     pid_t pid = fork();
     if (pid == 0)
-        child_exec(c->listen_fd, sv[1], &old, argv);
+        child_exec(c->listen_fd, sv[1], &child, argv);
     int saved = errno;
     sigprocmask(SIG_SETMASK, &old, NULL);
     close(sv[1]);

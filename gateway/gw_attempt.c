@@ -25,6 +25,9 @@ static void arm_timer(struct gw_attempt *att, int ms)
     struct gw_chat *chat = att->chat;
     uint64_t now = bs_now_us();
     uint64_t at = now + (uint64_t)ms * 1000;
+    /* Which limit the timer stands for is decided here: the clock read when
+     * it fires may be a hair early. */
+    att->timer_is_deadline = at >= chat->deadline_us;
     if (at > chat->deadline_us)
         at = chat->deadline_us;
     uint64_t us = at > now ? at - now : 0;
@@ -38,7 +41,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct gw_attempt *att = arg;
     enum fail_class why;
-    if (bs_now_us() >= att->chat->deadline_us)
+    if (att->timer_is_deadline)
         why = FAIL_DEADLINE;
     else if (att->mode == ATT_RELAY)
         why = FAIL_IDLE_TIMEOUT;
@@ -207,7 +210,7 @@ static void on_done(struct gw_xfer *x, CURLcode rc)
         curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &att->status);
         curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connected);
         if (rc != CURLE_OK) {
-            att->fail = gw_classify_curl(rc, connected > 0 || att->status > 0);
+            att->fail = gw_classify_curl(rc, connected > 0, att->head_us != 0 || att->status > 0);
             snprintf(att->detail, sizeof att->detail, "%s", curl_easy_strerror(rc));
         } else if (att->mode == ATT_HEAD) {
             on_head(att); /* a head without a body */

@@ -119,12 +119,13 @@ static void report_attempt(struct gw_chat *chat, struct gw_attempt *att)
     gw_tel_send(chat->gw, &t, sizeof t);
 }
 
-static void append(char *buf, size_t cap, const char *fmt, const char *a, const char *b,
-                   const char *c, const char *d)
+/* Appends one formatted item, with sep before it unless it is the first. */
+static void append(char *buf, size_t cap, const char *sep, const char *fmt, const char *a,
+                   const char *b, const char *c, const char *d)
 {
     size_t len = strlen(buf);
     if (len < cap)
-        snprintf(buf + len, cap - len, fmt, len ? "," : "", a, b, c, d);
+        snprintf(buf + len, cap - len, fmt, len ? sep : "", a, b, c, d);
 }
 
 static void take_usage_json(struct gw_chat *chat, struct evbuffer *body)
@@ -194,11 +195,12 @@ static bool target_usable(struct gw_chat *chat, size_t i)
  * or the deadline has passed. */
 static bool try_next(struct gw_chat *chat)
 {
-    while (chat->next_target < chat->chain->ntargets && bs_now_us() < chat->deadline_us) {
+    while (!chat->deadline_hit && chat->next_target < chat->chain->ntargets &&
+           bs_now_us() < chat->deadline_us) {
         size_t i = chat->next_target++;
         if (!target_usable(chat, i)) {
             const struct cfg_target *t = &chat->chain->targets[i];
-            append(chat->reasons, sizeof chat->reasons, "%s%s/%s: %s%s",
+            append(chat->reasons, sizeof chat->reasons, "; ", "%s%s/%s: %s%s",
                    chat->cat->providers[t->provider].cfg->name, t->model, "disabled (no key)", "");
             continue;
         }
@@ -212,7 +214,7 @@ static bool try_next(struct gw_chat *chat)
 static void answer_all_failed(struct gw_chat *chat)
 {
     char msg[1024];
-    bool late = bs_now_us() >= chat->deadline_us;
+    bool late = chat->deadline_hit || bs_now_us() >= chat->deadline_us;
     snprintf(msg, sizeof msg, "%s for model %s: %s",
              late ? "request deadline exceeded" : "every target failed", chat->chain->name,
              chat->reasons[0] ? chat->reasons : "no usable target");
@@ -237,6 +239,8 @@ void gw_chat_attempt_done(struct gw_chat *chat, struct gw_attempt *att)
         return;
     }
     const char *why = fail_class_name(att->fail);
+    if (att->fail == FAIL_DEADLINE)
+        chat->deadline_hit = true;
     if (chat->committed) {
         log_warn("request %s: %s/%s broke after the stream started: %s", chat->request_id,
                  att->prov->cfg->name, att->tgt->model, att->detail);
@@ -254,7 +258,7 @@ void gw_chat_attempt_done(struct gw_chat *chat, struct gw_attempt *att)
     char status[16] = "";
     if (att->status)
         snprintf(status, sizeof status, " (HTTP %ld)", att->status);
-    append(chat->reasons, sizeof chat->reasons, "%s%s/%s: %s%s", att->prov->cfg->name,
+    append(chat->reasons, sizeof chat->reasons, "; ", "%s%s/%s: %s%s", att->prov->cfg->name,
            att->tgt->model, why, status);
     log_info("request %s: %s/%s failed: %s (%s)", chat->request_id, att->prov->cfg->name,
              att->tgt->model, why, att->detail);
@@ -262,7 +266,7 @@ void gw_chat_attempt_done(struct gw_chat *chat, struct gw_attempt *att)
     snprintf(from, sizeof from, "%s/%s", att->prov->cfg->name, att->tgt->model);
     gw_attempt_free(att);
     if (try_next(chat)) {
-        append(chat->failover, sizeof chat->failover, "%s%s=%s%s%s", from, why, "", "");
+        append(chat->failover, sizeof chat->failover, ",", "%s%s=%s%s%s", from, why, "", "");
         return;
     }
     answer_all_failed(chat);

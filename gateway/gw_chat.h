@@ -42,6 +42,7 @@ struct gw_attempt {
     char retry_after[32];
     uint64_t start_us, head_us;
     struct event *timer;
+    bool timer_is_deadline;       /* the timer was armed for the request's deadline */
     enum fail_class fail;
     char detail[160];             /* why it failed, for logs and the all-down answer */
 };
@@ -60,6 +61,7 @@ struct gw_chat {
     size_t next_target;
     struct gw_attempt *att;
     bool committed;               /* the client has received the response head */
+    bool deadline_hit;
     int status;
     char failover[512];           /* "provider/model=reason,..." */
     char reasons[768];            /* for the all-down answer */

@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-enum fail_class gw_classify_curl(CURLcode rc, bool connected)
+enum fail_class gw_classify_curl(CURLcode rc, bool connected, bool answered)
 {
     switch (rc) {
     case CURLE_OK:
@@ -36,11 +36,11 @@ enum fail_class gw_classify_curl(CURLcode rc, bool connected)
     case CURLE_HTTP2_STREAM:
         /* Reset or closed by the peer: before any answer it is a connection
          * failure, during one the answer was cut. */
-        return connected ? FAIL_STREAM_CUT : FAIL_CONNECT;
+        return answered ? FAIL_STREAM_CUT : FAIL_CONNECT;
     case CURLE_OUT_OF_MEMORY:
         return FAIL_INTERNAL;
     default:
-        return connected ? FAIL_BAD_RESPONSE : FAIL_CONNECT;
+        return answered ? FAIL_BAD_RESPONSE : FAIL_CONNECT;
     }
 }
 

@@ -8,8 +8,9 @@
 
 #include "fail.h"
 
-/* A transfer error.  connected: the TCP connection had been established. */
-enum fail_class gw_classify_curl(CURLcode rc, bool connected);
+/* A transfer error.  connected: the TCP connection had been established;
+ * answered: the response head had arrived. */
+enum fail_class gw_classify_curl(CURLcode rc, bool connected, bool answered);
 /* A non-2xx answer, by status and (OpenAI-shaped) error body. */
 enum fail_class gw_classify_http(long status, const char *body, size_t len);
 /* The request's own fault: the upstream's answer goes back to the client as is. */

@@ -149,11 +149,17 @@ static int setup(struct gw *gw, const char *state_dir)
         return -1;
     }
     const int sigs[] = { SIGTERM, SIGINT, SIGUSR1 };
+    sigset_t mask;
+    sigemptyset(&mask);
     for (size_t i = 0; i < 3; i++) {
         gw->sig_ev[i] = evsignal_new(gw->base, sigs[i], on_signal, gw);
         if (!gw->sig_ev[i] || event_add(gw->sig_ev[i], NULL) < 0)
             return -1;
+        sigaddset(&mask, sigs[i]);
     }
+    /* The controller started us with these blocked (see ctr_workers.c);
+     * one that arrived meanwhile is delivered now, to the handler. */
+    sigprocmask(SIG_UNBLOCK, &mask, NULL);
     gw->tel_ev = event_new(gw->base, gw->tel_fd, EV_READ | EV_PERSIST, on_tel_readable, gw);
     gw->status_ev = event_new(gw->base, -1, EV_PERSIST, on_status_timer, gw);
     struct timeval tv = { STATUS_MS / 1000, 0 };

@@ -8,7 +8,6 @@
  * order: a worker re-reading the stored document (dumped with sorted keys)
  * gets the very struct the controller built from the file.
  */
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 

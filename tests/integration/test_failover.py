@@ -60,7 +60,8 @@ def test_all_down(env):
     check(r.status == 503, (r.status, r.body))
     e = r.json()["error"]
     check(e["code"] == "all_targets_failed", e)
-    check("sim-a/sim-a-model: server_error (HTTP 500)" in e["message"], e["message"])
+    check("sim-a/sim-a-model: server_error (HTTP 500); sim-b/sim-b-model: connect_failed" in e["message"],
+          e["message"])
     check("sim-b/sim-b-model: connect_failed" in e["message"], e["message"])
     check(r.header("retry-after"), r.headers)
 

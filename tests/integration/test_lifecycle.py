@@ -57,14 +57,14 @@ def test_sighup_bad_then_good(env):
     gw = env.gateway(env.config([a]))
     check(gw.post(chat_body()).json()["choices"][0]["message"]["content"].startswith("Hello from sim-a"), "a first")
     # A stream in flight across both reloads must not fail.
-    s = open_stream(gw.port, chat_body(stream=True, text="w " * 30),
-                    {"x-sim-fault": "chunk_delay_ms=40"})
+    a.fault("chunk_delay_ms=150;count=1")
+    s = open_stream(gw.port, chat_body(stream=True))
     first = read_until(s, b"data:")
     check(b"200 OK" in first, first[:100])
     good = dict(gw.config)
     with open(gw.config_path, "w") as f:
         f.write('{"listen": 5,')
-    gw.proc.signal(signal.SIGHUP)
+    gw.proc.send(signal.SIGHUP)
     wait_for(lambda: "reload rejected" in gw.logs(), 5, what="rejection logged")
     check(gw.post(chat_body()).status == 200, "old config stopped serving")
     cfg = env.config([a, b], models={"sim-chat": {"targets": [{"provider": "sim-b", "model": "bb"}]},
@@ -73,7 +73,7 @@ def test_sighup_bad_then_good(env):
         cfg[k] = good[k]
     with open(gw.config_path, "w") as f:
         json.dump(cfg, f)
-    gw.proc.signal(signal.SIGHUP)
+    gw.proc.send(signal.SIGHUP)
     wait_for(lambda: "generation 2 published" in gw.logs(), 5, what="reload")
     r = gw.post(chat_body())
     check(r.status == 200 and r.header("x-backstop-provider") == "sim-b", (r.status, r.headers))
@@ -87,9 +87,10 @@ def test_sighup_bad_then_good(env):
 def test_sigterm_drains_stream(env):
     a = env.sim("sim-a")
     gw = env.gateway(env.config([a]))
-    s = open_stream(gw.port, chat_body(stream=True, text="w " * 20), {"x-sim-fault": "chunk_delay_ms=50"})
+    a.fault("chunk_delay_ms=100")
+    s = open_stream(gw.port, chat_body(stream=True))
     check(b"data:" in read_until(s, b"data:"), "stream did not start")
-    gw.proc.signal(signal.SIGTERM)
+    gw.proc.send(signal.SIGTERM)
     rest = read_until(s, b"data: [DONE]")
     s.close()
     check(b"data: [DONE]" in rest, "the stream was cut by the drain")
@@ -107,7 +108,8 @@ def test_sigterm_drains_stream(env):
 def test_client_disconnect_cancels_upstream(env):
     a = env.sim("sim-a")
     gw = env.gateway(env.config([a]))
-    s = open_stream(gw.port, chat_body(stream=True, text="w " * 50), {"x-sim-fault": "chunk_delay_ms=50"})
+    a.fault("chunk_delay_ms=100;count=1")
+    s = open_stream(gw.port, chat_body(stream=True))
     check(b"data:" in read_until(s, b"data:"), "stream did not start")
     s.close()
     wait_for(lambda: a.stats()["cancelled"] == 1, 5, what="upstream cancellation")
@@ -116,24 +118,38 @@ def test_client_disconnect_cancels_upstream(env):
     check(gw.post(chat_body()).status == 200, "worker unusable after the disconnect")
 
 
+def rss_kb(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
 def test_slow_client_pauses_upstream(env):
     a = env.sim("sim-a")
     gw = env.gateway(env.config([a], workers=1))
-    # ~4 MB of answer, read slowly: the gateway must pause the upstream
-    # rather than buffer it all.
-    s = open_stream(gw.port, chat_body(stream=True, text="w", max_tokens=1),
-                    {"x-sim-fault": "chunks=20000"})
+    pid = wait_for(lambda: gw.worker_pids(), 5, what="worker")[0]
+    # A ~30 MB stream that the client does not read for a while: the worker
+    # must pause the upstream instead of buffering the answer.
+    a.fault("words=200000;count=1")
+    before = rss_kb(pid)
+    s = open_stream(gw.port, chat_body(stream=True))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     check(b"data:" in read_until(s, b"data:"), "stream did not start")
-    time.sleep(1.0)
+    time.sleep(1.5)
+    grown = rss_kb(pid) - before
+    check(grown < 8 * 1024, f"worker grew by {grown} KiB while the client was not reading")
     total = 0
+    buf = b""
     while True:
-        chunk = s.recv(65536)
+        chunk = s.recv(1 << 20)
         if not chunk:
             break
         total += len(chunk)
-        if b"[DONE]" in chunk:
+        buf = (buf + chunk)[-64:]
+        if b"data: [DONE]" in buf:
             break
     s.close()
-    check(total > 0, "nothing read")
+    check(total > 10 * 1024 * 1024, f"only {total} bytes arrived")
+    check(b"data: [DONE]" in buf, "the stream did not complete")
     check(gw.post(chat_body()).status == 200, "worker unusable after the slow client")

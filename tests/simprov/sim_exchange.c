@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -141,9 +142,19 @@ static void drop_connection(struct sim_exchange *ex, bool rst)
 
 	ex->aborting = true;
 	if (rst && fd >= 0) {
-		/* linger {on, 0}: close() then sends RST instead of FIN */
+		/* linger {on, 0} makes close() send RST instead of FIN. But
+		 * evhttp_connection_free() shuts the socket down for writing
+		 * (a FIN) before closing it, so the real socket is closed
+		 * here first: dup2() swaps an unconnected placeholder into
+		 * the descriptor, releasing the connection with an RST, and
+		 * libevent's shutdown/close then land on the placeholder. */
 		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		int ph = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (ph >= 0) {
+			dup2(ph, fd);
+			close(ph);
+		}
 	}
 	evhttp_connection_free(ex->conn);
 }

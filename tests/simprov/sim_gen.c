@@ -86,6 +86,20 @@ long sim_gen_append_text(const json_t *content, char **buf, size_t *len)
 	return added;
 }
 
+size_t sim_gen_text_bytes(const json_t *content)
+{
+	if (json_is_string(content))
+		return json_string_length(content);
+	size_t total = 0, i;
+	json_t *part;
+	json_array_foreach(content, i, part) {
+		json_t *text = json_object_get(part, "text");
+		if (json_is_string(text))
+			total += json_string_length(text);
+	}
+	return total;
+}
+
 /* Byte length of the first n UTF-8 characters of s (input is valid UTF-8:
  * it came through a JSON parser). */
 static size_t utf8_prefix(const char *s, size_t n)

@@ -65,6 +65,8 @@ long sim_gen_count_words(const char *s);
  * an array of parts whose "text" members are concatenated) to *buf.
  * Returns the number of bytes appended, or -1 on allocation failure. */
 long sim_gen_append_text(const json_t *content, char **buf, size_t *len);
+/* The number of bytes sim_gen_append_text would append. */
+size_t sim_gen_text_bytes(const json_t *content);
 
 /* Splits text into pieces for streaming. nchunks <= 0 means one piece per
  * word, each word keeping its trailing whitespace; otherwise nchunks pieces

@@ -164,13 +164,26 @@ static int choose_tool(const json_t *body, struct sim_conv *c,
 	return 0;
 }
 
+/* Extracts a message's text into *dst (NULL message: stays NULL). */
+static int take_text(const json_t *msg, char **dst)
+{
+	size_t len = 0;
+	if (!msg)
+		return 0;
+	*dst = malloc(1);
+	if (!*dst)
+		return -1;
+	**dst = '\0';
+	return sim_gen_append_text(json_object_get(msg, "content"), dst,
+				   &len) < 0 ? -1 : 0;
+}
+
 static int read_messages(const json_t *msgs, struct sim_conv *c,
 			 struct sim_oai_error *e)
 {
 	size_t i, n = json_array_size(msgs);
 	json_t *m;
-	char *scratch = NULL;
-	size_t scratch_len = 0;
+	const json_t *last_user = NULL, *tool_result = NULL;
 
 	json_array_foreach(msgs, i, m) {
 		if (!json_is_object(m))
@@ -183,36 +196,19 @@ static int read_messages(const json_t *msgs, struct sim_conv *c,
 			return bad(e, "messages", "missing_required_parameter",
 				   "Missing required parameter: "
 				   "'messages[%zu].role'.", i);
-		/* counting into a throwaway buffer keeps one definition of
-		 * "message text" for both the prompt size and the quotes */
-		scratch_len = 0;
-		long got = sim_gen_append_text(json_object_get(m, "content"),
-					       &scratch, &scratch_len);
-		if (got < 0) {
-			free(scratch);
-			return oom(e);
-		}
-		c->prompt_bytes += (size_t)got;
-
+		c->prompt_bytes += sim_gen_text_bytes(
+			json_object_get(m, "content"));
 		const char *r = json_string_value(role);
-		bool last = (i + 1 == n);
-		char **dst = NULL;
 		if (strcmp(r, "user") == 0)
-			dst = &c->last_user_text;
-		else if (last && strcmp(r, "tool") == 0)
-			dst = &c->tool_result_text;
-		if (last)
-			c->last_is_tool = strcmp(r, "tool") == 0;
-		if (dst) {
-			free(*dst);
-			*dst = strdup(scratch ? scratch : "");
-			if (!*dst) {
-				free(scratch);
-				return oom(e);
-			}
+			last_user = m;
+		if (i + 1 == n && strcmp(r, "tool") == 0) {
+			c->last_is_tool = true;
+			tool_result = m;
 		}
 	}
-	free(scratch);
+	if (take_text(last_user, &c->last_user_text) < 0 ||
+	    take_text(tool_result, &c->tool_result_text) < 0)
+		return oom(e);
 	return 0;
 }
 
