@@ -90,6 +90,15 @@ static void write_runtime_files(const struct ctr *c)
     }
 }
 
+static void remove_runtime_files(const struct ctr *c)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/listen", c->cfg->state_dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/backstopd.pid", c->cfg->state_dir);
+    unlink(path);
+}
+
 /* One controller per state directory: two writers would each think they own
  * the workers and the catalog. */
 static int lock_state_dir(const char *dir)
@@ -191,6 +200,7 @@ static int run(const char *config_path)
     write_runtime_files(&c);
     event_base_dispatch(c.base);
     ctr_tel_flush(&c);
+    remove_runtime_files(&c);
     log_notice("stopped");
     rc = c.exit_code;
 out:

@@ -4,6 +4,7 @@ modules here, each in its own Env, and ends with `N passed, N failed`."""
 import argparse
 import importlib
 import os
+import shutil
 import sys
 import time
 import traceback
@@ -49,6 +50,7 @@ def main():
             else:
                 passed += 1
                 print(f"ok   {full} ({dt:.1f}s)", flush=True)
+                shutil.rmtree(env.dir, ignore_errors=True)
     if failures:
         print("failed: " + ", ".join(failures))
     print(f"integration: {passed} passed, {failed} failed")

@@ -153,3 +153,65 @@ def test_slow_client_pauses_upstream(env):
     check(total > 10 * 1024 * 1024, f"only {total} bytes arrived")
     check(b"data: [DONE]" in buf, "the stream did not complete")
     check(gw.post(chat_body()).status == 200, "worker unusable after the slow client")
+
+
+def test_sigusr1_reopens_logs(env):
+    a = env.sim("sim-a")
+    gw = env.gateway(env.config([a]))
+    check(gw.post(chat_body()).status == 200, "first")
+    wait_for(lambda: gw.access(), 5, what="access line")
+    os.rename(gw.access_log, gw.access_log + ".1")
+    os.rename(gw.log_path, gw.log_path + ".1")
+    gw.proc.send(signal.SIGUSR1)
+    wait_for(lambda: "logs reopened" in open(gw.log_path).read() if os.path.exists(gw.log_path) else False,
+             5, what="new daemon log")
+    # Every worker has reopened once its signal was handled; a few requests
+    # reach both workers.
+    time.sleep(0.2)
+    for _ in range(6):
+        check(gw.post(chat_body()).status == 200, "after reopen")
+    lines = wait_for(lambda: len(gw.access()) >= 6 and gw.access(), 5, what="lines in the new access log")
+    check(len(lines) == 6, f"{len(lines)} lines in the new file")
+
+
+def test_early_crash_is_throttled(env):
+    a = env.sim("sim-a")
+    gw = env.gateway(env.config([a], workers=1))
+    # The first worker answered the harness's health check: replaced at once.
+    first = wait_for(lambda: gw.worker_pids(), 5, what="a worker")[0]
+    os.kill(first, signal.SIGKILL)
+    wait_for(lambda: gw.worker_pids() and gw.worker_pids()[0] != first, 5, what="restart")
+    check("restarting it now" in gw.logs(), "a worker that served was not restarted at once")
+    # Killed before serving anything, twice: the restarts back off.
+    for expect_ms in (250, 500):
+        pid = wait_for(lambda: gw.worker_pids(), 5, what="a worker")[0]
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: f"before serving a request; restarting it in {expect_ms} ms" in gw.logs(), 5,
+                 what=f"{expect_ms} ms back-off")
+        wait_for(lambda: gw.worker_pids() and gw.worker_pids()[0] != pid, 5, what="restart")
+    check(gw.post(chat_body()).status == 200, "serving after the restarts")
+
+
+def test_controller_death_leaves_no_orphan(env):
+    a = env.sim("sim-a")
+    gw = env.gateway(env.config([a]))
+    a.fault("chunk_delay_ms=100;count=1")
+    s = open_stream(gw.port, chat_body(stream=True))
+    check(b"data:" in read_until(s, b"data:"), "stream did not start")
+    workers = gw.worker_pids()
+    check(len(workers) == 2, workers)
+    os.kill(gw.proc.p.pid, signal.SIGKILL)
+    gw.proc.p.wait(5)
+    gw.expected_rc = -signal.SIGKILL
+    # The stream in flight still completes ...
+    check(b"data: [DONE]" in read_until(s, b"data: [DONE]"), "in-flight stream lost with the controller")
+    s.close()
+
+    # ... and then the workers leave.
+    def gone():
+        return all(not os.path.exists(f"/proc/{p}") or open(f"/proc/{p}/stat").read().split()[2] == "Z"
+                   for p in workers)
+    wait_for(gone, 10, what="workers to exit")
+    # A new controller takes the port and state over.
+    gw2 = env.gateway(gw.config, name="gw")
+    check(gw2.post(chat_body()).status == 200, "restarted controller does not serve")
