@@ -57,6 +57,7 @@ struct gw {
     uint64_t started_wall_ms;
     uint64_t req_seq;                /* for request ids */
     uint32_t req_salt;
+    uint64_t rng;                    /* xorshift state: back-off jitter */
     struct event *status_ev;
     struct event *drain_ev;
     struct event *tel_ev;
@@ -79,6 +80,16 @@ const char *gw_error_type(int status);
 
 /* gw_chat.c */
 void gw_chat_handle(struct gw *gw, struct http_req *req);
+
+/* gw_retry.c */
+struct gw_chat;
+struct gw_attempt;
+/* How long to wait before retrying after att failed, in ms; -1: do not
+ * retry this target (no retries left, Retry-After over the cap, or the wait
+ * does not fit in the deadline). */
+long gw_retry_delay(struct gw *gw, const struct gw_chat *chat, const struct gw_attempt *att);
+/* Parses Retry-After (delta seconds or HTTP date) / retry-after-ms; -1 when absent or bad. */
+long gw_retry_after_ms(const char *retry_after, const char *retry_after_ms);
 
 /* gw_tel.c */
 struct tel_attempt;

@@ -123,7 +123,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
     size_t len = size * n;
     /* A new status line (after a 100 Continue, say) starts a new head. */
     if (len > 5 && memcmp(p, "HTTP/", 5) == 0) {
-        att->content_type[0] = att->retry_after[0] = '\0';
+        att->content_type[0] = att->retry_after[0] = att->retry_after_ms[0] = '\0';
         return len;
     }
     const char *colon = memchr(p, ':', len);
@@ -142,6 +142,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
         dst = att->content_type, cap = sizeof att->content_type;
     else if (nlen == 11 && strncasecmp(p, "retry-after", 11) == 0)
         dst = att->retry_after, cap = sizeof att->retry_after;
+    else if (nlen == 14 && strncasecmp(p, "retry-after-ms", 14) == 0)
+        dst = att->retry_after_ms, cap = sizeof att->retry_after_ms;
     if (dst) {
         size_t m = vlen < cap - 1 ? vlen : cap - 1;
         memcpy(dst, v, m);
@@ -288,6 +290,7 @@ int gw_attempt_start(struct gw_chat *chat, size_t target)
     arm_timer(att, chat->cat->cfg->timeouts.first_token_ms);
     chat->att = att;
     chat->attempts++;
+    chat->cur_target = target;
     return 0;
 }
 

@@ -23,6 +23,8 @@ static void chat_on_drain(void *arg);
 
 static void chat_free(struct gw_chat *chat)
 {
+    if (chat->wait_ev)
+        event_free(chat->wait_ev);
     gw_attempt_free(chat->att);
     json_decref(chat->body);
     gw_catalog_unref(chat->cat);
@@ -223,6 +225,44 @@ static void answer_all_failed(struct gw_chat *chat)
     reply_error(chat, late ? 504 : 503, late ? "deadline_exceeded" : "all_targets_failed", msg);
 }
 
+static void retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct gw_chat *chat = arg;
+    chat->target_retries++;
+    if (gw_attempt_start(chat, chat->cur_target) == 0)
+        return;
+    log_err("request %s: cannot start a retry", chat->request_id);
+    if (!try_next(chat)) {
+        answer_all_failed(chat);
+        chat_finish(chat, "internal");
+    }
+}
+
+/* Waits delay_ms, then tries the same target again; false if it cannot. */
+static bool schedule_retry(struct gw_chat *chat, long delay_ms)
+{
+    if (!chat->wait_ev)
+        chat->wait_ev = evtimer_new(chat->gw->base, retry_cb, chat);
+    struct timeval tv = { delay_ms / 1000, (delay_ms % 1000) * 1000 };
+    return chat->wait_ev && evtimer_add(chat->wait_ev, &tv) == 0;
+}
+
+/* What the chain says to do about this failure. */
+static enum cfg_action action_for(const struct gw_chat *chat, enum fail_class fail)
+{
+    switch (fail) {
+    case FAIL_DEADLINE:
+    case FAIL_CANCELLED:
+    case FAIL_DISABLED:
+    case FAIL_INTERNAL:
+        return CFG_ACT_FAILOVER;
+    default:
+        return (unsigned)fail < FAIL__COUNT ? chat->chain->on[fail] : CFG_ACT_FAILOVER;
+    }
+}
+
 void gw_chat_attempt_done(struct gw_chat *chat, struct gw_attempt *att)
 {
     report_attempt(chat, att);
@@ -249,7 +289,10 @@ void gw_chat_attempt_done(struct gw_chat *chat, struct gw_attempt *att)
         chat_finish(chat, why);
         return;
     }
-    if (gw_fail_is_client(att->fail)) {
+    enum cfg_action act = action_for(chat, att->fail);
+    /* "return" needs an upstream answer to return; without one (a transport
+     * failure configured so) the chain moves on. */
+    if (act == CFG_ACT_RETURN && att->status > 0) {
         answer_client_error(chat, att);
         gw_attempt_free(att);
         chat_finish(chat, why);
@@ -262,16 +305,31 @@ void gw_chat_attempt_done(struct gw_chat *chat, struct gw_attempt *att)
            att->tgt->model, why, status);
     log_info("request %s: %s/%s failed: %s (%s)", chat->request_id, att->prov->cfg->name,
              att->tgt->model, why, att->detail);
-    char from[200];
-    snprintf(from, sizeof from, "%s/%s", att->prov->cfg->name, att->tgt->model);
-    gw_attempt_free(att);
-    if (try_next(chat)) {
-        append(chat->failover, sizeof chat->failover, ",", "%s%s=%s%s%s", from, why, "", "");
+    long delay = act == CFG_ACT_RETRY && !chat->deadline_hit ? gw_retry_delay(chat->gw, chat, att) : -1;
+    if (delay >= 0 && schedule_retry(chat, delay)) {
+        gw_attempt_free(att);
         return;
     }
-    answer_all_failed(chat);
+    char from[200];
+    snprintf(from, sizeof from, "%s/%s", att->prov->cfg->name, att->tgt->model);
+    chat->target_retries = 0;
+    if (try_next(chat)) {
+        append(chat->failover, sizeof chat->failover, ",", "%s%s=%s%s%s", from, why, "", "");
+        gw_attempt_free(att);
+        return;
+    }
+    /* Nothing left to try.  A context-length refusal is the request's to
+     * fix when no larger target exists: the client gets it as is. */
+    if (att->fail == FAIL_CONTEXT && att->status > 0)
+        answer_client_error(chat, att);
+    else
+        answer_all_failed(chat);
+    gw_attempt_free(att);
     chat_finish(chat, why);
 }
+
+static void chat_on_close(void *arg);
+static void chat_on_drain(void *arg);
 
 static void chat_on_close(void *arg)
 {

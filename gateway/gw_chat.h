@@ -40,6 +40,7 @@ struct gw_attempt {
     struct sse_parser parser;
     char content_type[96];
     char retry_after[32];
+    char retry_after_ms[32];
     uint64_t start_us, head_us;
     struct event *timer;
     bool timer_is_deadline;       /* the timer was armed for the request's deadline */
@@ -59,6 +60,9 @@ struct gw_chat {
     uint64_t start_us, deadline_us, first_out_us;
     int attempts;
     size_t next_target;
+    size_t cur_target;            /* target of the current (or last) attempt */
+    int target_retries;           /* retries spent on cur_target */
+    struct event *wait_ev;        /* back-off before a retry */
     struct gw_attempt *att;
     bool committed;               /* the client has received the response head */
     bool deadline_hit;

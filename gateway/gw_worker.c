@@ -205,6 +205,7 @@ int gw_worker_main(const char *state_dir, int slot)
     signal(SIGHUP, SIG_IGN); /* the controller's business, even from a terminal */
     gw.started_wall_ms = bs_wall_ms();
     gw.req_salt = (uint32_t)(getpid() * 2654435761u ^ (uint32_t)gw.started_wall_ms);
+    gw.rng = ((uint64_t)gw.req_salt << 32) | (uint32_t)bs_now_us() | 1;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         log_err("cannot initialise libcurl");
         return 1;

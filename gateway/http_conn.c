@@ -12,14 +12,12 @@
  */
 #include "http_conn.h"
 
-#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 /* Head storage that lives in the connection's own allocation: typical
  * request heads fit, so a keep-alive request allocates nothing. */

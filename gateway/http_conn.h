@@ -35,7 +35,7 @@ struct http_conn;
 struct http_req {
     struct http_conn *conn;
     struct http_head head;         /* strings point into conn->hbuf */
-    char *body;                    /* conn->bbuf, or "" */
+    const char *body;              /* conn->bbuf, or "" */
     size_t body_len;
     uint64_t start_us;
 

@@ -74,6 +74,16 @@ int http_must_close(const struct http_conn *c)
            c->req.stream_raw || c->eof;
 }
 
+static int value_ok(const char *s)
+{
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+            return 0; /* CR/LF would let a value inject headers */
+    }
+    return 1;
+}
+
 void http_write_head(struct http_conn *c, int status, const char *content_type,
                      long long body_len, int closing)
 {
@@ -86,7 +96,8 @@ void http_write_head(struct http_conn *c, int status, const char *content_type,
     n = snprintf(buf, sizeof buf, "HTTP/1.1 %d %s\r\n", status, http_reason(status));
     evbuffer_add(out, buf, (size_t)n);
     evbuffer_add(out, srv->date, srv->date_len);
-    if (content_type && *content_type)
+    /* the handler may pass an upstream's value through: never let it add lines */
+    if (content_type && *content_type && value_ok(content_type))
         evbuffer_add_printf(out, "Content-Type: %s\r\n", content_type);
     n = 0;
     if (body_len >= 0) {
@@ -174,16 +185,6 @@ static int token_ok(const char *s)
         unsigned char ch = (unsigned char)*s;
         if (ch <= 0x20 || ch >= 0x7f || strchr("\"(),/:;<=>?@[\\]{}", ch))
             return 0;
-    }
-    return 1;
-}
-
-static int value_ok(const char *s)
-{
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-            return 0; /* CR/LF would let a value inject headers */
     }
     return 1;
 }

@@ -7,8 +7,6 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 /* After an accept error such as EMFILE the socket stays readable; retrying
  * at once would spin the worker at 100% CPU. */

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <jansson.h>
 
+#include "fail.h"
+
 enum cfg_provider_type {
     CFG_PROV_OPENAI = 0,      /* api.openai.com or anything speaking its API */
     CFG_PROV_OPENAI_COMPAT,   /* vLLM, Ollama, DeepSeek, Mistral, Groq, ... */
@@ -40,10 +42,28 @@ struct cfg_target {
     char *model;        /* exact upstream model version sent to the provider */
 };
 
+/* What a failed attempt leads to.  Values are part of the config syntax
+ * ("retry", "failover", "return"). */
+enum cfg_action {
+    CFG_ACT_RETRY = 0,   /* the same target again after a back-off, then fail over */
+    CFG_ACT_FAILOVER,    /* the next target at once */
+    CFG_ACT_RETURN,      /* the upstream's answer goes back to the client as is */
+};
+
+struct cfg_retry {
+    int max_retries;        /* retries of one target for a "retry" class */
+    int base_ms;            /* back-off: random(0, min(max_ms, base_ms * 2^n)) (full jitter) */
+    int max_ms;
+    int retry_after_cap_ms; /* a longer Retry-After is not waited for: fail over instead */
+};
+
 struct cfg_model {
     char *name;         /* client-facing model name */
     struct cfg_target *targets;
     size_t ntargets;    /* >= 1 */
+    struct cfg_retry retry;
+    enum cfg_action on[FAIL__COUNT];  /* by failure class; FAIL_NONE and the
+                                         gateway-internal classes are unused */
 };
 
 struct cfg_timeouts {

@@ -83,6 +83,7 @@ struct cfg_field {
 /* cfg_schema.c */
 extern const struct cfg_field cfg_schema;            /* the document root */
 extern const struct cfg_enum cfg_provider_types[];
+extern const struct cfg_field cfg_on_fields[];       /* per-chain failure actions */
 
 /* cfg_check.c: callbacks for the rows with a syntax of their own. */
 #define CFG_HOST_MAX 64

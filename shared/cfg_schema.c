@@ -94,11 +94,56 @@ static const struct cfg_field target_fields[] = {
     END_ROW
 };
 
+static const struct cfg_field retry_fields[] = {
+    INT_ROW(struct cfg_retry, max_retries, 0, 10, "2"),
+    INT_ROW(struct cfg_retry, base_ms, 1, 60000, "200"),
+    INT_ROW(struct cfg_retry, max_ms, 1, 600000, "5000"),
+    INT_ROW(struct cfg_retry, retry_after_cap_ms, 0, 600000, "10000"),
+    END_ROW
+};
+
+static const struct cfg_enum cfg_actions[] = {
+    { "retry", CFG_ACT_RETRY },
+    { "failover", CFG_ACT_FAILOVER },
+    { "return", CFG_ACT_RETURN },
+    { NULL, 0 },
+};
+
+/* The failure-class table of the architecture brief, as defaults.  Keys are
+ * the classes' names as fail_class_name() spells them in logs and headers
+ * (test_cfg checks that they agree). */
+#define ON_ROW(cls, name, d) \
+    { .key = name, .kind = CK_ENUM, .enums = cfg_actions, .def = "\"" d "\"", \
+      .store = CS_ENUM, .off = (cls) * sizeof(enum cfg_action) }
+const struct cfg_field cfg_on_fields[] = {
+    ON_ROW(FAIL_CONNECT, "connect_failed", "failover"),
+    ON_ROW(FAIL_DNS, "dns", "failover"),
+    ON_ROW(FAIL_TLS, "tls", "failover"),
+    ON_ROW(FAIL_CONNECT_TIMEOUT, "connect_timeout", "failover"),
+    ON_ROW(FAIL_FIRST_TOKEN_TIMEOUT, "first_token_timeout", "failover"),
+    ON_ROW(FAIL_IDLE_TIMEOUT, "idle_stream_timeout", "failover"),
+    ON_ROW(FAIL_RATE_LIMIT, "rate_limited", "retry"),
+    ON_ROW(FAIL_QUOTA, "quota_exhausted", "failover"),
+    ON_ROW(FAIL_SERVER, "server_error", "retry"),
+    ON_ROW(FAIL_AUTH, "auth_failed", "failover"),
+    ON_ROW(FAIL_NOT_FOUND, "not_found", "failover"),
+    ON_ROW(FAIL_CONTEXT, "context_length", "failover"),
+    ON_ROW(FAIL_CLIENT, "client_error", "return"),
+    ON_ROW(FAIL_STREAM_ERROR, "stream_error", "failover"),
+    ON_ROW(FAIL_STREAM_CUT, "stream_cut", "failover"),
+    ON_ROW(FAIL_BAD_RESPONSE, "bad_response", "failover"),
+    END_ROW
+};
+
 static const struct cfg_field model_fields[] = {
     { .key = "targets", .kind = CK_ARRAY, .flags = CF_REQUIRED, .min = 1,
       .fields = target_fields,
       .off = offsetof(struct cfg_model, targets), .off_n = offsetof(struct cfg_model, ntargets),
       .elem_size = sizeof(struct cfg_target) },
+    { .key = "retry", .kind = CK_OBJECT, .def = "{}", .fields = retry_fields,
+      .off = offsetof(struct cfg_model, retry) },
+    { .key = "on", .kind = CK_OBJECT, .def = "{}", .fields = cfg_on_fields,
+      .off = offsetof(struct cfg_model, on) },
     END_ROW
 };
 

@@ -170,11 +170,15 @@ class Gateway:
             os.unlink(listen_file)  # a killed controller's, stale
         self.proc = Proc([os.path.join(BIN, "backstopd"), "-c", self.config_path],
                          os.path.join(self.dir, "stderr.log"), env=env.proc_env)
-        addr = wait_for(lambda: read_file(listen_file).strip() or (not self.proc.alive() and "dead"),
-                        15, what="gateway listen file")
-        check(addr != "dead", "backstopd exited at start:\n" + self.logs())
-        self.port = int(addr.rsplit(":", 1)[1])
-        wait_for(self._healthy, 15, what="gateway health")
+        try:
+            addr = wait_for(lambda: read_file(listen_file).strip() or (not self.proc.alive() and "dead"),
+                            15, what="gateway listen file")
+            check(addr != "dead", "backstopd exited at start:\n" + self.logs())
+            self.port = int(addr.rsplit(":", 1)[1])
+            wait_for(self._healthy, 15, what="gateway health")
+        except BaseException:
+            self.proc.stop(signal.SIGKILL)
+            raise
 
     def write_config(self, config):
         cfg = dict(config)

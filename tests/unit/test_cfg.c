@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "cfg_impl.h"
 
 static int passed, failed;
 
@@ -1029,6 +1030,37 @@ static void test_fuzz(void)
     cfg_errors_clear(&e);
 }
 
+/* The per-chain failure actions: keys spelled as the classes are named in
+ * logs and headers, defaults as in the architecture brief, overridable. */
+static void test_failure_actions(void)
+{
+    for (const struct cfg_field *f = cfg_on_fields; f->kind != CK_END; f++)
+        CHECK(strcmp(f->key, fail_class_name((int)(f->off / sizeof(enum cfg_action)))) == 0);
+    struct cfg_errors e = { 0 };
+    struct cfg *c = load("{'listen':'127.0.0.1:1','state_dir':'/tmp/x',"
+                         "'providers':{'p':{'type':'openai','base_url':'http://h'}},"
+                         "'models':{'m':{'targets':[{'provider':'p','model':'x'}],"
+                         "'on':{'server_error':'failover','client_error':'return'},"
+                         "'retry':{'max_retries':5}}}}", NULL, &e);
+    CHECK(c != NULL);
+    if (c) {
+        const struct cfg_model *m = &c->models[0];
+        CHECK(m->on[FAIL_SERVER] == CFG_ACT_FAILOVER);
+        CHECK(m->on[FAIL_RATE_LIMIT] == CFG_ACT_RETRY);
+        CHECK(m->on[FAIL_CLIENT] == CFG_ACT_RETURN);
+        CHECK(m->on[FAIL_CONNECT] == CFG_ACT_FAILOVER);
+        CHECK(m->retry.max_retries == 5 && m->retry.base_ms == 200);
+    }
+    cfg_free(c);
+    cfg_errors_clear(&e);
+    CHECK(load("{'listen':'127.0.0.1:1','state_dir':'/tmp/x',"
+               "'providers':{'p':{'type':'openai','base_url':'http://h'}},"
+               "'models':{'m':{'targets':[{'provider':'p','model':'x'}],"
+               "'on':{'server_eror':'failover','auth_failed':'sometimes'}}}}", NULL, &e) == NULL);
+    CHECK(e.n == 2);
+    cfg_errors_clear(&e);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -1049,6 +1081,7 @@ int main(void)
     test_files();
     test_lookups();
     test_fuzz();
+    test_failure_actions();
     rmdir(tmpdir);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
