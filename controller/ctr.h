@@ -39,6 +39,8 @@ struct ctr_slot {
 };
 
 struct ctr_health;               /* per-target aggregate, ctr_telemetry.c */
+struct ctr_brk;                  /* per-target breaker, ctr_breaker.c */
+struct ctr_probe;                /* the prober, ctr_probe.c */
 
 struct ctr {
     struct event_base *base;
@@ -54,6 +56,10 @@ struct ctr {
     struct event *flush_ev;
     struct event *sig_ev[6];
     struct ctr_health *health;   /* list of per-target aggregates */
+    struct ctr_brk *breakers;    /* list of per-target breakers */
+    struct event *brk_ev;        /* breaker clock: cool-downs, trial grants */
+    unsigned brk_next_slot;      /* round robin of half-open trial grants */
+    struct ctr_probe *probe;
     bool health_dirty;
     bool workers_dirty;
     int exit_code;
@@ -81,6 +87,23 @@ void ctr_tel_read(evutil_socket_t fd, short what, void *arg);
 int ctr_tel_start(struct ctr *c);
 void ctr_tel_flush(struct ctr *c);
 void ctr_tel_free(struct ctr *c);
+
+/* ctr_breaker.c: per-target breakers, fed by telemetry and probes,
+ * published to LMDB for the workers. */
+int ctr_breaker_start(struct ctr *c);
+void ctr_breaker_attempt(struct ctr *c, int slot, const struct tel_attempt *a);
+void ctr_breaker_trial(struct ctr *c, int slot, const struct tel_trial *t);
+/* A probe verdict after its rise/fall thresholds: up may move an open
+ * breaker to half-open early; down opens a closed one. */
+void ctr_breaker_probe(struct ctr *c, const char *provider, const char *model, bool up,
+                       const char *why);
+bool ctr_breaker_is_open(struct ctr *c, const char *provider, const char *model);
+void ctr_breaker_free(struct ctr *c);
+
+/* ctr_probe.c: active health probes of every target. */
+int ctr_probe_start(struct ctr *c);
+void ctr_probe_reload(struct ctr *c);   /* after a reload published a new config */
+void ctr_probe_free(struct ctr *c);
 
 /* The worker's entry point (gateway/gw_worker.c), reached through
  * `backstopd --worker STATE_DIR SLOT` with fds 3 (listen) and 4 (telemetry). */

@@ -23,6 +23,8 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "log.h"
 
 #define BACKSTOP_VERSION "0.1.0"
@@ -161,6 +163,10 @@ static int run(const char *config_path)
     if (log_open("controller", c.cfg->log.file, (int)c.cfg->log.level) < 0)
         fprintf(stderr, "backstopd: logging to stderr instead\n");
     signal(SIGPIPE, SIG_IGN);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        log_err("cannot initialise libcurl");
+        goto out;
+    }
     if (ctr_check_keys(c.cfg) < 0)
         goto out;
     int err = st_open(&c.st, c.cfg->state_dir, c.cfg->lmdb_map_mb, ST_WRITER);
@@ -191,7 +197,8 @@ static int run(const char *config_path)
             goto out;
         }
     }
-    if (ctr_tel_start(&c) < 0 || ctr_workers_start(&c) < 0) {
+    if (ctr_tel_start(&c) < 0 || ctr_breaker_start(&c) < 0 || ctr_workers_start(&c) < 0 ||
+        ctr_probe_start(&c) < 0) {
         log_err("cannot start the workers");
         ctr_workers_stop(&c);
         event_base_dispatch(c.base);
@@ -204,6 +211,8 @@ static int run(const char *config_path)
     log_notice("stopped");
     rc = c.exit_code;
 out:
+    ctr_probe_free(&c);
+    ctr_breaker_free(&c);
     ctr_workers_free(&c);
     ctr_tel_free(&c);
     for (size_t i = 0; i < sizeof c.sig_ev / sizeof c.sig_ev[0]; i++)
@@ -217,6 +226,7 @@ out:
     if (lock_fd >= 0)
         close(lock_fd);
     cfg_free(c.cfg);
+    curl_global_cleanup();
     log_close();
     return rc;
 }

@@ -136,5 +136,6 @@ int ctr_reload(struct ctr *c)
     log_notice("reload: generation %llu published (%zu providers, %zu models, %d workers)",
                (unsigned long long)c->generation, cfg->nproviders, cfg->nmodels, cfg->workers);
     ctr_workers_resize(c);
+    ctr_probe_reload(c);
     return 0;
 }

@@ -99,6 +99,7 @@ void ctr_tel_read(evutil_socket_t fd, short what, void *arg)
         struct tel_hdr hdr;
         struct tel_attempt attempt;
         struct tel_status status;
+        struct tel_trial trial;
     } m;
     /* Bounded per wake-up so one chatty worker cannot starve the loop. */
     for (int i = 0; i < 256; i++) {
@@ -113,6 +114,10 @@ void ctr_tel_read(evutil_socket_t fd, short what, void *arg)
             m.attempt.provider[sizeof m.attempt.provider - 1] = '\0';
             m.attempt.model[sizeof m.attempt.model - 1] = '\0';
             on_attempt(s->ctr, &m.attempt);
+            ctr_breaker_attempt(s->ctr, s->index, &m.attempt);
+        } else if (m.hdr.kind == TEL_TRIAL && n == sizeof m.trial) {
+            m.trial.target[sizeof m.trial.target - 1] = '\0';
+            ctr_breaker_trial(s->ctr, s->index, &m.trial);
         } else if (m.hdr.kind == TEL_STATUS && n == sizeof m.status) {
             on_status(s, &m.status);
         }

@@ -17,6 +17,7 @@
 #include "st.h"
 
 struct gw_up;
+struct gw_brk_table;
 
 /* The runtime side of a configured provider: what every request to it
  * needs, computed once per catalog generation. */
@@ -46,6 +47,7 @@ struct gw {
     int slot;
     struct st_env *st;
     struct gw_catalog *cat;          /* current; the worker holds one reference */
+    struct gw_brk_table *brk;        /* breaker view, gw_breaker.c */
     struct http_server *http;
     struct gw_up *up;
     int tel_fd;

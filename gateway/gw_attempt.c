@@ -173,8 +173,11 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
         return 0;
     if (att->mode == ATT_RELAY && http_req_output_pending(chat->req) > 256 * 1024) {
         /* A slow client: stop reading the upstream instead of buffering.
-         * curl hands the same bytes again on resume. */
+         * curl hands the same bytes again on resume.  The upstream is not
+         * idle, we are: only the deadline runs meanwhile. */
         att->paused = true;
+        evtimer_del(att->timer);
+        arm_timer(att, INT32_MAX / 1000);
         return CURL_WRITEFUNC_PAUSE;
     }
     bool was_relaying = att->mode == ATT_RELAY;
@@ -246,7 +249,7 @@ static int build_body(struct gw_attempt *att)
     return att->body ? 0 : -1;
 }
 
-int gw_attempt_start(struct gw_chat *chat, size_t target)
+int gw_attempt_start(struct gw_chat *chat, size_t target, uint64_t trial_epoch)
 {
     struct gw *gw = chat->gw;
     const struct cfg_target *tgt = &chat->chain->targets[target];
@@ -257,6 +260,8 @@ int gw_attempt_start(struct gw_chat *chat, size_t target)
     att->tgt = tgt;
     att->prov = &chat->cat->providers[tgt->provider];
     att->start_us = bs_now_us();
+    att->trial_epoch = trial_epoch;
+    snprintf(att->brk_key, sizeof att->brk_key, "%s/%s", att->prov->cfg->name, tgt->model);
     att->resp = evbuffer_new();
     att->timer = evtimer_new(gw->base, on_timer, att);
     att->xfer.easy = gw_up_easy(gw->up);
@@ -292,6 +297,14 @@ int gw_attempt_start(struct gw_chat *chat, size_t target)
     chat->attempts++;
     chat->cur_target = target;
     return 0;
+}
+
+void gw_attempt_resume(struct gw_attempt *att)
+{
+    att->paused = false;
+    evtimer_del(att->timer);
+    arm_timer(att, att->chat->cat->cfg->timeouts.idle_stream_ms);
+    gw_up_resume(att->chat->gw->up, &att->xfer);
 }
 
 void gw_attempt_cancel(struct gw_attempt *att, enum fail_class why)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw_breaker.h"
 #include "log.h"
 
 static uint64_t name_hash(const char *s)
@@ -179,6 +180,8 @@ int gw_catalog_refresh(struct gw *gw)
     rc = st_rd_get(gw->st, ST_DB_META, ST_KEY_GENERATION, &v, &len);
     if (rc == 0 && len == sizeof gen)
         memcpy(&gen, v, sizeof gen);
+    if (rc == 0)
+        gw_brk_sync(gw);
     if (rc || (gw->cat && gw->cat->generation == gen)) {
         st_rd_end(gw->st);
         return rc;

@@ -14,6 +14,7 @@
 
 #include "bs_time.h"
 #include "gw_access.h"
+#include "gw_breaker.h"
 #include "gw_classify.h"
 #include "log.h"
 #include "tel.h"
@@ -108,6 +109,8 @@ static void report_attempt(struct gw_chat *chat, struct gw_attempt *att)
     t.status = (int32_t)att->status;
     t.fail = (uint16_t)att->fail;
     t.attempt_no = (uint16_t)chat->attempts;
+    t.trial = att->trial_epoch != 0;
+    t.trial_epoch = att->trial_epoch;
     t.latency_ms = (uint32_t)((now - att->start_us) / 1000);
     t.ttfb_ms = att->head_us ? (uint32_t)((att->head_us - att->start_us) / 1000) : 0;
     if (att->fail == FAIL_NONE) {
@@ -195,18 +198,35 @@ static bool target_usable(struct gw_chat *chat, size_t i)
 
 /* Starts the next usable target after a failure; false when none is left
  * or the deadline has passed. */
+/* Starts the next usable target after a failure; false when none is left
+ * or the deadline has passed.  Targets behind an open breaker cost nothing:
+ * they are skipped without a connection attempt. */
 static bool try_next(struct gw_chat *chat)
 {
     while (!chat->deadline_hit && chat->next_target < chat->chain->ntargets &&
            bs_now_us() < chat->deadline_us) {
         size_t i = chat->next_target++;
+        const struct cfg_target *t = &chat->chain->targets[i];
+        const char *prov = chat->cat->providers[t->provider].cfg->name;
         if (!target_usable(chat, i)) {
-            const struct cfg_target *t = &chat->chain->targets[i];
-            append(chat->reasons, sizeof chat->reasons, "; ", "%s%s/%s: %s%s",
-                   chat->cat->providers[t->provider].cfg->name, t->model, "disabled (no key)", "");
+            append(chat->reasons, sizeof chat->reasons, "; ", "%s%s/%s: %s%s", prov, t->model,
+                   "disabled (no key)", "");
             continue;
         }
-        if (gw_attempt_start(chat, i) == 0)
+        char key[200];
+        uint64_t epoch;
+        snprintf(key, sizeof key, "%s/%s", prov, t->model);
+        if (gw_brk_admit(chat->gw, key, &epoch) == GW_DENY) {
+            append(chat->reasons, sizeof chat->reasons, "; ", "%s%s/%s: %s%s", prov, t->model,
+                   "breaker_open", "");
+            append(chat->failover, sizeof chat->failover, ",", "%s%s=%s%s%s", key, "breaker_open",
+                   "", "");
+            uint64_t at = gw_brk_retry_at(chat->gw, key);
+            if (at && (!chat->breaker_retry_at || at < chat->breaker_retry_at))
+                chat->breaker_retry_at = at;
+            continue;
+        }
+        if (gw_attempt_start(chat, i, epoch) == 0)
             return true;
         log_err("request %s: cannot start an attempt on target %zu", chat->request_id, i);
     }
@@ -220,8 +240,16 @@ static void answer_all_failed(struct gw_chat *chat)
     snprintf(msg, sizeof msg, "%s for model %s: %s",
              late ? "request deadline exceeded" : "every target failed", chat->chain->name,
              chat->reasons[0] ? chat->reasons : "no usable target");
-    if (!late)
-        http_req_add_header(chat->req, "Retry-After", "1");
+    if (!late) {
+        /* When breakers blocked targets, the earliest end of their
+         * cool-downs is when trying again can help. */
+        uint64_t now = bs_wall_ms(), secs = 1;
+        if (chat->breaker_retry_at > now)
+            secs = (chat->breaker_retry_at - now + 999) / 1000;
+        char ra[24];
+        snprintf(ra, sizeof ra, "%llu", (unsigned long long)secs);
+        http_req_add_header(chat->req, "Retry-After", ra);
+    }
     reply_error(chat, late ? 504 : 503, late ? "deadline_exceeded" : "all_targets_failed", msg);
 }
 
@@ -231,9 +259,19 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct gw_chat *chat = arg;
     chat->target_retries++;
-    if (gw_attempt_start(chat, chat->cur_target) == 0)
+    const struct cfg_target *t = &chat->chain->targets[chat->cur_target];
+    char key[200];
+    uint64_t epoch;
+    snprintf(key, sizeof key, "%s/%s", chat->cat->providers[t->provider].cfg->name, t->model);
+    /* The failures so far may have opened the breaker meanwhile. */
+    if (gw_brk_admit(chat->gw, key, &epoch) == GW_DENY) {
+        append(chat->failover, sizeof chat->failover, ",", "%s%s=%s%s%s", key, "breaker_open", "", "");
+    } else if (gw_attempt_start(chat, chat->cur_target, epoch) == 0) {
         return;
-    log_err("request %s: cannot start a retry", chat->request_id);
+    } else {
+        log_err("request %s: cannot start a retry", chat->request_id);
+    }
+    chat->target_retries = 0;
     if (!try_next(chat)) {
         answer_all_failed(chat);
         chat_finish(chat, "internal");
@@ -266,6 +304,7 @@ static enum cfg_action action_for(const struct gw_chat *chat, enum fail_class fa
 void gw_chat_attempt_done(struct gw_chat *chat, struct gw_attempt *att)
 {
     report_attempt(chat, att);
+    gw_brk_report(chat->gw, att->brk_key, att->fail);
     chat->att = NULL;
     if (!chat->req) {
         gw_attempt_free(att);
@@ -348,10 +387,8 @@ static void chat_on_drain(void *arg)
 {
     struct gw_chat *chat = arg;
     struct gw_attempt *att = chat->att;
-    if (att && att->paused && att->running) {
-        att->paused = false;
-        gw_up_resume(chat->gw->up, &att->xfer);
-    }
+    if (att && att->paused && att->running)
+        gw_attempt_resume(att);
 }
 
 static void set_request_id(struct gw_chat *chat, const char *given)

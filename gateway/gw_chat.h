@@ -46,6 +46,8 @@ struct gw_attempt {
     bool timer_is_deadline;       /* the timer was armed for the request's deadline */
     enum fail_class fail;
     char detail[160];             /* why it failed, for logs and the all-down answer */
+    char brk_key[200];            /* "provider/model": the breaker it reports to */
+    uint64_t trial_epoch;         /* non-zero: this is a half-open breaker trial */
 };
 
 struct gw_chat {
@@ -71,11 +73,15 @@ struct gw_chat {
     char reasons[768];            /* for the all-down answer */
     uint32_t prompt_tokens, completion_tokens;
     const char *served_provider, *served_model;
+    uint64_t breaker_retry_at;    /* wall ms: earliest end of a cool-down that blocked a target */
 };
 
 /* gw_attempt.c */
-int gw_attempt_start(struct gw_chat *chat, size_t target);
+/* trial_epoch: non-zero when the breaker granted this attempt as its trial. */
+int gw_attempt_start(struct gw_chat *chat, size_t target, uint64_t trial_epoch);
 void gw_attempt_cancel(struct gw_attempt *att, enum fail_class why);
+/* The client drained its buffer: read the upstream again. */
+void gw_attempt_resume(struct gw_attempt *att);
 void gw_attempt_free(struct gw_attempt *att);
 
 /* gw_chat.c: called by the attempt when it ends, failed or not. */

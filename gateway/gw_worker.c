@@ -16,6 +16,7 @@
 
 #include "bs_time.h"
 #include "ctr.h"
+#include "gw_breaker.h"
 #include "gw_upstream.h"
 #include "log.h"
 #include "tel.h"
@@ -188,6 +189,7 @@ static void teardown(struct gw *gw)
     if (gw->base)
         event_base_free(gw->base);
     gw_catalog_unref(gw->cat);
+    gw_brk_free(gw);
     st_close(gw->st);
     if (gw->tel_fd >= 0)
         close(gw->tel_fd);

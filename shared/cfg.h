@@ -91,6 +91,28 @@ struct cfg_log {
     bool log_content;   /* put prompt/completion text in logs (default false) */
 };
 
+/* Per-target circuit breaker, shared by all workers (docs/design.md). */
+struct cfg_breaker {
+    int consecutive_failures; /* open after this many failures in a row */
+    int error_rate_pct;       /* ... or this error rate ... */
+    int min_requests;         /* ... over at least this many attempts ... */
+    int window_ms;            /* ... within this window */
+    int cooldown_ms;          /* first open period; doubles on each re-trip */
+    int cooldown_max_ms;
+    int trial_timeout_ms;     /* half-open: a granted trial not started in this time moves to
+                                 another worker */
+};
+
+/* Active health probes run by the controller. */
+struct cfg_probes {
+    bool enabled;
+    int interval_ms;          /* per target, spread over the interval */
+    int open_interval_ms;     /* while the target's breaker is open */
+    int timeout_ms;
+    int rise;                 /* consecutive successes to mark a target up */
+    int fall;                 /* consecutive failures to mark it down */
+};
+
 struct cfg {
     char *listen_host;  /* numeric IPv4/IPv6 address or "localhost" */
     int listen_port;
@@ -101,6 +123,8 @@ struct cfg {
     struct cfg_log log;
     struct cfg_limits limits;
     struct cfg_timeouts timeouts;
+    struct cfg_breaker breaker;
+    struct cfg_probes probes;
     struct cfg_provider *providers;
     size_t nproviders;
     struct cfg_model *models;

@@ -65,8 +65,29 @@ static const struct cfg_field timeouts_fields[] = {
     MS_ROW(connect_ms, "2000"),
     MS_ROW(first_token_ms, "30000"),
     MS_ROW(idle_stream_ms, "30000"),
-    MS_ROW(request_ms, "120000"),
+    MS_ROW(request_ms, "600000"),
     MS_ROW(drain_grace_ms, "30000"),
+    END_ROW
+};
+
+static const struct cfg_field breaker_fields[] = {
+    INT_ROW(struct cfg_breaker, consecutive_failures, 1, 1000, "3"),
+    INT_ROW(struct cfg_breaker, error_rate_pct, 1, 100, "50"),
+    INT_ROW(struct cfg_breaker, min_requests, 1, 100000, "10"),
+    INT_ROW(struct cfg_breaker, window_ms, 1000, 3600000, "30000"),
+    INT_ROW(struct cfg_breaker, cooldown_ms, 10, 3600000, "30000"),
+    INT_ROW(struct cfg_breaker, cooldown_max_ms, 10, 86400000, "300000"),
+    INT_ROW(struct cfg_breaker, trial_timeout_ms, 10, 600000, "1000"),
+    END_ROW
+};
+
+static const struct cfg_field probes_fields[] = {
+    BOOL_ROW(struct cfg_probes, enabled, "true"),
+    INT_ROW(struct cfg_probes, interval_ms, 100, 86400000, "10000"),
+    INT_ROW(struct cfg_probes, open_interval_ms, 100, 86400000, "2000"),
+    INT_ROW(struct cfg_probes, timeout_ms, 10, 600000, "2000"),
+    INT_ROW(struct cfg_probes, rise, 1, 100, "2"),
+    INT_ROW(struct cfg_probes, fall, 1, 100, "3"),
     END_ROW
 };
 
@@ -191,6 +212,10 @@ static const struct cfg_field root_fields[] = {
       .off = offsetof(struct cfg, limits) },
     { .key = "timeouts", .kind = CK_OBJECT, .def = "{}", .fields = timeouts_fields,
       .off = offsetof(struct cfg, timeouts) },
+    { .key = "breaker", .kind = CK_OBJECT, .def = "{}", .fields = breaker_fields,
+      .off = offsetof(struct cfg, breaker) },
+    { .key = "probes", .kind = CK_OBJECT, .def = "{}", .fields = probes_fields,
+      .off = offsetof(struct cfg, probes) },
     { .key = "providers", .kind = CK_MAP, .flags = CF_REQUIRED, .min = 1, .noun = "provider",
       .fields = provider_fields, .check_key = cfg_check_provider_name,
       .check_elem = cfg_check_provider,

@@ -29,9 +29,16 @@ enum fail_class {
     FAIL_DEADLINE,             /* the request's end-to-end deadline passed */
     FAIL_DISABLED,             /* provider disabled (no key) */
     FAIL_INTERNAL,             /* the gateway's own failure (out of memory, ...) */
+    FAIL_PROBE,                /* health probes found the target down */
     FAIL__COUNT
 };
 
 const char *fail_class_name(enum fail_class c);
+/* Whether an outcome says something about the target's health (the
+ * request's own faults, cancellations and deadlines do not). */
+int fail_counts_against_health(enum fail_class c);
+/* Failures that open the target's breaker at once (credentials, missing
+ * model, exhausted quota: retrying cannot help). */
+int fail_is_hard(enum fail_class c);
 
 #endif

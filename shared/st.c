@@ -14,6 +14,8 @@ static const char *const st_db_names[ST_DB__COUNT] = {
     [ST_DB_META] = "meta",
     [ST_DB_HEALTH] = "health",
     [ST_DB_WORKERS] = "workers",
+    [ST_DB_BREAKERS] = "breakers",
+    [ST_DB_PROBES] = "probes",
 };
 
 struct st_env {

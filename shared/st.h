@@ -31,6 +31,8 @@ enum st_db {
     ST_DB_META = 0,   /* generation, config: the catalog as the controller published it */
     ST_DB_HEALTH,     /* per-target attempt statistics (volatile) */
     ST_DB_WORKERS,    /* per-worker status reported over telemetry (volatile) */
+    ST_DB_BREAKERS,   /* struct brk_record per target "provider/model" (volatile) */
+    ST_DB_PROBES,     /* JSON probe state per target "provider/model" (volatile) */
     ST_DB__COUNT
 };
 

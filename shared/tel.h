@@ -21,6 +21,7 @@
 enum tel_kind {
     TEL_ATTEMPT = 1,   /* one upstream attempt finished */
     TEL_STATUS = 2,    /* a worker's periodic status */
+    TEL_TRIAL = 3,     /* a worker took the half-open trial it was granted */
 };
 
 struct tel_hdr {
@@ -35,6 +36,9 @@ struct tel_attempt {
     int32_t status;            /* upstream HTTP status, 0 when none */
     uint16_t fail;             /* enum fail_class */
     uint16_t attempt_no;       /* 1-based within its request */
+    uint8_t trial;             /* this attempt was a half-open breaker trial */
+    uint8_t pad[7];
+    uint64_t trial_epoch;
     uint32_t latency_ms;       /* attempt start -> end */
     uint32_t ttfb_ms;          /* attempt start -> first body byte; 0 when none */
     uint32_t prompt_tokens;
@@ -55,6 +59,12 @@ struct tel_status {
     uint64_t served;           /* requests finished since start */
     uint64_t started_wall_ms;
     uint64_t generation;       /* catalog generation in use */
+};
+
+struct tel_trial {
+    struct tel_hdr hdr;
+    uint64_t trial_epoch;
+    char target[200];          /* "provider/model" */
 };
 
 /* Copies src into a fixed field, truncating; dst always ends with NUL. */

@@ -59,6 +59,7 @@ def test_5xx_retried_with_backoff_then_failover(env):
     b = env.sim("sim-b")
     cfg = env.config([a, b])
     cfg["models"]["sim-chat"]["retry"] = {"max_retries": 3, "base_ms": 20, "max_ms": 100}
+    cfg["breaker"] = {"consecutive_failures": 10}  # retries alone, not the breaker
     gw = env.gateway(cfg)
     r = gw.post(chat_body())
     check(r.status == 200 and r.header("x-backstop-provider") == "sim-b", (r.status, r.headers))

@@ -121,6 +121,7 @@ static int plan_answer(struct sim_server *srv, struct sim_plan *p,
 		.name = srv->name,
 		.empty_tool_turn = f && sim_fault_has(f, SIM_F_EMPTY_TOOL_TURN),
 		.bad_tool_args = f && sim_fault_has(f, SIM_F_BAD_TOOL_ARGS),
+		.words = (f && sim_fault_has(f, SIM_F_WORDS)) ? f->words : 0,
 	};
 	struct sim_answer a;
 	if (sim_gen_answer(&r->conv, &o, &a) < 0)

@@ -15,12 +15,18 @@
 /* While waiting for the kernel to take the last bytes before a deliberate
  * close, poll this often; it only runs under the close_after fault. */
 #define DRAIN_POLL_MS 1
+/* Without chunk delays, events are queued until this many bytes wait in the
+ * connection's output buffer; the rest follow as the client reads them. A
+ * slow reader of a huge stream (words=200000) then holds a bounded amount of
+ * libevent buffer here instead of a buffer chain for every event. */
+#define WRITE_HIGH_BYTES (64 * 1024)
 
 enum ex_state {
 	ST_IDLE,
 	ST_LATENCY,      /* waiting to send the status line */
 	ST_TTFB,         /* stream headers sent, waiting for the first event */
 	ST_STREAMING,    /* waiting between events */
+	ST_WRITING,      /* waiting for the client to read queued events */
 	ST_DRAIN,        /* all events queued, waiting to close */
 	ST_RESET,        /* waiting to reset the connection */
 	ST_HANG,         /* never answering */
@@ -260,19 +266,47 @@ static void finish_stream(struct sim_exchange *ex)
 	evhttp_send_reply_end(ex->req);
 }
 
-/* Sends events until a delay is due; each event is its own HTTP chunk so a
- * delayed event is a separate write and a separate arrival at the client. */
+static void emit(struct sim_exchange *ex);
+
+/* The connection's output buffer ran dry. libevent keeps this callback
+ * until the next chunk is sent, so it can also fire in other states (a
+ * chunk_delay wait, the close_after drain); only a paused stream cares. */
+static void on_drained(struct evhttp_connection *conn, void *arg)
+{
+	struct sim_exchange *ex = arg;
+	(void)conn;
+	if (ex->state == ST_WRITING)
+		emit(ex);
+}
+
+/* Sends events until a delay is due or enough are queued; each event is its
+ * own HTTP chunk so a delayed event is a separate write and a separate
+ * arrival at the client. */
 static void emit(struct sim_exchange *ex)
 {
 	struct evbuffer *buf = ex->srv->scratch;
 	struct sim_plan *p = &ex->plan;
+	struct evbuffer *queued = bufferevent_get_output(
+		evhttp_connection_get_bufferevent(ex->conn));
 
 	while (ex->next_ev < p->n_send) {
-		size_t i = ex->next_ev++;
-		evbuffer_add(buf, p->events.v[i], p->events.len[i]);
+		size_t i = ex->next_ev++, len;
+		const char *ev = sim_strv_at(&p->events, i, &len);
+		bool more = ex->next_ev < p->n_send;
+		evbuffer_add(buf, ev, len);
+		if (more && p->chunk_delay_ms <= 0 &&
+		    evbuffer_get_length(queued) + len >= WRITE_HIGH_BYTES) {
+			/* resume from on_drained once the client has read it */
+			ex->state = ST_WRITING;
+			evhttp_send_reply_chunk_with_cb(ex->req, buf,
+							on_drained, ex);
+			evbuffer_drain(buf, evbuffer_get_length(buf));
+			watch_start(ex);
+			return;
+		}
 		evhttp_send_reply_chunk(ex->req, buf);
 		evbuffer_drain(buf, evbuffer_get_length(buf));
-		if (p->chunk_delay_ms > 0 && ex->next_ev < p->n_send) {
+		if (p->chunk_delay_ms > 0 && more) {
 			arm(ex, ST_STREAMING, p->chunk_delay_ms);
 			return;
 		}

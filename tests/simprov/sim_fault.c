@@ -49,6 +49,7 @@ static const struct key_def keys[] = {
 	NUM("count", SIM_F_COUNT, 1, 1000000000L, count),
 	NUM("rate", SIM_F_RATE, 0, 100, rate),
 	FLAG("none", SIM_F_NONE),
+	NUM("words", SIM_F_WORDS, 1, 1000000, words),
 };
 
 static int fail(struct sim_fault_error *err, const char *key, size_t keylen,

@@ -41,6 +41,7 @@ enum sim_fault_bit {
 	SIM_F_COUNT              = 1u << 17,
 	SIM_F_RATE               = 1u << 18,
 	SIM_F_NONE               = 1u << 19,
+	SIM_F_WORDS              = 1u << 20,
 };
 
 #define SIM_FAULT_SPEC_MAX   4096
@@ -63,6 +64,7 @@ struct sim_fault {
 	long stream_error_after;
 	long count;
 	long rate;
+	long words;
 	char code[SIM_FAULT_CODE_MAX];
 	char message[SIM_FAULT_MSG_MAX];
 	char model[SIM_FAULT_MODEL_MAX];

@@ -146,6 +146,62 @@ static void truncate_words(char *s, long k)
 	}
 }
 
+/* Digits of k in decimal. */
+static size_t digits(unsigned long k)
+{
+	size_t d = 1;
+	while (k >= 10) {
+		k /= 10;
+		d++;
+	}
+	return d;
+}
+
+/* Writes k in decimal at p (digits(k) bytes, no terminator). */
+static void put_ulong(char *p, unsigned long k, size_t d)
+{
+	while (d > 0) {
+		p[--d] = (char)('0' + k % 10);
+		k /= 10;
+	}
+}
+
+/* Makes *text exactly n words: cut after the n-th word, or padded with the
+ * filler words "lorem0 lorem1 ...". The result is sized up front and written
+ * in one pass, so a million words cost one allocation. */
+static int pad_words(char **text, long have, long n)
+{
+	if (have >= n) {
+		truncate_words(*text, n);
+		return 0;
+	}
+	static const char filler[] = "lorem";
+	const size_t fl = sizeof(filler) - 1;
+	size_t len = strlen(*text);
+	/* no blank needed after text that is empty or already ends in one */
+	bool sep = len > 0 && !is_space((unsigned char)(*text)[len - 1]);
+	unsigned long extra = (unsigned long)(n - have);
+	size_t total = len;
+	for (unsigned long k = 0; k < extra; k++)
+		total += (k > 0 || sep) + fl + digits(k);
+	char *s = realloc(*text, total + 1);
+	if (!s)
+		return -1;
+	char *p = s + len;
+	for (unsigned long k = 0; k < extra; k++) {
+		if (k > 0 || sep)
+			*p++ = ' ';
+		memcpy(p, filler, fl);
+		p += fl;
+		size_t d = digits(k);
+		put_ulong(p, k, d);
+		p += d;
+	}
+	*p = '\0';
+	*text = s;
+	return 0;
+}
+
 /* The "type" of a schema, tolerating the ["string","null"] union form. */
 static const char *schema_type(const json_t *schema)
 {
@@ -301,6 +357,13 @@ int sim_gen_answer(const struct sim_conv *c, const struct sim_gen_opts *o,
 	if (!out->content)
 		return -1;
 	long words = sim_gen_count_words(out->content);
+	if (o->words > 0) {
+		if (pad_words(&out->content, words, o->words) < 0) {
+			sim_answer_free(out);
+			return -1;
+		}
+		words = o->words;
+	}
 	if (c->max_tokens >= 0 && c->max_tokens < words) {
 		truncate_words(out->content, c->max_tokens);
 		out->truncated = true;

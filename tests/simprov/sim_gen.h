@@ -28,6 +28,9 @@ struct sim_gen_opts {
 	const char *name;         /* instance name, part of the answer text */
 	bool empty_tool_turn;
 	bool bad_tool_args;
+	long words;               /* > 0: text answers have exactly this many
+				   * words (padded with "lorem0 lorem1 ...",
+				   * or cut), before max_tokens applies */
 };
 
 enum sim_answer_kind {

@@ -356,32 +356,94 @@ static int push_chunk(struct sim_strv *out, const struct sim_oai_meta *m,
 	return sim_strv_push_sse(out, dump(c));
 }
 
+/* Appends text as the inside of a JSON string, escaped exactly as jansson
+ * escapes it (quote, backslash, control characters; UTF-8 passes through),
+ * so the fast path below renders the same bytes json_dumps would. */
+static int append_json_chars(struct sim_strv *out, const char *s, size_t n)
+{
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		char esc[8];
+		size_t el = 2;
+		esc[0] = '\\';
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			snprintf(esc, sizeof(esc), "\\u%04X", (unsigned)c);
+			el = 6;
+			break;
+		}
+		if (sim_strv_append(out, s + run, i - run) < 0 ||
+		    sim_strv_append(out, esc, el) < 0)
+			return -1;
+		run = i + 1;
+	}
+	return sim_strv_append(out, s + run, n - run);
+}
+
+/* Every piece event is the same chunk around a different string, so the
+ * chunk is rendered once with an empty piece and split around it; each
+ * piece is then pasted in, escaped, with no JSON tree or allocation per
+ * event. That keeps a 200000-word stream cheap. The marker is structural
+ * (bare quotes never occur inside a serialised string), so it is unique. */
 static int push_pieces(struct sim_strv *out, const struct sim_oai_meta *m,
 		       const struct sim_answer *a, bool iu, long nchunks)
 {
-	size_t *sp = NULL;
 	const char *text = a->kind == SIM_ANSWER_TEXT ? a->content : a->tool_args;
+	const char *marker = a->kind == SIM_ANSWER_TEXT
+		? "\"delta\":{\"content\":\"\""
+		: "\"function\":{\"arguments\":\"\"";
 	if (a->kind == SIM_ANSWER_TOOL && nchunks < 2)
 		nchunks = 2;   /* arguments always arrive in fragments */
-	long n = sim_gen_split(text, nchunks, &sp);
-	if (n < 0)
+
+	json_t *delta;
+	if (a->kind == SIM_ANSWER_TEXT)
+		delta = json_pack("{s:s}", "content", "");
+	else
+		delta = json_pack("{s:[{s:i, s:{s:s}}]}", "tool_calls",
+				  "index", 0, "function", "arguments", "");
+	struct sim_strv tpl = { 0 };
+	if (push_chunk(&tpl, m, delta, NULL, iu) < 0) {
+		sim_strv_free(&tpl);
 		return -1;
-	for (long i = 0; i < n; i++) {
-		json_t *piece = json_stringn(text + sp[2 * i], sp[2 * i + 1]);
-		json_t *delta;
-		if (a->kind == SIM_ANSWER_TEXT)
-			delta = json_pack("{s:o}", "content", piece);
-		else
-			delta = json_pack("{s:[{s:i, s:{s:o}}]}", "tool_calls",
-					  "index", 0, "function", "arguments",
-					  piece);
-		if (push_chunk(out, m, delta, NULL, iu) < 0) {
-			free(sp);
-			return -1;
-		}
 	}
+	size_t tl;
+	const char *t = sim_strv_at(&tpl, 0, &tl);
+	const char *hit = memmem(t, tl, marker, strlen(marker));
+	if (!hit) {
+		sim_strv_free(&tpl);
+		return -1;
+	}
+	/* t is the whole event: t[0, head) ends with the opening quote of the
+	 * empty piece, t[head, tl) starts with its closing quote */
+	size_t head = (size_t)(hit - t) + strlen(marker) - 1;
+	const char *tail = t + head;
+	size_t tail_len = tl - head;
+
+	size_t *sp = NULL;
+	long n = sim_gen_split(text, nchunks, &sp);
+	int rc = n < 0 ? -1 : 0;
+	for (long i = 0; rc == 0 && i < n; i++) {
+		if (sim_strv_append(out, t, head) < 0 ||
+		    append_json_chars(out, text + sp[2 * i], sp[2 * i + 1]) < 0 ||
+		    sim_strv_append(out, tail, tail_len) < 0 ||
+		    sim_strv_close(out) < 0)
+			rc = -1;
+	}
+	if (rc < 0)
+		sim_strv_truncate(out, out->n);
 	free(sp);
-	return 0;
+	sim_strv_free(&tpl);
+	return rc;
 }
 
 int sim_oai_render_stream(const struct sim_oai_meta *m,
@@ -424,12 +486,15 @@ char *sim_oai_render_stream_error(const char *code, const char *message)
 				    "code", code ? code : "stream_error"));
 	if (!json)
 		return NULL;
-	struct sim_strv one = { 0 };
-	if (sim_strv_push_sse(&one, json) < 0)
-		return NULL;
-	char *ev = one.v[0];
-	one.v[0] = NULL;
-	sim_strv_free(&one);
+	static const char pre[] = "data: ", post[] = "\n\n";
+	size_t jl = strlen(json);
+	char *ev = malloc(sizeof(pre) - 1 + jl + sizeof(post));
+	if (ev) {
+		memcpy(ev, pre, sizeof(pre) - 1);
+		memcpy(ev + sizeof(pre) - 1, json, jl);
+		memcpy(ev + sizeof(pre) - 1 + jl, post, sizeof(post));
+	}
+	free(json);
 	return ev;
 }
 

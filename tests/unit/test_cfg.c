@@ -274,7 +274,7 @@ static void test_defaults(void)
     CHECK(c->timeouts.connect_ms == 2000);
     CHECK(c->timeouts.first_token_ms == 30000);
     CHECK(c->timeouts.idle_stream_ms == 30000);
-    CHECK(c->timeouts.request_ms == 120000);
+    CHECK(c->timeouts.request_ms == 600000);
     CHECK(c->timeouts.drain_grace_ms == 30000);
     CHECK(c->nproviders == 1 && c->providers[0].api_key_env == NULL);
     CHECK(c->nproviders == 1 && !c->providers[0].optional && c->providers[0].region == NULL);
@@ -286,7 +286,7 @@ static void test_defaults(void)
     CHECK(streq(json_string_value(json_object_get(json_object_get(n, "log"), "level")), "info"));
     CHECK(json_is_null(json_object_get(json_object_get(n, "log"), "file")));
     CHECK(json_integer_value(json_object_get(json_object_get(n, "timeouts"), "request_ms"))
-          == 120000);
+          == 600000);
     CHECK(json_integer_value(json_object_get(json_object_get(n, "limits"), "max_connections"))
           == 4096);
     json_t *p = json_object_get(json_object_get(n, "providers"), "p");

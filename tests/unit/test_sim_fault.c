@@ -121,6 +121,11 @@ static void test_every_key(void)
 	      sim_fault_has(&f, SIM_F_RATE));
 	CHECK(ok("rate=0;hang") && f.rate == 0 && sim_fault_has(&f, SIM_F_RATE));
 	CHECK(ok("none") && f.has == SIM_F_NONE);
+	CHECK(ok("words=5") && f.has == SIM_F_WORDS && f.words == 5);
+	CHECK(ok("words=1") && f.words == 1);
+	CHECK(ok("words=1000000") && f.words == 1000000);
+	CHECK(ok_header("words=200000;chunks=10") && f.words == 200000 &&
+	      f.chunks == 10 && f.has == (SIM_F_WORDS | SIM_F_CHUNKS));
 }
 
 static void test_combinations_and_blanks(void)
@@ -179,6 +184,15 @@ static void test_bad_numbers(void)
 	CHECK(rejects("retry_after_ms=1.5", "retry_after_ms"));
 	CHECK(rejects("close_after=x", "close_after"));
 	CHECK(rejects("stream_error_after=-2", "stream_error_after"));
+	CHECK(rejects("words=0", "words"));
+	CHECK(rejects("words=1000001", "words"));
+	CHECK(rejects("words=99999999999", "words"));
+	CHECK(rejects("words=-5", "words"));
+	CHECK(rejects("words=5k", "words"));
+	CHECK(rejects("words", "words"));
+	CHECK(rejects("words=", "words"));
+	CHECK(rejects("words=5;words=6", "words"));
+	CHECK(rejects("none;words=5", "none"));
 }
 
 static void test_bad_strings(void)

@@ -1,0 +1,694 @@
+/*
+ * ctr_probe: active health probes of every target, run by the controller.
+ *
+ * A target is one unique (provider, upstream model) pair of the chains.  Each
+ * is probed every probes.interval_ms (every open_interval_ms while its
+ * breaker is not closed), the first probes spread evenly over the interval,
+ * with at most one probe in flight per target.  A probe is one cheap request
+ * chosen by provider type (probe_types[] below) over a libcurl multi handle
+ * on the controller's event base: nothing here blocks.
+ *
+ * Results go through HAProxy-style thresholds: a target starts "unknown",
+ * `rise` consecutive successes make it "up", `fall` consecutive failures
+ * "down".  Only a change of state is logged and handed to the breaker
+ * (ctr_breaker_probe); in addition, any single success while the breaker is
+ * open is handed over at once, so a recovered target gets its half-open
+ * trial early instead of waiting for the cool-down.
+ *
+ * Every target's state is kept as compact JSON in LMDB (ST_DB_PROBES, key
+ * "provider/model"); a 100 ms timer writes whatever changed in one
+ * transaction.  The state is volatile: the controller starts with an empty
+ * database and every target "unknown".
+ */
+#include "ctr.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "bs_time.h"
+#include "gw_upstream.h"
+#include "log.h"
+
+#define PROBE_TICK_MS 100
+#define PROBE_ERR_LEN 192
+#define PROBE_USER_AGENT "backstopd-probe/0.1"
+
+enum probe_state { PS_UNKNOWN = 0, PS_UP, PS_DOWN };
+
+static const char *const state_names[] = { "unknown", "up", "down" };
+
+struct probe_target {
+    struct probe_target *next;
+    struct ctr_probe *p;
+    char *key;                  /* "provider/model", owned */
+    char *provider;             /* owned copies: a reload frees the old config */
+    char *model;
+    enum probe_state state;
+    int successes, failures;    /* consecutive */
+    uint64_t checks;
+    uint64_t last_ms;           /* wall clock of the last result */
+    double latency_ms;          /* of the last result */
+    uint64_t last_change_ms;    /* wall clock of the last state change (0: never) */
+    uint64_t last_error_ms;     /* wall clock of the last failure (0: never) */
+    char last_error[PROBE_ERR_LEN]; /* "" when there was none */
+    int64_t last_start_us;      /* monotonic; see spread() */
+    bool seen;                  /* reload: still in the config */
+    bool is_new;                /* reload: created by this rebuild */
+    bool dirty;                 /* to be written at the next tick */
+    /* the probe in flight */
+    bool running;
+    struct gw_xfer xfer;
+    struct curl_slist *headers; /* may hold the key: wiped before it is freed */
+    int64_t start_us;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+struct ctr_probe {
+    struct ctr *c;
+    struct gw_up *up;               /* created when probes are first enabled */
+    struct probe_target *targets;
+    struct event *sched_ev;         /* one-shot: the next due probe */
+    struct event *tick_ev;          /* every 100 ms: write changes, see breakers move */
+    char **gone;                    /* keys to delete from LMDB at the next write */
+    size_t ngone, capgone;
+    bool reset;                     /* drop the whole database at the next write */
+    bool dirty;                     /* some target is dirty, or gone/reset is pending */
+    bool write_failing;             /* log a failing write once, not every tick */
+};
+
+/* --- probe requests, one function per provider type ------------------------ */
+
+/* Sets up the request on easy (URL, method, headers into *headers, which the
+ * caller frees after the transfer, wiped).  Returns 0, or -1 with why filled
+ * (the probe then counts as failed with that reason). */
+typedef int (*probe_setup_fn)(const struct cfg_provider *prov, const char *model, CURL *easy,
+                              struct curl_slist **headers, char *why, size_t whylen);
+
+static struct curl_slist *append_wiped(struct curl_slist *list, char *line, bool *ok)
+{
+    struct curl_slist *n = curl_slist_append(list, line); /* copies line */
+    explicit_bzero(line, strlen(line));
+    if (!n)
+        *ok = false;
+    return n ? n : list;
+}
+
+/* OpenAI and everything speaking its API: GET {base_url}/models lists the
+ * models the key may use; it costs no tokens and checks the network path,
+ * TLS, the server and the key in one request. */
+static int probe_setup_openai(const struct cfg_provider *prov, const char *model, CURL *easy,
+                              struct curl_slist **headers, char *why, size_t whylen)
+{
+    (void)model;
+    size_t ulen = strlen(prov->base_url) + sizeof "/models";
+    char *url = malloc(ulen);
+    if (!url) {
+        snprintf(why, whylen, "cannot start: out of memory");
+        return -1;
+    }
+    snprintf(url, ulen, "%s/models", prov->base_url);
+    CURLcode rc = curl_easy_setopt(easy, CURLOPT_URL, url); /* curl copies it */
+    free(url);
+    if (rc != CURLE_OK) {
+        snprintf(why, whylen, "cannot start: %s", curl_easy_strerror(rc));
+        return -1;
+    }
+    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+    bool ok = true;
+    struct curl_slist *h = NULL;
+    char accept[] = "Accept: application/json";
+    h = append_wiped(h, accept, &ok);
+    const char *key = prov->api_key_env ? getenv(prov->api_key_env) : NULL;
+    if (ok && key && *key) {
+        size_t alen = strlen(key) + sizeof "Authorization: Bearer ";
+        char *auth = malloc(alen);
+        if (!auth) {
+            ok = false;
+        } else {
+            snprintf(auth, alen, "Authorization: Bearer %s", key);
+            h = append_wiped(h, auth, &ok);
+            free(auth);
+        }
+    }
+    *headers = h; /* partial lists are freed (wiped) by the caller too */
+    if (!ok) {
+        snprintf(why, whylen, "cannot start: out of memory");
+        return -1;
+    }
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, h);
+    return 0;
+}
+
+static const struct probe_type {
+    enum cfg_provider_type type;
+    probe_setup_fn setup;
+} probe_types[] = {
+    { CFG_PROV_OPENAI, probe_setup_openai },
+    { CFG_PROV_OPENAI_COMPAT, probe_setup_openai },
+};
+
+static probe_setup_fn probe_setup_for(enum cfg_provider_type type)
+{
+    for (size_t i = 0; i < sizeof probe_types / sizeof probe_types[0]; i++)
+        if (probe_types[i].type == type)
+            return probe_types[i].setup;
+    return NULL;
+}
+
+/* --- targets ----------------------------------------------------------------- */
+
+static void schedule(struct ctr_probe *p);
+
+static void headers_wipe_free(struct curl_slist *h)
+{
+    for (struct curl_slist *s = h; s; s = s->next)
+        if (s->data)
+            explicit_bzero(s->data, strlen(s->data));
+    curl_slist_free_all(h);
+}
+
+/* Ends the probe in flight, if any, without a result. */
+static void probe_cancel(struct probe_target *t)
+{
+    if (!t->running)
+        return;
+    gw_up_cancel(t->p->up, &t->xfer);
+    gw_up_release(t->p->up, t->xfer.easy);
+    t->xfer.easy = NULL;
+    headers_wipe_free(t->headers);
+    t->headers = NULL;
+    t->running = false;
+}
+
+static void target_free(struct probe_target *t)
+{
+    if (!t)
+        return;
+    probe_cancel(t);
+    free(t->key);
+    free(t->provider);
+    free(t->model);
+    free(t);
+}
+
+static struct probe_target *target_new(struct ctr_probe *p, const char *provider, const char *model)
+{
+    struct probe_target *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->p = p;
+    size_t klen = strlen(provider) + strlen(model) + 2;
+    t->key = malloc(klen);
+    t->provider = strdup(provider);
+    t->model = strdup(model);
+    if (!t->key || !t->provider || !t->model) {
+        target_free(t);
+        return NULL;
+    }
+    snprintf(t->key, klen, "%s/%s", provider, model);
+    t->dirty = true; /* its "unknown" record is written at once */
+    return t;
+}
+
+static bool provider_enabled(const struct cfg_provider *prov)
+{
+    if (!prov->api_key_env)
+        return true;
+    const char *v = getenv(prov->api_key_env);
+    return v && *v;
+}
+
+static struct probe_target *target_find(struct ctr_probe *p, const char *provider,
+                                        const char *model)
+{
+    for (struct probe_target *t = p->targets; t; t = t->next)
+        if (strcmp(t->provider, provider) == 0 && strcmp(t->model, model) == 0)
+            return t;
+    return NULL;
+}
+
+/* Queues a key for deletion from LMDB; takes ownership of key.  When the
+ * queue cannot grow, the whole database is dropped and rewritten instead. */
+static void gone_add(struct ctr_probe *p, char *key)
+{
+    if (p->ngone == p->capgone) {
+        size_t cap = p->capgone ? p->capgone * 2 : 8;
+        char **g = realloc(p->gone, cap * sizeof *g);
+        if (!g) {
+            free(key);
+            p->reset = true;
+            p->dirty = true;
+            return;
+        }
+        p->gone = g;
+        p->capgone = cap;
+    }
+    p->gone[p->ngone++] = key;
+    p->dirty = true;
+}
+
+static void gone_clear(struct ctr_probe *p)
+{
+    for (size_t i = 0; i < p->ngone; i++)
+        free(p->gone[i]);
+    p->ngone = 0;
+}
+
+/* The first probes of n new targets fall at now, now + interval/n, ...:
+ * last_start is set one interval before that. */
+static void spread(struct ctr_probe *p)
+{
+    const struct cfg_probes *cp = &p->c->cfg->probes;
+    int64_t now = (int64_t)bs_now_us(), interval = (int64_t)cp->interval_ms * 1000;
+    int64_t n = 0, i = 0;
+    for (struct probe_target *t = p->targets; t; t = t->next)
+        n += t->is_new;
+    for (struct probe_target *t = p->targets; t; t = t->next)
+        if (t->is_new) {
+            t->last_start_us = now - interval + interval * i++ / n;
+            t->is_new = false;
+        }
+}
+
+/* Makes the target list match the config: the unique (provider, model) pairs
+ * of all chains whose provider is enabled and has a probe for its type.
+ * Targets that remain keep their state. */
+static void rebuild(struct ctr_probe *p)
+{
+    const struct cfg *cfg = p->c->cfg;
+    for (struct probe_target *t = p->targets; t; t = t->next)
+        t->seen = false;
+    struct probe_target **tail = &p->targets;
+    while (*tail)
+        tail = &(*tail)->next;
+    for (size_t i = 0; cfg->probes.enabled && i < cfg->nmodels; i++) {
+        const struct cfg_model *m = &cfg->models[i];
+        for (size_t j = 0; j < m->ntargets; j++) {
+            const struct cfg_provider *prov = &cfg->providers[m->targets[j].provider];
+            const char *model = m->targets[j].model;
+            if (!provider_enabled(prov) || !probe_setup_for(prov->type))
+                continue;
+            struct probe_target *t = target_find(p, prov->name, model);
+            if (!t) {
+                if (!(t = target_new(p, prov->name, model))) {
+                    log_err("probe: %s/%s: out of memory, not probed", prov->name, model);
+                    continue;
+                }
+                t->is_new = true;
+                *tail = t; /* appended: new targets are spread in config order */
+                tail = &t->next;
+                p->dirty = true;
+            }
+            t->seen = true;
+        }
+    }
+    for (struct probe_target **pp = &p->targets; *pp;) {
+        struct probe_target *t = *pp;
+        if (t->seen) {
+            pp = &t->next;
+            continue;
+        }
+        *pp = t->next;
+        gone_add(p, t->key);
+        t->key = NULL;
+        target_free(t);
+    }
+    spread(p);
+}
+
+/* --- results ----------------------------------------------------------------- */
+
+static void record(struct probe_target *t, bool ok, const char *why, double latency_ms)
+{
+    struct ctr_probe *p = t->p;
+    struct ctr *c = p->c;
+    const struct cfg_probes *cp = &c->cfg->probes;
+    uint64_t now_ms = bs_wall_ms();
+    t->checks++;
+    t->last_ms = now_ms;
+    t->latency_ms = latency_ms;
+    if (ok) {
+        t->successes++;
+        t->failures = 0;
+    } else {
+        t->failures++;
+        t->successes = 0;
+        snprintf(t->last_error, sizeof t->last_error, "%s", why ? why : "failed");
+        t->last_error_ms = now_ms;
+    }
+    t->dirty = p->dirty = true;
+
+    enum probe_state next = t->state;
+    if (ok && t->state != PS_UP && t->successes >= cp->rise)
+        next = PS_UP;
+    else if (!ok && t->state != PS_DOWN && t->failures >= cp->fall)
+        next = PS_DOWN;
+    if (next != t->state) {
+        t->state = next;
+        t->last_change_ms = now_ms;
+        if (next == PS_UP) {
+            log_notice("probe: %s up after %d success%s (%.1f ms)", t->key, t->successes,
+                       t->successes == 1 ? "" : "es", latency_ms);
+            ctr_breaker_probe(c, t->provider, t->model, true, "probe succeeded");
+        } else {
+            log_warn("probe: %s down after %d failure%s: %s", t->key, t->failures,
+                     t->failures == 1 ? "" : "s", t->last_error);
+            ctr_breaker_probe(c, t->provider, t->model, false, t->last_error);
+        }
+    } else if (ok && ctr_breaker_is_open(c, t->provider, t->model)) {
+        /* Any success while the breaker is open: the breaker may go
+         * half-open early (it ignores this when it is half-open already). */
+        ctr_breaker_probe(c, t->provider, t->model, true, "probe succeeded");
+    }
+}
+
+static void failure_reason(CURLcode rc, long status, int timeout_ms, char *why, size_t whylen)
+{
+    switch (rc) {
+    case CURLE_OK:
+        snprintf(why, whylen, "HTTP %ld", status);
+        break;
+    case CURLE_OPERATION_TIMEDOUT:
+        snprintf(why, whylen, "timeout after %d ms", timeout_ms);
+        break;
+    case CURLE_COULDNT_CONNECT:
+        snprintf(why, whylen, "connect failed: %s", curl_easy_strerror(rc));
+        break;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        snprintf(why, whylen, "dns: %s", curl_easy_strerror(rc));
+        break;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+        snprintf(why, whylen, "tls: %s", curl_easy_strerror(rc));
+        break;
+    default:
+        snprintf(why, whylen, "%s", curl_easy_strerror(rc));
+        break;
+    }
+}
+
+static void on_probe_done(struct gw_xfer *x, CURLcode rc)
+{
+    struct probe_target *t =
+        (struct probe_target *)(void *)((char *)x - offsetof(struct probe_target, xfer));
+    struct ctr_probe *p = t->p;
+    long status = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    double latency_ms = (double)((int64_t)bs_now_us() - t->start_us) / 1000.0;
+    char why[PROBE_ERR_LEN];
+    bool ok = rc == CURLE_OK && status >= 200 && status < 300;
+    if (!ok) {
+        failure_reason(rc, status, p->c->cfg->probes.timeout_ms, why, sizeof why);
+        log_debug("probe: %s failed in %.1f ms: %s%s%s", t->key, latency_ms,
+                  why, t->errbuf[0] ? " / " : "", t->errbuf);
+    } else {
+        log_debug("probe: %s ok in %.1f ms: HTTP %ld", t->key, latency_ms,
+                  status);
+    }
+    gw_up_release(p->up, x->easy); /* resets the handle: no pointer to our headers stays */
+    x->easy = NULL;
+    headers_wipe_free(t->headers);
+    t->headers = NULL;
+    t->running = false;
+    record(t, ok, ok ? NULL : why, latency_ms);
+    schedule(p);
+}
+
+static size_t discard_body(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+    (void)ptr;
+    (void)arg;
+    return size * nmemb;
+}
+
+/* Starts one probe; a probe that cannot start counts as a failure. */
+static void probe_start(struct probe_target *t)
+{
+    struct ctr_probe *p = t->p;
+    const struct cfg *cfg = p->c->cfg;
+    char why[PROBE_ERR_LEN];
+    t->start_us = t->last_start_us = (int64_t)bs_now_us();
+    const struct cfg_provider *prov = cfg_find_provider(cfg, t->provider);
+    probe_setup_fn setup = prov ? probe_setup_for(prov->type) : NULL;
+    if (!setup) { /* cannot happen: rebuild() keeps only probe-able targets */
+        record(t, false, "no probe for this provider", 0);
+        return;
+    }
+    CURL *e = gw_up_easy(p->up);
+    if (!e) {
+        record(t, false, "cannot start: out of memory", 0);
+        return;
+    }
+    t->xfer.easy = e;
+    t->xfer.done = on_probe_done;
+    t->errbuf[0] = '\0';
+    if (setup(prov, t->model, e, &t->headers, why, sizeof why) < 0)
+        goto fail;
+    long timeout = cfg->probes.timeout_ms;
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_USERAGENT, PROBE_USER_AGENT);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_body);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+    if (gw_up_start(p->up, &t->xfer) < 0) {
+        snprintf(why, sizeof why, "cannot start the transfer");
+        goto fail;
+    }
+    t->running = true;
+    return;
+fail:
+    gw_up_release(p->up, e);
+    t->xfer.easy = NULL;
+    headers_wipe_free(t->headers);
+    t->headers = NULL;
+    record(t, false, why, 0);
+}
+
+/* --- the clock ----------------------------------------------------------------- */
+
+static int64_t due_us(struct ctr_probe *p, struct probe_target *t)
+{
+    const struct cfg_probes *cp = &p->c->cfg->probes;
+    int ms = ctr_breaker_is_open(p->c, t->provider, t->model) ? cp->open_interval_ms
+                                                                : cp->interval_ms;
+    return t->last_start_us + (int64_t)ms * 1000;
+}
+
+/* Starts every idle target that is due and arms the timer for the next. */
+static void schedule(struct ctr_probe *p)
+{
+    if (!p->up || !p->c->cfg->probes.enabled)
+        return;
+    int64_t now = (int64_t)bs_now_us(), next = INT64_MAX;
+    for (struct probe_target *t = p->targets; t; t = t->next) {
+        if (t->running)
+            continue;
+        int64_t due = due_us(p, t);
+        if (due <= now) {
+            probe_start(t);
+            if (t->running)
+                continue;
+            due = due_us(p, t); /* it failed at once: due again one interval on */
+        }
+        if (due < next)
+            next = due;
+    }
+    evtimer_del(p->sched_ev);
+    if (next != INT64_MAX) {
+        int64_t wait = next > now ? next - now : 0;
+        struct timeval tv = { (time_t)(wait / 1000000), (suseconds_t)(wait % 1000000) };
+        evtimer_add(p->sched_ev, &tv);
+    }
+}
+
+static void sched_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    schedule(arg);
+}
+
+/* --- LMDB ---------------------------------------------------------------------- */
+
+static int put_target(struct st_env *st, MDB_txn *txn, const struct probe_target *t)
+{
+    json_t *v = json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:f, s:s?, s:I, s:I}",
+                          "provider", t->provider, "model", t->model,
+                          "state", state_names[t->state],
+                          "successes", t->successes, "failures", t->failures,
+                          "checks", (json_int_t)t->checks, "last_ms", (json_int_t)t->last_ms,
+                          "latency_ms", (double)(int64_t)(t->latency_ms * 1000.0 + 0.5) / 1000.0,
+                          "last_error", t->last_error[0] ? t->last_error : NULL,
+                          "last_error_ms", (json_int_t)t->last_error_ms,
+                          "last_change_ms", (json_int_t)t->last_change_ms);
+    if (!v)
+        return -ENOMEM;
+    char *text = json_dumps(v, JSON_COMPACT);
+    json_decref(v);
+    if (!text)
+        return -ENOMEM;
+    int rc = st_put(st, txn, ST_DB_PROBES, t->key, text, strlen(text));
+    free(text);
+    return rc;
+}
+
+static int write_txn(struct st_env *st, MDB_txn *txn, void *arg)
+{
+    struct ctr_probe *p = arg;
+    MDB_dbi dbi = st_dbi(st, ST_DB_PROBES);
+    int rc;
+    if (p->reset) {
+        if ((rc = mdb_drop(txn, dbi, 0)))
+            return rc > 0 ? -rc : rc;
+    } else {
+        for (size_t i = 0; i < p->ngone; i++) {
+            MDB_val k = { strlen(p->gone[i]), p->gone[i] };
+            rc = mdb_del(txn, dbi, &k, NULL);
+            if (rc && rc != MDB_NOTFOUND)
+                return rc > 0 ? -rc : rc;
+        }
+    }
+    for (struct probe_target *t = p->targets; t; t = t->next)
+        if ((p->reset || t->dirty) && (rc = put_target(st, txn, t)))
+            return rc;
+    return 0;
+}
+
+static void flush(struct ctr_probe *p)
+{
+    if (!p->dirty)
+        return;
+    int rc = st_write(p->c->st, write_txn, p, false);
+    if (rc) {
+        if (!p->write_failing)
+            log_err("probe: cannot write probe state: %s", st_strerror(rc));
+        p->write_failing = true;
+        return; /* stays dirty: the next tick tries again */
+    }
+    if (p->write_failing)
+        log_notice("probe: probe state written again");
+    p->write_failing = false;
+    for (struct probe_target *t = p->targets; t; t = t->next)
+        t->dirty = false;
+    gone_clear(p);
+    p->reset = p->dirty = false;
+}
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct ctr_probe *p = arg;
+    /* A breaker that opened since the last look shortens its target's
+     * interval now, not after the next normal probe. */
+    schedule(p);
+    flush(p);
+}
+
+/* --- the module's interface ------------------------------------------------------ */
+
+static int ensure_up(struct ctr_probe *p)
+{
+    if (p->up)
+        return 0;
+    /* One connection per host is plenty: at most one probe per target runs. */
+    p->up = gw_up_new(p->c->base, 0);
+    return p->up ? 0 : -1;
+}
+
+static void log_enabled(const struct ctr_probe *p)
+{
+    const struct cfg_probes *cp = &p->c->cfg->probes;
+    size_t n = 0;
+    for (const struct probe_target *t = p->targets; t; t = t->next)
+        n++;
+    log_info("probe: %zu target(s), every %d ms (%d ms while a breaker is open), timeout %d ms, "
+             "rise %d, fall %d", n, cp->interval_ms, cp->open_interval_ms, cp->timeout_ms, cp->rise,
+             cp->fall);
+}
+
+int ctr_probe_start(struct ctr *c)
+{
+    struct ctr_probe *p = calloc(1, sizeof *p);
+    if (!p)
+        return -ENOMEM;
+    c->probe = p;
+    p->c = c;
+    p->sched_ev = evtimer_new(c->base, sched_cb, p);
+    p->tick_ev = event_new(c->base, -1, EV_PERSIST, tick_cb, p);
+    struct timeval tv = { 0, PROBE_TICK_MS * 1000 };
+    if (!p->sched_ev || !p->tick_ev || event_add(p->tick_ev, &tv) < 0) {
+        log_err("probe: cannot create timers");
+        ctr_probe_free(c);
+        return -ENOMEM;
+    }
+    /* Probe state is volatile: nothing of a previous run is kept. */
+    p->reset = p->dirty = true;
+    if (c->cfg->probes.enabled) {
+        if (ensure_up(p) < 0) {
+            log_err("probe: cannot create the transfer engine");
+            ctr_probe_free(c);
+            return -ENOMEM;
+        }
+        rebuild(p);
+        log_enabled(p);
+    } else {
+        log_info("probe: health probes disabled");
+    }
+    flush(p);
+    schedule(p);
+    return 0;
+}
+
+void ctr_probe_reload(struct ctr *c)
+{
+    struct ctr_probe *p = c->probe;
+    if (!p)
+        return;
+    bool was = p->targets != NULL;
+    if (c->cfg->probes.enabled && ensure_up(p) < 0) {
+        log_err("probe: cannot create the transfer engine; probes stay off");
+        return;
+    }
+    rebuild(p); /* with probes disabled: removes every target */
+    if (c->cfg->probes.enabled)
+        log_enabled(p);
+    else if (was)
+        log_info("probe: health probes disabled");
+    if (!p->targets)
+        evtimer_del(p->sched_ev);
+    schedule(p);
+}
+
+void ctr_probe_free(struct ctr *c)
+{
+    struct ctr_probe *p = c->probe;
+    if (!p)
+        return;
+    c->probe = NULL;
+    while (p->targets) {
+        struct probe_target *t = p->targets;
+        p->targets = t->next;
+        target_free(t); /* cancels its transfer: before the multi handle goes */
+    }
+    gone_clear(p);
+    free(p->gone);
+    if (p->sched_ev)
+        event_free(p->sched_ev);
+    if (p->tick_ev)
+        event_free(p->tick_ev);
+    gw_up_free(p->up);
+    free(p);
+}

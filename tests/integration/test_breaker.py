@@ -1,0 +1,107 @@
+"""Circuit breakers shared by all workers: open, half-open with exactly one
+trial across workers, closed again; hard failures; all targets open."""
+import threading
+import time
+
+from harness import check, chat_body, wait_for
+
+
+def breaker_config(env, sims, **breaker):
+    cfg = env.config(sims)
+    cfg["models"]["sim-chat"]["on"] = {"server_error": "failover"}
+    b = {"cooldown_ms": 600, "trial_timeout_ms": 300}
+    b.update(breaker)
+    cfg["breaker"] = b
+    cfg["probes"] = {"enabled": False}
+    return cfg
+
+
+def chat_count(sim):
+    return sim.stats()["requests"]
+
+
+def test_opens_after_consecutive_failures(env):
+    a = env.sim("sim-a", fault="status=500")
+    b = env.sim("sim-b")
+    gw = env.gateway(breaker_config(env, [a, b], cooldown_ms=60000))
+    for _ in range(3):
+        r = gw.post(chat_body())
+        check(r.status == 200 and r.header("x-backstop-provider") == "sim-b", r.headers)
+    check(chat_count(a) == 3, chat_count(a))
+    # Within milliseconds every worker skips sim-a without touching it.
+    r = wait_for(lambda: (lambda r: r.header("x-backstop-attempts") == "1" and r)(gw.post(chat_body())),
+                 2, interval=0.01, what="breaker open in the workers")
+    check(r.header("x-backstop-failover") == "sim-a/sim-a-model=breaker_open", r.headers)
+    for _ in range(10):
+        r = gw.post(chat_body())
+        check(r.header("x-backstop-attempts") == "1" and r.header("x-backstop-provider") == "sim-b", r.headers)
+    check(chat_count(a) == 3, f"sim-a got {chat_count(a)} requests behind an open breaker")
+    check("breaker sim-a/sim-a-model open" in gw.logs(), "not logged")
+
+
+def test_hard_failure_opens_at_once(env):
+    a = env.sim("sim-a", fault="status=401")
+    b = env.sim("sim-b")
+    gw = env.gateway(breaker_config(env, [a, b], cooldown_ms=60000))
+    r = gw.post(chat_body())
+    check(r.status == 200 and "auth_failed" in r.header("x-backstop-failover"), r.headers)
+    wait_for(lambda: gw.post(chat_body()).header("x-backstop-attempts") == "1", 2, interval=0.01,
+             what="open after one 401")
+    check(chat_count(a) == 1, chat_count(a))
+
+
+def hammer(gw, stop, results):
+    while not stop.is_set():
+        try:
+            r = gw.post(chat_body(), timeout=10)
+            results.append((r.status, r.header("x-backstop-provider")))
+        except OSError as e:
+            results.append((0, str(e)))
+
+
+def test_half_open_single_trial_then_closed(env):
+    a = env.sim("sim-a", fault="status=500")
+    b = env.sim("sim-b")
+    gw = env.gateway(breaker_config(env, [a, b]))
+    for _ in range(3):
+        gw.post(chat_body())
+    wait_for(lambda: gw.post(chat_body()).header("x-backstop-attempts") == "1", 2, interval=0.01,
+             what="open")
+    opened_at = chat_count(a)
+    # Four clients keep both workers busy across two cool-downs.
+    stop, results = threading.Event(), []
+    threads = [threading.Thread(target=hammer, args=(gw, stop, results)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)  # 600 ms cool-down, one failed trial, then a 1200 ms cool-down
+    trials_failed = chat_count(a) - opened_at
+    a.clear()
+    # Cool-down doubled after the failed trial; the next trial succeeds and closes.
+    wait_for(lambda: any(p == "sim-a" for _, p in results[-20:]), 6, what="closed again")
+    stop.set()
+    for t in threads:
+        t.join(15)
+    check(trials_failed == 1, f"{trials_failed} requests reached sim-a in one half-open period")
+    check(all(s == 200 for s, _ in results), [x for x in results if x[0] != 200][:3])
+    logs = gw.logs()
+    check("half-open: trial granted" in logs and "closed: trial succeeded" in logs, "transitions not logged")
+    check("open for 1200 ms" in logs, "cool-down did not grow after the failed trial")
+    # Closed: everything goes to sim-a again.
+    for _ in range(5):
+        check(gw.post(chat_body()).header("x-backstop-provider") == "sim-a", "not closed")
+
+
+def test_all_targets_open(env):
+    a = env.sim("sim-a", fault="status=401")
+    b = env.sim("sim-b", fault="status=403")
+    gw = env.gateway(breaker_config(env, [a, b], cooldown_ms=30000))
+    r = gw.post(chat_body())
+    check(r.status == 503, r.status)
+    def fast_503():
+        t0 = time.monotonic()
+        r = gw.post(chat_body())
+        return r.status == 503 and "breaker_open" in r.body.decode() and (r, time.monotonic() - t0)
+    r, took = wait_for(fast_503, 2, interval=0.01, what="both open")
+    check(took < 0.5, f"{took:.3f}s for an all-open answer")
+    check(int(r.header("retry-after")) >= 20, r.headers)
+    check(chat_count(a) == 1 and chat_count(b) == 1, (chat_count(a), chat_count(b)))
