@@ -74,7 +74,7 @@ $(BUILD)/obj/%.o: %.c
 
 # Installs the Debian packages that are missing; does nothing when all are there.
 DEB_PKGS := gcc make pkg-config libevent-dev libcurl4-openssl-dev libjansson-dev liblmdb-dev \
-            libsodium-dev python3 curl
+            libsodium-dev lmdb-utils python3 curl
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \

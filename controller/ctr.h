@@ -41,6 +41,7 @@ struct ctr_slot {
 struct ctr_health;               /* per-target aggregate, ctr_telemetry.c */
 struct ctr_brk;                  /* per-target breaker, ctr_breaker.c */
 struct ctr_probe;                /* the prober, ctr_probe.c */
+struct ctr_events;               /* queued failover events, ctr_events.c */
 
 struct ctr {
     struct event_base *base;
@@ -60,6 +61,7 @@ struct ctr {
     struct event *brk_ev;        /* breaker clock: cool-downs, trial grants */
     unsigned brk_next_slot;      /* round robin of half-open trial grants */
     struct ctr_probe *probe;
+    struct ctr_events *events;
     bool health_dirty;
     bool workers_dirty;
     int exit_code;
@@ -99,6 +101,12 @@ void ctr_breaker_probe(struct ctr *c, const char *provider, const char *model, b
                        const char *why);
 bool ctr_breaker_is_open(struct ctr *c, const char *provider, const char *model);
 void ctr_breaker_free(struct ctr *c);
+
+/* ctr_events.c: the failover history. */
+void ctr_events_add(struct ctr *c, int slot, const struct tel_failover *f);
+int ctr_events_write(struct ctr *c, MDB_txn *txn);
+void ctr_events_flushed(struct ctr *c);
+void ctr_events_free(struct ctr *c);
 
 /* ctr_probe.c: active health probes of every target. */
 int ctr_probe_start(struct ctr *c);

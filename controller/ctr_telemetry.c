@@ -100,6 +100,7 @@ void ctr_tel_read(evutil_socket_t fd, short what, void *arg)
         struct tel_attempt attempt;
         struct tel_status status;
         struct tel_trial trial;
+        struct tel_failover failover;
     } m;
     /* Bounded per wake-up so one chatty worker cannot starve the loop. */
     for (int i = 0; i < 256; i++) {
@@ -115,6 +116,12 @@ void ctr_tel_read(evutil_socket_t fd, short what, void *arg)
             m.attempt.model[sizeof m.attempt.model - 1] = '\0';
             on_attempt(s->ctr, &m.attempt);
             ctr_breaker_attempt(s->ctr, s->index, &m.attempt);
+        } else if (m.hdr.kind == TEL_FAILOVER && n == sizeof m.failover) {
+            m.failover.chain[sizeof m.failover.chain - 1] = '\0';
+            m.failover.from[sizeof m.failover.from - 1] = '\0';
+            m.failover.to[sizeof m.failover.to - 1] = '\0';
+            m.failover.request_id[sizeof m.failover.request_id - 1] = '\0';
+            ctr_events_add(s->ctr, s->index, &m.failover);
         } else if (m.hdr.kind == TEL_TRIAL && n == sizeof m.trial) {
             m.trial.target[sizeof m.trial.target - 1] = '\0';
             ctr_breaker_trial(s->ctr, s->index, &m.trial);
@@ -175,6 +182,8 @@ static int flush_txn(struct st_env *st, MDB_txn *txn, void *arg)
     for (struct ctr_health *h = c->health; h; h = h->next)
         if (h->dirty && (rc = put_json(st, txn, ST_DB_HEALTH, h->key, health_json(h))))
             return rc;
+    if ((rc = ctr_events_write(c, txn)))
+        return rc;
     if (c->workers_dirty) {
         /* Rewritten whole: slots come and go with reloads. */
         if ((rc = mdb_drop(txn, st_dbi(st, ST_DB_WORKERS), 0)))
@@ -204,6 +213,7 @@ void ctr_tel_flush(struct ctr *c)
     for (struct ctr_health *h = c->health; h; h = h->next)
         h->dirty = false;
     c->health_dirty = c->workers_dirty = false;
+    ctr_events_flushed(c);
 }
 
 static void flush_cb(evutil_socket_t fd, short what, void *arg)
@@ -224,6 +234,7 @@ int ctr_tel_start(struct ctr *c)
 
 void ctr_tel_free(struct ctr *c)
 {
+    ctr_events_free(c);
     if (c->flush_ev)
         event_free(c->flush_ev);
     c->flush_ev = NULL;

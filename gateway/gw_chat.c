@@ -124,6 +124,23 @@ static void report_attempt(struct gw_chat *chat, struct gw_attempt *att)
     gw_tel_send(chat->gw, &t, sizeof t);
 }
 
+/* One failover event for the controller's history: the request moved from
+ * `from` to the target now running. */
+static void send_event(struct gw_chat *chat, const char *from, int reason, uint64_t added_us)
+{
+    struct tel_failover f;
+    memset(&f, 0, sizeof f);
+    f.hdr.kind = TEL_FAILOVER;
+    f.wall_ms = bs_wall_ms();
+    f.added_ms = (uint32_t)(added_us / 1000);
+    f.fail = (uint16_t)reason;
+    tel_copy(f.chain, sizeof f.chain, chat->chain->name);
+    tel_copy(f.from, sizeof f.from, from);
+    tel_copy(f.to, sizeof f.to, chat->att ? chat->att->brk_key : "");
+    tel_copy(f.request_id, sizeof f.request_id, chat->request_id);
+    gw_tel_send(chat->gw, &f, sizeof f);
+}
+
 /* Appends one formatted item, with sep before it unless it is the first. */
 static void append(char *buf, size_t cap, const char *sep, const char *fmt, const char *a,
                    const char *b, const char *c, const char *d)
@@ -203,6 +220,8 @@ static bool target_usable(struct gw_chat *chat, size_t i)
  * they are skipped without a connection attempt. */
 static bool try_next(struct gw_chat *chat)
 {
+    char skipped[4][200];
+    int nskipped = 0;
     while (!chat->deadline_hit && chat->next_target < chat->chain->ntargets &&
            bs_now_us() < chat->deadline_us) {
         size_t i = chat->next_target++;
@@ -224,10 +243,16 @@ static bool try_next(struct gw_chat *chat)
             uint64_t at = gw_brk_retry_at(chat->gw, key);
             if (at && (!chat->breaker_retry_at || at < chat->breaker_retry_at))
                 chat->breaker_retry_at = at;
+            if (nskipped < 4)
+                memcpy(skipped[nskipped++], key, sizeof key);
             continue;
         }
-        if (gw_attempt_start(chat, i, epoch) == 0)
+        if (gw_attempt_start(chat, i, epoch) == 0) {
+            chat->target_start_us = bs_now_us();
+            for (int k = 0; k < nskipped; k++)
+                send_event(chat, skipped[k], TEL_REASON_BREAKER, 0);
             return true;
+        }
         log_err("request %s: cannot start an attempt on target %zu", chat->request_id, i);
     }
     return false;
@@ -351,9 +376,11 @@ void gw_chat_attempt_done(struct gw_chat *chat, struct gw_attempt *att)
     }
     char from[200];
     snprintf(from, sizeof from, "%s/%s", att->prov->cfg->name, att->tgt->model);
+    uint64_t cost = bs_now_us() - chat->target_start_us;
     chat->target_retries = 0;
     if (try_next(chat)) {
         append(chat->failover, sizeof chat->failover, ",", "%s%s=%s%s%s", from, why, "", "");
+        send_event(chat, from, att->fail, cost);
         gw_attempt_free(att);
         return;
     }

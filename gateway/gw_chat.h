@@ -74,6 +74,7 @@ struct gw_chat {
     uint32_t prompt_tokens, completion_tokens;
     const char *served_provider, *served_model;
     uint64_t breaker_retry_at;    /* wall ms: earliest end of a cool-down that blocked a target */
+    uint64_t target_start_us;     /* first attempt on cur_target: what a failover of it cost */
 };
 
 /* gw_attempt.c */

@@ -113,6 +113,10 @@ struct cfg_probes {
     int fall;                 /* consecutive failures to mark it down */
 };
 
+struct cfg_events {
+    int max_history;          /* failover events kept in LMDB; the oldest go first */
+};
+
 struct cfg {
     char *listen_host;  /* numeric IPv4/IPv6 address or "localhost" */
     int listen_port;
@@ -125,6 +129,7 @@ struct cfg {
     struct cfg_timeouts timeouts;
     struct cfg_breaker breaker;
     struct cfg_probes probes;
+    struct cfg_events events;
     struct cfg_provider *providers;
     size_t nproviders;
     struct cfg_model *models;

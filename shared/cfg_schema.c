@@ -91,6 +91,11 @@ static const struct cfg_field probes_fields[] = {
     END_ROW
 };
 
+static const struct cfg_field events_fields[] = {
+    INT_ROW(struct cfg_events, max_history, 100, 10000000, "10000"),
+    END_ROW
+};
+
 static const struct cfg_field provider_fields[] = {
     { .key = "type", .kind = CK_ENUM, .flags = CF_REQUIRED, .enums = cfg_provider_types,
       .store = CS_ENUM, .off = offsetof(struct cfg_provider, type) },
@@ -216,6 +221,8 @@ static const struct cfg_field root_fields[] = {
       .off = offsetof(struct cfg, breaker) },
     { .key = "probes", .kind = CK_OBJECT, .def = "{}", .fields = probes_fields,
       .off = offsetof(struct cfg, probes) },
+    { .key = "events", .kind = CK_OBJECT, .def = "{}", .fields = events_fields,
+      .off = offsetof(struct cfg, events) },
     { .key = "providers", .kind = CK_MAP, .flags = CF_REQUIRED, .min = 1, .noun = "provider",
       .fields = provider_fields, .check_key = cfg_check_provider_name,
       .check_elem = cfg_check_provider,

@@ -16,6 +16,7 @@ static const char *const st_db_names[ST_DB__COUNT] = {
     [ST_DB_WORKERS] = "workers",
     [ST_DB_BREAKERS] = "breakers",
     [ST_DB_PROBES] = "probes",
+    [ST_DB_EVENTS] = "events",
 };
 
 struct st_env {

@@ -33,6 +33,7 @@ enum st_db {
     ST_DB_WORKERS,    /* per-worker status reported over telemetry (volatile) */
     ST_DB_BREAKERS,   /* struct brk_record per target "provider/model" (volatile) */
     ST_DB_PROBES,     /* JSON probe state per target "provider/model" (volatile) */
+    ST_DB_EVENTS,     /* failover history: key = big-endian wall ms + sequence, JSON value */
     ST_DB__COUNT
 };
 

@@ -22,6 +22,7 @@ enum tel_kind {
     TEL_ATTEMPT = 1,   /* one upstream attempt finished */
     TEL_STATUS = 2,    /* a worker's periodic status */
     TEL_TRIAL = 3,     /* a worker took the half-open trial it was granted */
+    TEL_FAILOVER = 4,  /* a request switched from one target to another */
 };
 
 struct tel_hdr {
@@ -65,6 +66,20 @@ struct tel_trial {
     struct tel_hdr hdr;
     uint64_t trial_epoch;
     char target[200];          /* "provider/model" */
+};
+
+#define TEL_REASON_BREAKER 0xffff  /* tel_failover.fail: skipped, breaker open */
+
+struct tel_failover {
+    struct tel_hdr hdr;
+    uint64_t wall_ms;
+    uint32_t added_ms;         /* what the failed target cost the request */
+    uint16_t fail;             /* enum fail_class, or TEL_REASON_BREAKER */
+    uint16_t pad;
+    char chain[128];
+    char from[200];            /* "provider/model" */
+    char to[200];
+    char request_id[64];
 };
 
 /* Copies src into a fixed field, truncating; dst always ends with NUL. */

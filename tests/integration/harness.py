@@ -224,6 +224,16 @@ class Gateway:
     def stop(self, sig=signal.SIGTERM):
         return self.proc.stop(sig, timeout=40)
 
+    def lmdb(self, db):
+        """The values of one LMDB database of the state store, in key order
+        (read with mdb_dump, as an operator could)."""
+        out = subprocess.run(["mdb_dump", "-p", "-s", db, self.state_dir], capture_output=True,
+                             text=True, timeout=10)
+        check(out.returncode == 0, f"mdb_dump {db}: {out.stderr}")
+        lines = out.stdout.split("HEADER=END\n", 1)[1].splitlines()
+        pairs = [l[1:] for l in lines if l.startswith(" ")]
+        return [pairs[i + 1] for i in range(0, len(pairs) - 1, 2)]
+
 
 class Env:
     """One test's world: a temp dir, its processes, and the checks at the end."""

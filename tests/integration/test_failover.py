@@ -95,3 +95,25 @@ def test_cut_after_bytes_ends_with_error_event(env):
     last = json.loads(events[-1])
     check("error" in last and last["error"]["code"] == "stream_cut", events[-2:])
     check(b.stats()["requests"] == 0, "continuation is not built yet; backup must not be called")
+
+
+def test_failover_events_recorded_and_bounded(env):
+    a = env.sim("sim-a", fault="reset")
+    b = env.sim("sim-b")
+    cfg = env.config([a, b])
+    cfg["events"] = {"max_history": 100}
+    cfg["breaker"] = {"consecutive_failures": 1000, "error_rate_pct": 100, "min_requests": 100000}
+    gw = env.gateway(cfg)
+    r = gw.post(chat_body(), headers={"x-request-id": "evt-1"})
+    check(r.status == 200, r.status)
+    ev = wait_for(lambda: [json.loads(v) for v in gw.lmdb("events")], 5, what="an event")
+    e = ev[0]
+    check(e["request_id"] == "evt-1" and e["chain"] == "sim-chat", e)
+    check(e["from"] == "sim-a/sim-a-model" and e["to"] == "sim-b/sim-b-model", e)
+    check(e["reason"] == "connect_failed" and e["added_ms"] >= 0 and e["ts_ms"] > 0, e)
+    for _ in range(130):
+        gw.post(chat_body())
+    wait_for(lambda: len(gw.lmdb("events")) == 100, 5, what="history trimmed to 100")
+    ts = [json.loads(v)["ts_ms"] for v in gw.lmdb("events")]
+    check(ts == sorted(ts), "events out of order")
+    check(all(json.loads(v)["request_id"] != "evt-1" for v in gw.lmdb("events")), "oldest not trimmed")
