@@ -16,7 +16,12 @@ struct gw_brk {
     uint64_t local_until_us;     /* this worker's own open verdict, monotonic */
     uint64_t local_wall_ms;      /* when it was taken */
     uint64_t used_epoch;         /* trial epoch this worker has used */
+    double lat_ewma_ms;          /* successful attempts' time to the response head */
+    double err_ewma;             /* 1 per counted failure, 0 per success */
+    uint32_t samples;
 };
+
+#define EWMA_ALPHA 0.2
 
 struct gw_brk_table {
     struct gw_brk **slots;
@@ -158,19 +163,23 @@ enum gw_admit gw_brk_admit(struct gw *gw, const char *key, uint64_t *trial_epoch
     }
 }
 
-void gw_brk_report(struct gw *gw, const char *key, enum fail_class fail)
+void gw_brk_report(struct gw *gw, const char *key, enum fail_class fail, uint64_t latency_us)
 {
-    if (fail == FAIL_NONE) {
-        struct gw_brk *e = find(gw->brk, key);
-        if (e)
-            e->consec = 0;
-        return;
-    }
-    if (!fail_counts_against_health(fail))
+    if (fail != FAIL_NONE && !fail_counts_against_health(fail))
         return;
     struct gw_brk *e = get(gw, key);
     if (!e)
         return;
+    double a = e->samples++ ? EWMA_ALPHA : 1.0;
+    e->err_ewma += a * ((fail == FAIL_NONE ? 0.0 : 1.0) - e->err_ewma);
+    if (fail == FAIL_NONE) {
+        if (latency_us) {
+            double ms = (double)latency_us / 1000.0;
+            e->lat_ewma_ms = e->lat_ewma_ms > 0 ? e->lat_ewma_ms + EWMA_ALPHA * (ms - e->lat_ewma_ms) : ms;
+        }
+        e->consec = 0;
+        return;
+    }
     const struct cfg_breaker *cb = &gw->cat->cfg->breaker;
     if (++e->consec >= cb->consecutive_failures || fail_is_hard(fail)) {
         e->local_until_us = bs_now_us() + (uint64_t)cb->cooldown_ms * 1000;
@@ -179,6 +188,13 @@ void gw_brk_report(struct gw *gw, const char *key, enum fail_class fail)
         log_info("target %s avoided by this worker for %d ms: %s", key, cb->cooldown_ms,
                  fail_class_name(fail));
     }
+}
+
+void gw_brk_stats(struct gw *gw, const char *key, double *latency_ms, double *error_rate)
+{
+    struct gw_brk *e = find(gw->brk, key);
+    *latency_ms = e ? e->lat_ewma_ms : 0;
+    *error_rate = e ? e->err_ewma : 0;
 }
 
 uint64_t gw_brk_retry_at(struct gw *gw, const char *key)

@@ -28,6 +28,7 @@ static void chat_free(struct gw_chat *chat)
         event_free(chat->wait_ev);
     gw_attempt_free(chat->att);
     json_decref(chat->body);
+    free(chat->order);
     gw_catalog_unref(chat->cat);
     free(chat);
 }
@@ -222,9 +223,9 @@ static bool try_next(struct gw_chat *chat)
 {
     char skipped[4][200];
     int nskipped = 0;
-    while (!chat->deadline_hit && chat->next_target < chat->chain->ntargets &&
+    while (!chat->deadline_hit && chat->next_target < chat->norder &&
            bs_now_us() < chat->deadline_us) {
-        size_t i = chat->next_target++;
+        size_t i = chat->order[chat->next_target++];
         const struct cfg_target *t = &chat->chain->targets[i];
         const char *prov = chat->cat->providers[t->provider].cfg->name;
         if (!target_usable(chat, i)) {
@@ -329,7 +330,7 @@ static enum cfg_action action_for(const struct gw_chat *chat, enum fail_class fa
 void gw_chat_attempt_done(struct gw_chat *chat, struct gw_attempt *att)
 {
     report_attempt(chat, att);
-    gw_brk_report(chat->gw, att->brk_key, att->fail);
+    gw_brk_report(chat->gw, att->brk_key, att->fail, att->head_us ? att->head_us - att->start_us : 0);
     chat->att = NULL;
     if (!chat->req) {
         gw_attempt_free(att);
@@ -513,6 +514,11 @@ void gw_chat_handle(struct gw *gw, struct http_req *req)
     if (status) {
         reply_error(chat, status, code, msg);
         chat_finish(chat, code);
+        return;
+    }
+    if (gw_chat_order(chat) < 0) {
+        reply_error(chat, 503, "out_of_memory", "the gateway is out of memory");
+        chat_finish(chat, "internal");
         return;
     }
     if (!try_next(chat)) {

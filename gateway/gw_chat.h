@@ -61,7 +61,9 @@ struct gw_chat {
     char peer[64];
     uint64_t start_us, deadline_us, first_out_us;
     int attempts;
-    size_t next_target;
+    size_t *order;                /* targets in the order this request tries them */
+    size_t norder;
+    size_t next_target;           /* index into order */
     size_t cur_target;            /* target of the current (or last) attempt */
     int target_retries;           /* retries spent on cur_target */
     struct event *wait_ev;        /* back-off before a retry */
@@ -84,6 +86,9 @@ void gw_attempt_cancel(struct gw_attempt *att, enum fail_class why);
 /* The client drained its buffer: read the upstream again. */
 void gw_attempt_resume(struct gw_attempt *att);
 void gw_attempt_free(struct gw_attempt *att);
+
+/* gw_order.c: fills chat->order from the chain's groups and strategy. */
+int gw_chat_order(struct gw_chat *chat);
 
 /* gw_chat.c: called by the attempt when it ends, failed or not. */
 void gw_chat_attempt_done(struct gw_chat *chat, struct gw_attempt *att);

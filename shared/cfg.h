@@ -40,6 +40,16 @@ struct cfg_provider {
 struct cfg_target {
     size_t provider;    /* index into cfg.providers */
     char *model;        /* exact upstream model version sent to the provider */
+    char *group;        /* equivalence group (the same model elsewhere), or NULL */
+    int weight;         /* for the weighted strategy */
+    bool approved;      /* may serve as a cross-model fallback */
+};
+
+enum cfg_strategy {
+    CFG_STRAT_PRIORITY = 0,   /* the order written */
+    CFG_STRAT_WEIGHTED,       /* random, proportional to weight */
+    CFG_STRAT_LEAST_LATENCY,  /* lowest latency EWMA first */
+    CFG_STRAT_HEALTH,         /* lowest latency EWMA x (1 + 10 x error-rate EWMA) first */
 };
 
 /* What a failed attempt leads to.  Values are part of the config syntax
@@ -57,10 +67,15 @@ struct cfg_retry {
     int retry_after_cap_ms; /* a longer Retry-After is not waited for: fail over instead */
 };
 
+/* A chain.  Its primary group is its first target's group: the targets of
+ * that group (all of them when no group is named) are ordered by the
+ * strategy and tried first; every other target is a cross-model fallback,
+ * tried afterwards in the order written, and must be marked approved. */
 struct cfg_model {
     char *name;         /* client-facing model name */
     struct cfg_target *targets;
     size_t ntargets;    /* >= 1 */
+    enum cfg_strategy strategy;
     struct cfg_retry retry;
     enum cfg_action on[FAIL__COUNT];  /* by failure class; FAIL_NONE and the
                                          gateway-internal classes are unused */

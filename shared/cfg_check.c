@@ -196,3 +196,38 @@ bool cfg_check_provider(struct cfg_ctx *c, const json_t *p)
     cfg_path_pop(c, mark);
     return false;
 }
+
+static bool same_group(const json_t *a, const json_t *b)
+{
+    if (json_is_null(a) || json_is_null(b))
+        return json_is_null(a) && json_is_null(b);
+    return strcmp(json_string_value(a), json_string_value(b)) == 0;
+}
+
+/* A target outside the chain's primary group serves another model: it is
+ * taken only when the operator said so, never by accident of the order. */
+bool cfg_check_chain(struct cfg_ctx *c, const json_t *m)
+{
+    const json_t *targets = json_object_get(m, "targets");
+    const json_t *first = json_array_get(targets, 0);
+    if (!first)
+        return true;
+    const json_t *primary = json_object_get(first, "group");
+    bool ok = true;
+    for (size_t i = 1; i < json_array_size(targets); i++) {
+        const json_t *t = json_array_get(targets, i);
+        if (same_group(primary, json_object_get(t, "group")) || json_is_true(json_object_get(t, "approved")))
+            continue;
+        size_t m1 = cfg_path_key(c, "targets");
+        size_t m2 = cfg_path_index(c, i);
+        cfg_err(c, "a cross-model fallback (group %s, the chain's primary group is %s) must be "
+                   "marked \"approved\": true",
+                json_is_null(json_object_get(t, "group")) ? "none" : json_string_value(json_object_get(t, "group")),
+                json_is_null(primary) ? "none" : json_string_value(primary));
+        cfg_path_pop(c, m2);
+        cfg_path_pop(c, m1);
+        (void)m1;
+        ok = false;
+    }
+    return ok;
+}

@@ -117,7 +117,19 @@ static const struct cfg_field target_fields[] = {
       .store = CS_REF, .off = offsetof(struct cfg_target, provider) },
     { .key = "model", .kind = CK_STRING, .flags = CF_REQUIRED | CF_NONEMPTY,
       .store = CS_STR, .off = offsetof(struct cfg_target, model) },
+    { .key = "group", .kind = CK_STRING, .flags = CF_NULLABLE | CF_NONEMPTY, .def = "null",
+      .store = CS_STR, .off = offsetof(struct cfg_target, group) },
+    INT_ROW(struct cfg_target, weight, 1, 1000000, "1"),
+    BOOL_ROW(struct cfg_target, approved, "false"),
     END_ROW
+};
+
+static const struct cfg_enum strategies[] = {
+    { "priority", CFG_STRAT_PRIORITY },
+    { "weighted", CFG_STRAT_WEIGHTED },
+    { "least-latency", CFG_STRAT_LEAST_LATENCY },
+    { "health-score", CFG_STRAT_HEALTH },
+    { NULL, 0 },
 };
 
 static const struct cfg_field retry_fields[] = {
@@ -166,6 +178,8 @@ static const struct cfg_field model_fields[] = {
       .fields = target_fields,
       .off = offsetof(struct cfg_model, targets), .off_n = offsetof(struct cfg_model, ntargets),
       .elem_size = sizeof(struct cfg_target) },
+    { .key = "strategy", .kind = CK_ENUM, .enums = strategies, .def = "\"priority\"",
+      .store = CS_ENUM, .off = offsetof(struct cfg_model, strategy) },
     { .key = "retry", .kind = CK_OBJECT, .def = "{}", .fields = retry_fields,
       .off = offsetof(struct cfg_model, retry) },
     { .key = "on", .kind = CK_OBJECT, .def = "{}", .fields = cfg_on_fields,
@@ -229,7 +243,7 @@ static const struct cfg_field root_fields[] = {
       .off = offsetof(struct cfg, providers), .off_n = offsetof(struct cfg, nproviders),
       .elem_size = sizeof(struct cfg_provider), .name_off = offsetof(struct cfg_provider, name) },
     { .key = "models", .kind = CK_MAP, .flags = CF_REQUIRED, .min = 1, .noun = "model",
-      .fields = model_fields, .check_key = cfg_check_model_name,
+      .fields = model_fields, .check_key = cfg_check_model_name, .check_elem = cfg_check_chain,
       .off = offsetof(struct cfg, models), .off_n = offsetof(struct cfg, nmodels),
       .elem_size = sizeof(struct cfg_model), .name_off = offsetof(struct cfg_model, name) },
     END_ROW

@@ -361,8 +361,16 @@ static void test_unknown_and_types(void)
                "$.providers.p.basse_url: unknown key");
     EXPECT_ONE(WITH("'extra':1"), "$.extra: unknown key");
     EXPECT_ONE(WITH("'log':{'colour':true}"), "$.log.colour: unknown key");
-    EXPECT_ONE(WITH_TARGETS("[{'provider':'p','model':'x','weight':2}]"),
-               "$.models.m.targets[0].weight: unknown key");
+    EXPECT_ONE(WITH_TARGETS("[{'provider':'p','model':'x','wieght':2}]"),
+               "$.models.m.targets[0].wieght: unknown key");
+    /* A cross-model fallback must be approved; equivalent targets need not. */
+    EXPECT_ONE(WITH_TARGETS("[{'provider':'p','model':'x','group':'g'},{'provider':'p','model':'y'}]"),
+               "$.models.m.targets[1]: a cross-model fallback (group none, the chain's primary "
+               "group is g) must be marked \"approved\": true");
+    EXPECT_ONE(WITH_TARGETS("[{'provider':'p','model':'x','group':'g'},"
+                            "{'provider':'p','model':'y','group':'h','approved':false}]"),
+               "$.models.m.targets[1]: a cross-model fallback (group h, the chain's primary "
+               "group is g) must be marked \"approved\": true");
     EXPECT_ONE(WITH("'workers':'4'"), "$.workers: expected an integer, got string");
     EXPECT_ONE(WITH("'workers':4.0"), "$.workers: expected an integer, got real");
     EXPECT_ONE(WITH("'workers':null"), "$.workers: expected an integer, got null");

@@ -1,0 +1,110 @@
+/*
+ * gw_order: the order in which one request tries its chain's targets.
+ * The primary group (the first target's group) is ordered by the chain's
+ * strategy; the approved cross-model fallbacks follow in the order written.
+ * Targets behind open breakers are not removed here: try_next() skips them
+ * at the moment it reaches them, with the state of that moment.
+ */
+#include "gw_chat.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_breaker.h"
+
+static bool same_group(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static uint64_t rnd(struct gw *gw)
+{
+    uint64_t x = gw->rng ? gw->rng : 0x9E3779B97F4A7C15ULL;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    gw->rng = x;
+    return x;
+}
+
+/* Weighted random order without replacement: each pick is proportional to
+ * the weights of the targets still left. */
+static void order_weighted(struct gw *gw, const struct cfg_model *m, size_t *idx, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i++) {
+        uint64_t total = 0;
+        for (size_t j = i; j < n; j++)
+            total += (uint64_t)m->targets[idx[j]].weight;
+        uint64_t r = rnd(gw) % total;
+        size_t pick = i;
+        for (size_t j = i; j < n; j++) {
+            uint64_t w = (uint64_t)m->targets[idx[j]].weight;
+            if (r < w) {
+                pick = j;
+                break;
+            }
+            r -= w;
+        }
+        size_t t = idx[i];
+        idx[i] = idx[pick];
+        idx[pick] = t;
+    }
+}
+
+/* Lower is better.  An unmeasured target scores 0, so it gets measured. */
+static double score(struct gw_chat *chat, size_t target)
+{
+    const struct cfg_target *t = &chat->chain->targets[target];
+    char key[200];
+    double lat, err;
+    snprintf(key, sizeof key, "%s/%s", chat->cat->providers[t->provider].cfg->name, t->model);
+    gw_brk_stats(chat->gw, key, &lat, &err);
+    if (chat->chain->strategy == CFG_STRAT_LEAST_LATENCY)
+        return lat;
+    /* A failure costs its own time plus the next target's: weigh errors
+     * heavily, so a flaky target loses to a steady one of similar speed. */
+    return lat * (1.0 + 10.0 * err);
+}
+
+static void order_by_score(struct gw_chat *chat, size_t *idx, size_t n)
+{
+    double s[n];
+    for (size_t i = 0; i < n; i++)
+        s[i] = score(chat, idx[i]);
+    /* Insertion sort: chains are short, and it keeps ties in written order. */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && s[j] < s[j - 1]; j--) {
+            double ts = s[j];
+            s[j] = s[j - 1];
+            s[j - 1] = ts;
+            size_t ti = idx[j];
+            idx[j] = idx[j - 1];
+            idx[j - 1] = ti;
+        }
+}
+
+int gw_chat_order(struct gw_chat *chat)
+{
+    const struct cfg_model *m = chat->chain;
+    chat->order = malloc(m->ntargets * sizeof *chat->order);
+    if (!chat->order)
+        return -1;
+    const char *primary = m->targets[0].group;
+    size_t n = 0;
+    for (size_t i = 0; i < m->ntargets; i++)
+        if (same_group(primary, m->targets[i].group))
+            chat->order[n++] = i;
+    size_t tier = n;
+    for (size_t i = 0; i < m->ntargets; i++)
+        if (!same_group(primary, m->targets[i].group) && m->targets[i].approved)
+            chat->order[n++] = i;
+    chat->norder = n;
+    if (tier > 1) {
+        if (m->strategy == CFG_STRAT_WEIGHTED)
+            order_weighted(chat->gw, m, chat->order, tier);
+        else if (m->strategy != CFG_STRAT_PRIORITY)
+            order_by_score(chat, chat->order, tier);
+    }
+    return 0;
+}
