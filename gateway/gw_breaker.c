@@ -172,11 +172,10 @@ void gw_brk_report(struct gw *gw, const char *key, enum fail_class fail, uint64_
         return;
     double a = e->samples++ ? EWMA_ALPHA : 1.0;
     e->err_ewma += a * ((fail == FAIL_NONE ? 0.0 : 1.0) - e->err_ewma);
+    /* A failure's time counts too: it is what trying this target cost. */
+    double ms = (double)latency_us / 1000.0;
+    e->lat_ewma_ms += a * (ms - e->lat_ewma_ms);
     if (fail == FAIL_NONE) {
-        if (latency_us) {
-            double ms = (double)latency_us / 1000.0;
-            e->lat_ewma_ms = e->lat_ewma_ms > 0 ? e->lat_ewma_ms + EWMA_ALPHA * (ms - e->lat_ewma_ms) : ms;
-        }
         e->consec = 0;
         return;
     }

@@ -31,8 +31,8 @@ enum gw_admit {
  * a read transaction of the state store. */
 int gw_brk_sync(struct gw *gw);
 enum gw_admit gw_brk_admit(struct gw *gw, const char *key, uint64_t *trial_epoch);
-/* An attempt's outcome; latency_us is its time to the response head (0 when
- * none).  Feeds the local trip and the EWMAs that strategies rank by. */
+/* An attempt's outcome; latency_us is its time to the response head, or to
+ * the failure.  Feeds the local trip and the EWMAs that strategies rank by. */
 void gw_brk_report(struct gw *gw, const char *key, enum fail_class fail, uint64_t latency_us);
 /* This worker's latency EWMA (ms, 0 when unknown) and error-rate EWMA (0..1). */
 void gw_brk_stats(struct gw *gw, const char *key, double *latency_ms, double *error_rate);

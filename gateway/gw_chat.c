@@ -330,7 +330,8 @@ static enum cfg_action action_for(const struct gw_chat *chat, enum fail_class fa
 void gw_chat_attempt_done(struct gw_chat *chat, struct gw_attempt *att)
 {
     report_attempt(chat, att);
-    gw_brk_report(chat->gw, att->brk_key, att->fail, att->head_us ? att->head_us - att->start_us : 0);
+    gw_brk_report(chat->gw, att->brk_key, att->fail,
+                  (att->head_us && att->fail == FAIL_NONE ? att->head_us : bs_now_us()) - att->start_us);
     chat->att = NULL;
     if (!chat->req) {
         gw_attempt_free(att);

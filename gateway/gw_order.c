@@ -52,7 +52,9 @@ static void order_weighted(struct gw *gw, const struct cfg_model *m, size_t *idx
     }
 }
 
-/* Lower is better.  An unmeasured target scores 0, so it gets measured. */
+/* Lower is better.  An unmeasured target scores 0, so it gets measured.
+ * health-score: the latency EWMA plus 1000 ms per unit of error-rate EWMA,
+ * roughly what a failure costs a request that must then go elsewhere. */
 static double score(struct gw_chat *chat, size_t target)
 {
     const struct cfg_target *t = &chat->chain->targets[target];
@@ -62,9 +64,7 @@ static double score(struct gw_chat *chat, size_t target)
     gw_brk_stats(chat->gw, key, &lat, &err);
     if (chat->chain->strategy == CFG_STRAT_LEAST_LATENCY)
         return lat;
-    /* A failure costs its own time plus the next target's: weigh errors
-     * heavily, so a flaky target loses to a steady one of similar speed. */
-    return lat * (1.0 + 10.0 * err);
+    return lat + 1000.0 * err;
 }
 
 static void order_by_score(struct gw_chat *chat, size_t *idx, size_t n)

@@ -49,7 +49,7 @@ enum cfg_strategy {
     CFG_STRAT_PRIORITY = 0,   /* the order written */
     CFG_STRAT_WEIGHTED,       /* random, proportional to weight */
     CFG_STRAT_LEAST_LATENCY,  /* lowest latency EWMA first */
-    CFG_STRAT_HEALTH,         /* lowest latency EWMA x (1 + 10 x error-rate EWMA) first */
+    CFG_STRAT_HEALTH,         /* lowest latency EWMA (ms) + 1000 x error-rate EWMA first */
 };
 
 /* What a failed attempt leads to.  Values are part of the config syntax
