@@ -79,24 +79,34 @@ static void take_usage(struct gw_chat *chat, const char *data, size_t len)
 static int on_event(void *arg, const struct sse_event *ev)
 {
     struct gw_attempt *att = arg;
-    if (ev->data_len == 6 && memcmp(ev->data, "[DONE]", 6) == 0) {
+    struct gw_chat *chat = att->chat;
+    bool done = ev->data_len == 6 && memcmp(ev->data, "[DONE]", 6) == 0;
+    if (done) {
         att->saw_done = true;
-        return 0;
-    }
-    if (is_error_event(ev)) {
+    } else if (is_error_event(ev)) {
         att->fail = FAIL_STREAM_ERROR;
         snprintf(att->detail, sizeof att->detail, "error event in the stream");
         return 1;
+    } else if (memmem(ev->data, ev->data_len, "\"usage\":{", 9)) {
+        take_usage(chat, ev->data, ev->data_len);
     }
-    if (memmem(ev->data, ev->data_len, "\"usage\":{", 9))
-        take_usage(att->chat, ev->data, ev->data_len);
-    if (att->mode == ATT_PRECOMMIT) {
-        /* The first good event: from here the client sees this target. */
-        if (gw_chat_commit_stream(att->chat, att) < 0)
+    if (att->mode == ATT_PRECOMMIT && !done) {
+        /* The first good event: from here the client sees this target (a
+         * continuation joins a stream the client already has). */
+        if (!att->cont && gw_chat_commit_stream(chat, att) < 0)
             return 1;
         att->mode = ATT_RELAY;
         evtimer_del(att->timer);
-        arm_timer(att, att->chat->cat->cfg->timeouts.idle_stream_ms);
+        arm_timer(att, chat->cat->cfg->timeouts.idle_stream_ms);
+    }
+    if (att->cont) {
+        if (att->mode == ATT_RELAY && gw_cont_relay(att, ev->data, ev->data_len, done) < 0) {
+            att->fail = FAIL_BAD_RESPONSE;
+            snprintf(att->detail, sizeof att->detail, "cannot continue the stream");
+            return 1;
+        }
+    } else if (att->mode == ATT_RELAY && !done) {
+        gw_cont_observe(chat, ev->data, ev->data_len);
     }
     return 0;
 }
@@ -181,7 +191,9 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
         return CURL_WRITEFUNC_PAUSE;
     }
     bool was_relaying = att->mode == ATT_RELAY;
-    if (!was_relaying && evbuffer_add(att->resp, p, len) < 0)
+    /* A continuation's events are re-stamped and written one by one by
+     * on_event; its raw bytes are never relayed. */
+    if (!was_relaying && !att->cont && evbuffer_add(att->resp, p, len) < 0)
         return 0;
     int rc = sse_feed(&att->parser, p, len, on_event, att);
     if (rc < 0 && att->fail == FAIL_NONE) {
@@ -190,7 +202,12 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
     }
     if (att->fail != FAIL_NONE)
         return 0;
-    if (was_relaying) {
+    if (att->cont) {
+        if (att->mode == ATT_RELAY) {
+            evtimer_del(att->timer);
+            arm_timer(att, chat->cat->cfg->timeouts.idle_stream_ms);
+        }
+    } else if (was_relaying) {
         if (http_req_stream_write(chat->req, p, len) < 0)
             return 0;
         evtimer_del(att->timer);
@@ -242,10 +259,13 @@ static void attempt_end(struct gw_attempt *att)
 static int build_body(struct gw_attempt *att)
 {
     struct gw_chat *chat = att->chat;
+    json_t *base = att->cont ? gw_cont_body(chat) : json_incref(chat->body);
     json_t *model = json_string(att->tgt->model);
-    if (!model || json_object_set_new(chat->body, "model", model) < 0)
-        return -1;
-    att->body = json_dumps(chat->body, JSON_COMPACT);
+    if (base && model && json_object_set_new(base, "model", model) == 0)
+        att->body = json_dumps(base, JSON_COMPACT);
+    else
+        json_decref(model);
+    json_decref(base);
     return att->body ? 0 : -1;
 }
 
@@ -261,6 +281,7 @@ int gw_attempt_start(struct gw_chat *chat, size_t target, uint64_t trial_epoch)
     att->prov = &chat->cat->providers[tgt->provider];
     att->start_us = bs_now_us();
     att->trial_epoch = trial_epoch;
+    att->cont = chat->continuing;
     snprintf(att->brk_key, sizeof att->brk_key, "%s/%s", att->prov->cfg->name, tgt->model);
     att->resp = evbuffer_new();
     att->timer = evtimer_new(gw->base, on_timer, att);

@@ -28,6 +28,7 @@ static void chat_free(struct gw_chat *chat)
         event_free(chat->wait_ev);
     gw_attempt_free(chat->att);
     json_decref(chat->body);
+    gw_cont_free(chat);
     free(chat->order);
     gw_catalog_unref(chat->cat);
     free(chat);
@@ -97,6 +98,8 @@ int gw_chat_commit_stream(struct gw_chat *chat, struct gw_attempt *att)
     chat->status = (int)att->status;
     chat->committed = true;
     chat->first_out_us = bs_now_us();
+    if (chat->chain->continue_streams && !(chat->cont_text = evbuffer_new()))
+        chat->cont_broken = true;
     return http_req_stream_start(chat->req, (int)att->status, "text/event-stream");
 }
 
@@ -313,6 +316,27 @@ static bool schedule_retry(struct gw_chat *chat, long delay_ms)
     return chat->wait_ev && evtimer_add(chat->wait_ev, &tv) == 0;
 }
 
+/* A stream broke after the client got bytes: go on at the next target
+ * when the answer can be continued.  Takes att on success. */
+static bool continue_stream(struct gw_chat *chat, struct gw_attempt *att)
+{
+    if (!gw_cont_possible(chat) || att->fail == FAIL_DEADLINE || chat->deadline_hit)
+        return false;
+    char from[200];
+    snprintf(from, sizeof from, "%s", att->brk_key);
+    uint64_t cost = bs_now_us() - chat->target_start_us;
+    chat->continuing = true;
+    chat->target_retries = 0;
+    if (!try_next(chat))
+        return false;
+    append(chat->failover, sizeof chat->failover, ",", "%s%s=%s%s%s", from,
+           fail_class_name(att->fail), "", "");
+    send_event(chat, from, att->fail, cost);
+    log_info("request %s: continuing the stream on %s", chat->request_id, chat->att->brk_key);
+    gw_attempt_free(att);
+    return true;
+}
+
 /* What the chain says to do about this failure. */
 static enum cfg_action action_for(const struct gw_chat *chat, enum fail_class fail)
 {
@@ -350,6 +374,8 @@ void gw_chat_attempt_done(struct gw_chat *chat, struct gw_attempt *att)
     if (chat->committed) {
         log_warn("request %s: %s/%s broke after the stream started: %s", chat->request_id,
                  att->prov->cfg->name, att->tgt->model, att->detail);
+        if (continue_stream(chat, att))
+            return;
         answer_stream_broken(chat, att);
         gw_attempt_free(att);
         chat_finish(chat, why);

@@ -9,6 +9,7 @@
 #ifndef BS_GW_CHAT_H
 #define BS_GW_CHAT_H
 
+#include <event2/buffer.h>
 #include <jansson.h>
 
 #include "gw.h"
@@ -48,6 +49,7 @@ struct gw_attempt {
     char detail[160];             /* why it failed, for logs and the all-down answer */
     char brk_key[200];            /* "provider/model": the breaker it reports to */
     uint64_t trial_epoch;         /* non-zero: this is a half-open breaker trial */
+    bool cont;                    /* continues a stream another target broke */
 };
 
 struct gw_chat {
@@ -77,6 +79,12 @@ struct gw_chat {
     const char *served_provider, *served_model;
     uint64_t breaker_retry_at;    /* wall ms: earliest end of a cool-down that blocked a target */
     uint64_t target_start_us;     /* first attempt on cur_target: what a failover of it cost */
+    /* Stream continuation (gw_continue.c): what the client has seen. */
+    bool continuing;              /* the next attempt continues the stream */
+    bool cont_broken;             /* tool calls, several choices, unparsable: cannot continue */
+    bool cont_finished;           /* a finish_reason went out: nothing left to continue */
+    json_t *cont_id, *cont_created, *cont_model;
+    struct evbuffer *cont_text;
 };
 
 /* gw_attempt.c */
@@ -86,6 +94,16 @@ void gw_attempt_cancel(struct gw_attempt *att, enum fail_class why);
 /* The client drained its buffer: read the upstream again. */
 void gw_attempt_resume(struct gw_attempt *att);
 void gw_attempt_free(struct gw_attempt *att);
+
+/* gw_continue.c */
+void gw_cont_observe(struct gw_chat *chat, const char *data, size_t len);
+bool gw_cont_possible(const struct gw_chat *chat);
+/* The request for the next target: the client's, plus the partial answer
+ * as a trailing assistant message.  NULL when out of memory. */
+json_t *gw_cont_body(struct gw_chat *chat);
+/* Relays one event of a continuing attempt, re-stamped; -1 on failure. */
+int gw_cont_relay(struct gw_attempt *att, const char *data, size_t len, bool done);
+void gw_cont_free(struct gw_chat *chat);
 
 /* gw_order.c: fills chat->order from the chain's groups and strategy. */
 int gw_chat_order(struct gw_chat *chat);

@@ -76,6 +76,8 @@ struct cfg_model {
     struct cfg_target *targets;
     size_t ntargets;    /* >= 1 */
     enum cfg_strategy strategy;
+    bool continue_streams;  /* a text stream broken after bytes reached the client goes on
+                               at the next target, with the partial answer as prefix */
     struct cfg_retry retry;
     enum cfg_action on[FAIL__COUNT];  /* by failure class; FAIL_NONE and the
                                          gateway-internal classes are unused */

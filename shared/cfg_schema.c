@@ -180,6 +180,7 @@ static const struct cfg_field model_fields[] = {
       .elem_size = sizeof(struct cfg_target) },
     { .key = "strategy", .kind = CK_ENUM, .enums = strategies, .def = "\"priority\"",
       .store = CS_ENUM, .off = offsetof(struct cfg_model, strategy) },
+    BOOL_ROW(struct cfg_model, continue_streams, "true"),
     { .key = "retry", .kind = CK_OBJECT, .def = "{}", .fields = retry_fields,
       .off = offsetof(struct cfg_model, retry) },
     { .key = "on", .kind = CK_OBJECT, .def = "{}", .fields = cfg_on_fields,

@@ -88,13 +88,15 @@ def test_deadline(env):
 def test_cut_after_bytes_ends_with_error_event(env):
     a = env.sim("sim-a", fault="close_after=3")
     b = env.sim("sim-b")
-    gw = env.gateway(env.config([a, b]))
+    cfg = env.config([a, b])
+    cfg["models"]["sim-chat"]["continue_streams"] = False
+    gw = env.gateway(cfg)
     r = gw.post(chat_body(stream=True, text="a b c d e f g h"))
     check(r.status == 200, r.status)
     events = sse_events(r.body)
     last = json.loads(events[-1])
     check("error" in last and last["error"]["code"] == "stream_cut", events[-2:])
-    check(b.stats()["requests"] == 0, "continuation is not built yet; backup must not be called")
+    check(b.stats()["requests"] == 0, "continuation is off; the backup must not be called")
 
 
 def test_failover_events_recorded_and_bounded(env):

@@ -1,0 +1,142 @@
+/*
+ * gw_continue: a streamed text answer that breaks after bytes reached the
+ * client goes on at the next target.  While relaying, the chat remembers
+ * what the client has seen (the stream's id, created and model, and the
+ * text so far); the next target gets the request with that text appended as
+ * an assistant message (the prefix to continue from), and its chunks are
+ * re-stamped with the first stream's id, created and model, without a
+ * second role delta, so the client reads one uninterrupted answer.
+ *
+ * Tool calls, several choices, or an answer that already finished cannot be
+ * continued this way: the stream then ends with an explicit error event.
+ */
+#include "gw_chat.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void cont_text(struct gw_chat *chat, const json_t *delta)
+{
+    const json_t *content = json_object_get(delta, "content");
+    if (json_is_string(content) && evbuffer_add(chat->cont_text, json_string_value(content),
+                                                json_string_length(content)) < 0)
+        chat->cont_broken = true;
+    if (json_object_get(delta, "tool_calls") || json_object_get(delta, "function_call"))
+        chat->cont_broken = true;
+}
+
+/* The first choice's delta, or NULL when the chunk does not fit a single
+ * text answer (which makes the answer impossible to continue). */
+static json_t *single_delta(struct gw_chat *chat, json_t *chunk)
+{
+    json_t *choices = json_object_get(chunk, "choices");
+    if (!json_is_array(choices))
+        return NULL;
+    if (json_array_size(choices) == 0)
+        return NULL; /* the usage chunk */
+    json_t *c0 = json_array_get(choices, 0);
+    if (json_array_size(choices) > 1 || json_integer_value(json_object_get(c0, "index")) != 0)
+        chat->cont_broken = true;
+    if (!json_is_null(json_object_get(c0, "finish_reason")) && json_object_get(c0, "finish_reason"))
+        chat->cont_finished = true;
+    return json_object_get(c0, "delta");
+}
+
+void gw_cont_observe(struct gw_chat *chat, const char *data, size_t len)
+{
+    if (chat->cont_broken || !chat->chain->continue_streams)
+        return;
+    json_t *j = json_loadb(data, len, 0, NULL);
+    if (!j || !json_is_object(j)) {
+        chat->cont_broken = true;
+        json_decref(j);
+        return;
+    }
+    if (!chat->cont_id) {
+        chat->cont_id = json_incref(json_object_get(j, "id"));
+        chat->cont_created = json_incref(json_object_get(j, "created"));
+        chat->cont_model = json_incref(json_object_get(j, "model"));
+    }
+    json_t *delta = single_delta(chat, j);
+    if (delta)
+        cont_text(chat, delta);
+    json_decref(j);
+}
+
+bool gw_cont_possible(const struct gw_chat *chat)
+{
+    return chat->chain->continue_streams && !chat->cont_broken && !chat->cont_finished &&
+           chat->cont_id && chat->cont_text;
+}
+
+json_t *gw_cont_body(struct gw_chat *chat)
+{
+    json_t *body = json_deep_copy(chat->body);
+    json_t *messages = body ? json_object_get(body, "messages") : NULL;
+    size_t len = evbuffer_get_length(chat->cont_text);
+    json_t *prefix = json_pack("{s:s, s:s%}", "role", "assistant", "content",
+                               (const char *)evbuffer_pullup(chat->cont_text, -1), len);
+    if (!messages || !prefix || json_array_append_new(messages, prefix) < 0) {
+        json_decref(body);
+        return NULL;
+    }
+    return body;
+}
+
+static int write_event(struct gw_chat *chat, const char *data, size_t len)
+{
+    if (http_req_stream_write(chat->req, "data: ", 6) < 0 ||
+        http_req_stream_write(chat->req, data, len) < 0 ||
+        http_req_stream_write(chat->req, "\n\n", 2) < 0)
+        return -1;
+    return 0;
+}
+
+int gw_cont_relay(struct gw_attempt *att, const char *data, size_t len, bool done)
+{
+    struct gw_chat *chat = att->chat;
+    if (!chat->req)
+        return -1;
+    if (done)
+        return write_event(chat, "[DONE]", 6);
+    json_t *j = json_loadb(data, len, 0, NULL);
+    if (!j || !json_is_object(j)) {
+        json_decref(j);
+        return -1;
+    }
+    json_t *delta = single_delta(chat, j);
+    if (delta) {
+        /* The client saw the role once, at the start of the answer. */
+        json_object_del(delta, "role");
+        cont_text(chat, delta);
+        json_t *c0 = json_array_get(json_object_get(j, "choices"), 0);
+        const json_t *content = json_object_get(delta, "content");
+        bool empty = json_object_size(delta) == 0 ||
+                     (json_object_size(delta) == 1 && json_is_string(content) && json_string_length(content) == 0);
+        if (empty && json_is_null(json_object_get(c0, "finish_reason"))) {
+            json_decref(j);
+            return 0;
+        }
+    }
+    json_object_set(j, "id", chat->cont_id);
+    if (chat->cont_created)
+        json_object_set(j, "created", chat->cont_created);
+    if (chat->cont_model)
+        json_object_set(j, "model", chat->cont_model);
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (!text)
+        return -1;
+    int rc = write_event(chat, text, strlen(text));
+    free(text);
+    return rc;
+}
+
+void gw_cont_free(struct gw_chat *chat)
+{
+    json_decref(chat->cont_id);
+    json_decref(chat->cont_created);
+    json_decref(chat->cont_model);
+    if (chat->cont_text)
+        evbuffer_free(chat->cont_text);
+}
