@@ -99,6 +99,7 @@ void ctr_breaker_trial(struct ctr *c, int slot, const struct tel_trial *t);
  * breaker to half-open early; down opens a closed one. */
 void ctr_breaker_probe(struct ctr *c, const char *provider, const char *model, bool up,
                        const char *why);
+/* Open or half-open: anything but closed (probes run faster then). */
 bool ctr_breaker_is_open(struct ctr *c, const char *provider, const char *model);
 void ctr_breaker_free(struct ctr *c);
 

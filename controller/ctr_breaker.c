@@ -33,7 +33,7 @@
 
 struct ctr_brk {
     struct ctr_brk *next;
-    char key[200];
+    char key[TEL_TARGET_MAX];
     struct brk_record rec;
     int consec;
     uint32_t ok[BRK_BUCKETS], bad[BRK_BUCKETS];
@@ -74,7 +74,7 @@ static void publish(struct ctr *c, struct ctr_brk *b)
 
 static struct ctr_brk *brk_get(struct ctr *c, const char *provider, const char *model)
 {
-    char key[200];
+    char key[TEL_TARGET_MAX];
     snprintf(key, sizeof key, "%s/%s", provider, model);
     for (struct ctr_brk *b = c->breakers; b; b = b->next)
         if (strcmp(b->key, key) == 0)
@@ -235,16 +235,46 @@ void ctr_breaker_trial(struct ctr *c, int slot, const struct tel_trial *t)
         }
 }
 
+static struct ctr_brk *brk_find(struct ctr *c, const char *provider, const char *model)
+{
+    char key[TEL_TARGET_MAX];
+    snprintf(key, sizeof key, "%s/%s", provider, model);
+    for (struct ctr_brk *b = c->breakers; b; b = b->next)
+        if (strcmp(b->key, key) == 0)
+            return b;
+    return NULL;
+}
+
+/* A probe (GET /models) sees the network and the server, not a quota, a
+ * rate limit, a missing model or a broken stream: its success only says
+ * something about trips it could have seen. */
+static bool probe_can_see(int reason)
+{
+    switch (reason) {
+    case FAIL_CONNECT:
+    case FAIL_DNS:
+    case FAIL_TLS:
+    case FAIL_CONNECT_TIMEOUT:
+    case FAIL_FIRST_TOKEN_TIMEOUT:
+    case FAIL_SERVER:
+    case FAIL_PROBE:
+        return true;
+    default:
+        return false;
+    }
+}
+
 void ctr_breaker_probe(struct ctr *c, const char *provider, const char *model, bool up,
                        const char *why)
 {
-    struct ctr_brk *b = brk_get(c, provider, model);
+    struct ctr_brk *b = up ? brk_find(c, provider, model) : brk_get(c, provider, model);
     if (!b)
         return;
-    if (up && b->rec.state == BRK_OPEN) {
+    if (up && b->rec.state == BRK_OPEN && probe_can_see(b->rec.reason)) {
         log_notice("breaker %s: probe succeeded, half-open early", b->key);
         grant(c, b);
-    } else if (!up && b->rec.state == BRK_CLOSED) {
+    } else if (!up && b->rec.state != BRK_OPEN) {
+        /* Down while half-open withdraws the trial too. */
         char msg[160];
         snprintf(msg, sizeof msg, "health probes down: %s", why ? why : "?");
         trip(c, b, FAIL_PROBE, msg);
@@ -253,12 +283,8 @@ void ctr_breaker_probe(struct ctr *c, const char *provider, const char *model, b
 
 bool ctr_breaker_is_open(struct ctr *c, const char *provider, const char *model)
 {
-    char key[200];
-    snprintf(key, sizeof key, "%s/%s", provider, model);
-    for (struct ctr_brk *b = c->breakers; b; b = b->next)
-        if (strcmp(b->key, key) == 0)
-            return b->rec.state != BRK_CLOSED;
-    return false;
+    struct ctr_brk *b = brk_find(c, provider, model);
+    return b && b->rec.state != BRK_CLOSED;
 }
 
 static void tick_cb(evutil_socket_t fd, short what, void *arg)

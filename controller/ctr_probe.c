@@ -37,6 +37,9 @@
 #define PROBE_TICK_MS 100
 #define PROBE_ERR_LEN 192
 #define PROBE_USER_AGENT "backstopd-probe/0.1"
+/* LMDB's default key size limit: a longer "provider/model" is probed but its
+ * state is not stored (a write that failed on it would block all others). */
+#define PROBE_MAX_KEY 511
 
 enum probe_state { PS_UNKNOWN = 0, PS_UP, PS_DOWN };
 
@@ -299,6 +302,9 @@ static void rebuild(struct ctr_probe *p)
                     log_err("probe: %s/%s: out of memory, not probed", prov->name, model);
                     continue;
                 }
+                if (strlen(t->key) > PROBE_MAX_KEY)
+                    log_warn("probe: %s/%.40s...: name too long, its state is not stored",
+                             prov->name, model);
                 t->is_new = true;
                 *tail = t; /* appended: new targets are spread in config order */
                 tail = &t->next;
@@ -489,7 +495,8 @@ static int64_t due_us(struct ctr_probe *p, struct probe_target *t)
 /* Starts every idle target that is due and arms the timer for the next. */
 static void schedule(struct ctr_probe *p)
 {
-    if (!p->up || !p->c->cfg->probes.enabled)
+    /* Draining: nothing new is started; free() cancels what runs. */
+    if (!p->up || !p->c->cfg->probes.enabled || p->c->stopping)
         return;
     int64_t now = (int64_t)bs_now_us(), next = INT64_MAX;
     for (struct probe_target *t = p->targets; t; t = t->next) {
@@ -524,6 +531,8 @@ static void sched_cb(evutil_socket_t fd, short what, void *arg)
 
 static int put_target(struct st_env *st, MDB_txn *txn, const struct probe_target *t)
 {
+    if (strlen(t->key) > PROBE_MAX_KEY)
+        return 0;
     json_t *v = json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:f, s:s?, s:I, s:I}",
                           "provider", t->provider, "model", t->model,
                           "state", state_names[t->state],
@@ -535,7 +544,7 @@ static int put_target(struct st_env *st, MDB_txn *txn, const struct probe_target
                           "last_change_ms", (json_int_t)t->last_change_ms);
     if (!v)
         return -ENOMEM;
-    char *text = json_dumps(v, JSON_COMPACT);
+    char *text = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(10));
     json_decref(v);
     if (!text)
         return -ENOMEM;
@@ -554,6 +563,8 @@ static int write_txn(struct st_env *st, MDB_txn *txn, void *arg)
             return rc > 0 ? -rc : rc;
     } else {
         for (size_t i = 0; i < p->ngone; i++) {
+            if (strlen(p->gone[i]) > PROBE_MAX_KEY)
+                continue;
             MDB_val k = { strlen(p->gone[i]), p->gone[i] };
             rc = mdb_del(txn, dbi, &k, NULL);
             if (rc && rc != MDB_NOTFOUND)

@@ -21,7 +21,7 @@
 
 struct ctr_health {
     struct ctr_health *next;
-    char key[200];               /* "provider/model" */
+    char key[TEL_TARGET_MAX];               /* "provider/model" */
     char provider[64];
     char model[128];
     uint64_t attempts, ok, failures;
@@ -36,7 +36,7 @@ struct ctr_health {
 
 static struct ctr_health *health_get(struct ctr *c, const char *provider, const char *model)
 {
-    char key[200];
+    char key[TEL_TARGET_MAX];
     snprintf(key, sizeof key, "%s/%s", provider, model);
     for (struct ctr_health *h = c->health; h; h = h->next)
         if (strcmp(h->key, key) == 0)

@@ -10,7 +10,7 @@
 #include "tel.h"
 
 struct gw_brk {
-    char key[200];
+    char key[TEL_TARGET_MAX];
     struct brk_record rec;
     int consec;                  /* this worker's consecutive failures */
     uint64_t local_until_us;     /* this worker's own open verdict, monotonic */
@@ -110,7 +110,7 @@ int gw_brk_sync(struct gw *gw)
             if (gw->brk->slots[i])
                 memset(&gw->brk->slots[i]->rec, 0, sizeof gw->brk->slots[i]->rec);
     MDB_val k, d;
-    char key[200];
+    char key[TEL_TARGET_MAX];
     for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
         if (d.mv_size != sizeof(struct brk_record) || k.mv_size >= sizeof key)
             continue;

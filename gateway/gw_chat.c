@@ -224,7 +224,7 @@ static bool target_usable(struct gw_chat *chat, size_t i)
  * they are skipped without a connection attempt. */
 static bool try_next(struct gw_chat *chat)
 {
-    char skipped[4][200];
+    char skipped[4][TEL_TARGET_MAX];
     int nskipped = 0;
     while (!chat->deadline_hit && chat->next_target < chat->norder &&
            bs_now_us() < chat->deadline_us) {
@@ -236,7 +236,7 @@ static bool try_next(struct gw_chat *chat)
                    "disabled (no key)", "");
             continue;
         }
-        char key[200];
+        char key[TEL_TARGET_MAX];
         uint64_t epoch;
         snprintf(key, sizeof key, "%s/%s", prov, t->model);
         if (gw_brk_admit(chat->gw, key, &epoch) == GW_DENY) {
@@ -289,7 +289,7 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
     struct gw_chat *chat = arg;
     chat->target_retries++;
     const struct cfg_target *t = &chat->chain->targets[chat->cur_target];
-    char key[200];
+    char key[TEL_TARGET_MAX];
     uint64_t epoch;
     snprintf(key, sizeof key, "%s/%s", chat->cat->providers[t->provider].cfg->name, t->model);
     /* The failures so far may have opened the breaker meanwhile. */
@@ -322,7 +322,7 @@ static bool continue_stream(struct gw_chat *chat, struct gw_attempt *att)
 {
     if (!gw_cont_possible(chat) || att->fail == FAIL_DEADLINE || chat->deadline_hit)
         return false;
-    char from[200];
+    char from[TEL_TARGET_MAX];
     snprintf(from, sizeof from, "%s", att->brk_key);
     uint64_t cost = bs_now_us() - chat->target_start_us;
     chat->continuing = true;
@@ -402,7 +402,7 @@ void gw_chat_attempt_done(struct gw_chat *chat, struct gw_attempt *att)
         gw_attempt_free(att);
         return;
     }
-    char from[200];
+    char from[TEL_TARGET_MAX];
     snprintf(from, sizeof from, "%s/%s", att->prov->cfg->name, att->tgt->model);
     uint64_t cost = bs_now_us() - chat->target_start_us;
     chat->target_retries = 0;

@@ -15,6 +15,7 @@
 #include "gw.h"
 #include "gw_upstream.h"
 #include "sse.h"
+#include "tel.h"
 
 enum att_mode {
     ATT_HEAD,     /* waiting for the response head */
@@ -47,7 +48,7 @@ struct gw_attempt {
     bool timer_is_deadline;       /* the timer was armed for the request's deadline */
     enum fail_class fail;
     char detail[160];             /* why it failed, for logs and the all-down answer */
-    char brk_key[200];            /* "provider/model": the breaker it reports to */
+    char brk_key[TEL_TARGET_MAX];            /* "provider/model": the breaker it reports to */
     uint64_t trial_epoch;         /* non-zero: this is a half-open breaker trial */
     bool cont;                    /* continues a stream another target broke */
 };

@@ -58,7 +58,7 @@ static void order_weighted(struct gw *gw, const struct cfg_model *m, size_t *idx
 static double score(struct gw_chat *chat, size_t target)
 {
     const struct cfg_target *t = &chat->chain->targets[target];
-    char key[200];
+    char key[TEL_TARGET_MAX];
     double lat, err;
     snprintf(key, sizeof key, "%s/%s", chat->cat->providers[t->provider].cfg->name, t->model);
     gw_brk_stats(chat->gw, key, &lat, &err);

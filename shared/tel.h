@@ -18,6 +18,9 @@
 
 #define TEL_VERSION 1
 
+/* "provider/model": both names are at most 128 bytes (config check). */
+#define TEL_TARGET_MAX 264
+
 enum tel_kind {
     TEL_ATTEMPT = 1,   /* one upstream attempt finished */
     TEL_STATUS = 2,    /* a worker's periodic status */
@@ -65,7 +68,7 @@ struct tel_status {
 struct tel_trial {
     struct tel_hdr hdr;
     uint64_t trial_epoch;
-    char target[200];          /* "provider/model" */
+    char target[TEL_TARGET_MAX];          /* "provider/model" */
 };
 
 #define TEL_REASON_BREAKER 0xffff  /* tel_failover.fail: skipped, breaker open */
@@ -77,8 +80,8 @@ struct tel_failover {
     uint16_t fail;             /* enum fail_class, or TEL_REASON_BREAKER */
     uint16_t pad;
     char chain[128];
-    char from[200];            /* "provider/model" */
-    char to[200];
+    char from[TEL_TARGET_MAX];            /* "provider/model" */
+    char to[TEL_TARGET_MAX];
     char request_id[64];
 };
 
