@@ -60,6 +60,7 @@ struct gw {
     uint64_t req_seq;                /* for request ids */
     uint32_t req_salt;
     uint64_t rng;                    /* xorshift state: back-off jitter */
+    uint64_t hedge_eligible, hedges; /* requests on hedging chains, and hedges started */
     struct event *status_ev;
     struct event *drain_ev;
     struct event *tel_ev;

@@ -41,7 +41,9 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct gw_attempt *att = arg;
     enum fail_class why;
-    if (att->timer_is_deadline)
+    if (att->lost)
+        why = FAIL_HEDGED;
+    else if (att->timer_is_deadline)
         why = FAIL_DEADLINE;
     else if (att->mode == ATT_RELAY)
         why = FAIL_IDLE_TIMEOUT;
@@ -167,6 +169,8 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
     struct gw_attempt *att = arg;
     struct gw_chat *chat = att->chat;
     size_t len = size * n;
+    if (att->lost)
+        return 0; /* the race is over; its cancellation is queued */
     if (att->mode == ATT_HEAD)
         on_head(att);
     if (att->mode == ATT_BUFFER) {
@@ -282,6 +286,7 @@ int gw_attempt_start(struct gw_chat *chat, size_t target, uint64_t trial_epoch)
     att->start_us = bs_now_us();
     att->trial_epoch = trial_epoch;
     att->cont = chat->continuing;
+    att->target_idx = target;
     snprintf(att->brk_key, sizeof att->brk_key, "%s/%s", att->prov->cfg->name, tgt->model);
     att->resp = evbuffer_new();
     att->timer = evtimer_new(gw->base, on_timer, att);
@@ -318,6 +323,16 @@ int gw_attempt_start(struct gw_chat *chat, size_t target, uint64_t trial_epoch)
     chat->attempts++;
     chat->cur_target = target;
     return 0;
+}
+
+void gw_attempt_lose(struct gw_attempt *att)
+{
+    /* Called from inside a curl callback, where removing a handle is not
+     * allowed: the attempt's own timer does it on the next loop turn. */
+    att->lost = true;
+    evtimer_del(att->timer);
+    struct timeval now = { 0, 0 };
+    evtimer_add(att->timer, &now);
 }
 
 void gw_attempt_resume(struct gw_attempt *att)

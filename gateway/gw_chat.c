@@ -21,11 +21,19 @@
 
 static void chat_on_close(void *arg);
 static void chat_on_drain(void *arg);
+static void report_attempt(struct gw_chat *chat, struct gw_attempt *att);
+static void send_event(struct gw_chat *chat, const char *from, int reason, uint64_t added_us);
+static void append(char *buf, size_t cap, const char *sep, const char *fmt, const char *a,
+                   const char *b, const char *c, const char *d);
 
 static void chat_free(struct gw_chat *chat)
 {
     if (chat->wait_ev)
         event_free(chat->wait_ev);
+    if (chat->hedge_ev)
+        event_free(chat->hedge_ev);
+    gw_attempt_free(chat->hedge);
+    gw_attempt_free(chat->loser);
     gw_attempt_free(chat->att);
     json_decref(chat->body);
     gw_cont_free(chat);
@@ -89,10 +97,40 @@ static void add_served_headers(struct gw_chat *chat, struct gw_attempt *att)
         http_req_add_header(chat->req, "x-backstop-failover", chat->failover);
 }
 
+/* A hedge race is decided: winner goes on, the other is stopped.  Inside a
+ * curl callback the loser may not be removed from the multi handle, so it
+ * is only detached and cancelled on the next loop turn. */
+static void settle_race(struct gw_chat *chat, struct gw_attempt *winner, bool in_callback)
+{
+    if (!chat->hedge)
+        return;
+    struct gw_attempt *loser = winner == chat->hedge ? chat->att : chat->hedge;
+    chat->att = winner;
+    chat->hedge = NULL;
+    chat->cur_target = winner->target_idx;
+    if (winner != loser && loser) {
+        if (winner->start_us > loser->start_us) {
+            /* The hedge won: the first target was the slow one. */
+            append(chat->failover, sizeof chat->failover, ",", "%s%s=%s%s%s", loser->brk_key,
+                   "hedged", "", "");
+            send_event(chat, loser->brk_key, FAIL_HEDGED, bs_now_us() - loser->start_us);
+        }
+        if (in_callback) {
+            chat->loser = loser;
+            gw_attempt_lose(loser);
+        } else {
+            gw_attempt_cancel(loser, FAIL_HEDGED);
+            report_attempt(chat, loser);
+            gw_attempt_free(loser);
+        }
+    }
+}
+
 int gw_chat_commit_stream(struct gw_chat *chat, struct gw_attempt *att)
 {
     if (!chat->req)
         return -1;
+    settle_race(chat, att, true);
     add_served_headers(chat, att);
     http_req_add_header(chat->req, "Cache-Control", "no-cache");
     chat->status = (int)att->status;
@@ -354,8 +392,31 @@ static enum cfg_action action_for(const struct gw_chat *chat, enum fail_class fa
 void gw_chat_attempt_done(struct gw_chat *chat, struct gw_attempt *att)
 {
     report_attempt(chat, att);
+    if (att == chat->loser) {
+        chat->loser = NULL;
+        gw_attempt_free(att);
+        return;
+    }
     gw_brk_report(chat->gw, att->brk_key, att->fail,
                   (att->head_us && att->fail == FAIL_NONE ? att->head_us : bs_now_us()) - att->start_us);
+    if (chat->hedge && chat->req) {
+        if (att->fail == FAIL_NONE) {
+            settle_race(chat, att, false);
+        } else {
+            /* One racer failed: the other goes on alone, and decides. */
+            char status[16] = "";
+            if (att->status)
+                snprintf(status, sizeof status, " (HTTP %ld)", att->status);
+            append(chat->reasons, sizeof chat->reasons, "; ", "%s%s: %s%s%s", att->brk_key,
+                   fail_class_name(att->fail), status, "");
+            if (att == chat->att)
+                chat->att = chat->hedge;
+            chat->hedge = NULL;
+            chat->cur_target = chat->att->target_idx;
+            gw_attempt_free(att);
+            return;
+        }
+    }
     chat->att = NULL;
     if (!chat->req) {
         gw_attempt_free(att);
@@ -424,11 +485,27 @@ void gw_chat_attempt_done(struct gw_chat *chat, struct gw_attempt *att)
 
 static void chat_on_close(void *arg);
 static void chat_on_drain(void *arg);
+static void report_attempt(struct gw_chat *chat, struct gw_attempt *att);
+static void send_event(struct gw_chat *chat, const char *from, int reason, uint64_t added_us);
+static void append(char *buf, size_t cap, const char *sep, const char *fmt, const char *a,
+                   const char *b, const char *c, const char *d);
+
+static void drop_attempt(struct gw_chat *chat, struct gw_attempt **slot, enum fail_class why)
+{
+    if (!*slot)
+        return;
+    gw_attempt_cancel(*slot, why);
+    report_attempt(chat, *slot);
+    gw_attempt_free(*slot);
+    *slot = NULL;
+}
 
 static void chat_on_close(void *arg)
 {
     struct gw_chat *chat = arg;
     chat->req = NULL;
+    drop_attempt(chat, &chat->hedge, FAIL_CANCELLED);
+    drop_attempt(chat, &chat->loser, FAIL_HEDGED);
     if (chat->att) {
         /* The client is gone: stop the upstream now, it bills per token. */
         gw_attempt_cancel(chat->att, FAIL_CANCELLED);
@@ -444,6 +521,46 @@ static void chat_on_drain(void *arg)
     struct gw_attempt *att = chat->att;
     if (att && att->paused && att->running)
         gw_attempt_resume(att);
+}
+
+/* The first target has produced nothing for hedge.after_ms: race the next
+ * one, within the worker's hedge budget. */
+static void hedge_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct gw_chat *chat = arg;
+    struct gw *gw = chat->gw;
+    struct gw_attempt *primary = chat->att;
+    if (!chat->req || chat->committed || !primary || chat->hedge || chat->continuing ||
+        (primary->mode != ATT_HEAD && primary->mode != ATT_PRECOMMIT))
+        return;
+    if (gw->hedges * 100 >= (uint64_t)chat->chain->hedge.budget_pct * gw->hedge_eligible)
+        return;
+    size_t cur = chat->cur_target;
+    uint64_t started = chat->target_start_us;
+    if (!try_next(chat) || chat->att == primary) {
+        chat->att = primary;
+        return;
+    }
+    chat->hedge = chat->att;
+    chat->att = primary;
+    chat->cur_target = cur;
+    chat->target_start_us = started;
+    gw->hedges++;
+    log_info("request %s: hedging %s with %s", chat->request_id, primary->brk_key, chat->hedge->brk_key);
+}
+
+static void arm_hedge(struct gw_chat *chat)
+{
+    int ms = chat->chain->hedge.after_ms;
+    if (ms <= 0 || chat->norder < 2)
+        return;
+    chat->gw->hedge_eligible++;
+    chat->hedge_ev = evtimer_new(chat->gw->base, hedge_cb, chat);
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+    if (chat->hedge_ev)
+        evtimer_add(chat->hedge_ev, &tv);
 }
 
 static void set_request_id(struct gw_chat *chat, const char *given)
@@ -551,5 +668,7 @@ void gw_chat_handle(struct gw *gw, struct http_req *req)
     if (!try_next(chat)) {
         answer_all_failed(chat);
         chat_finish(chat, "no_target");
+        return;
     }
+    arm_hedge(chat);
 }

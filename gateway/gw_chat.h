@@ -51,6 +51,8 @@ struct gw_attempt {
     char brk_key[TEL_TARGET_MAX];            /* "provider/model": the breaker it reports to */
     uint64_t trial_epoch;         /* non-zero: this is a half-open breaker trial */
     bool cont;                    /* continues a stream another target broke */
+    bool lost;                    /* lost a hedge race: cancelled from its timer, then freed */
+    size_t target_idx;            /* index into chat->chain->targets */
 };
 
 struct gw_chat {
@@ -70,7 +72,10 @@ struct gw_chat {
     size_t cur_target;            /* target of the current (or last) attempt */
     int target_retries;           /* retries spent on cur_target */
     struct event *wait_ev;        /* back-off before a retry */
-    struct gw_attempt *att;
+    struct gw_attempt *att;       /* the attempt the request follows */
+    struct gw_attempt *hedge;     /* a second attempt racing att, before the first token */
+    struct gw_attempt *loser;     /* the race's loser, until its cancellation runs */
+    struct event *hedge_ev;
     bool committed;               /* the client has received the response head */
     bool deadline_hit;
     int status;
@@ -92,6 +97,9 @@ struct gw_chat {
 /* trial_epoch: non-zero when the breaker granted this attempt as its trial. */
 int gw_attempt_start(struct gw_chat *chat, size_t target, uint64_t trial_epoch);
 void gw_attempt_cancel(struct gw_attempt *att, enum fail_class why);
+/* Lost a hedge race: cancelled on the next loop turn, then handed to
+ * gw_chat_attempt_done with FAIL_HEDGED. */
+void gw_attempt_lose(struct gw_attempt *att);
 /* The client drained its buffer: read the upstream again. */
 void gw_attempt_resume(struct gw_attempt *att);
 void gw_attempt_free(struct gw_attempt *att);

@@ -67,6 +67,13 @@ struct cfg_retry {
     int retry_after_cap_ms; /* a longer Retry-After is not waited for: fail over instead */
 };
 
+/* Hedged requests: a second target started while the first is slow. */
+struct cfg_hedge {
+    int after_ms;       /* 0: off; else start the next target when the first has produced
+                           no first token after this long */
+    int budget_pct;     /* at most this share of a worker's requests on the chain hedge */
+};
+
 /* A chain.  Its primary group is its first target's group: the targets of
  * that group (all of them when no group is named) are ordered by the
  * strategy and tried first; every other target is a cross-model fallback,
@@ -79,6 +86,7 @@ struct cfg_model {
     bool continue_streams;  /* a text stream broken after bytes reached the client goes on
                                at the next target, with the partial answer as prefix */
     struct cfg_retry retry;
+    struct cfg_hedge hedge;
     enum cfg_action on[FAIL__COUNT];  /* by failure class; FAIL_NONE and the
                                          gateway-internal classes are unused */
 };

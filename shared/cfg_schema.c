@@ -140,6 +140,12 @@ static const struct cfg_field retry_fields[] = {
     END_ROW
 };
 
+static const struct cfg_field hedge_fields[] = {
+    INT_ROW(struct cfg_hedge, after_ms, 0, 600000, "0"),
+    INT_ROW(struct cfg_hedge, budget_pct, 0, 100, "10"),
+    END_ROW
+};
+
 static const struct cfg_enum cfg_actions[] = {
     { "retry", CFG_ACT_RETRY },
     { "failover", CFG_ACT_FAILOVER },
@@ -183,6 +189,8 @@ static const struct cfg_field model_fields[] = {
     BOOL_ROW(struct cfg_model, continue_streams, "true"),
     { .key = "retry", .kind = CK_OBJECT, .def = "{}", .fields = retry_fields,
       .off = offsetof(struct cfg_model, retry) },
+    { .key = "hedge", .kind = CK_OBJECT, .def = "{}", .fields = hedge_fields,
+      .off = offsetof(struct cfg_model, hedge) },
     { .key = "on", .kind = CK_OBJECT, .def = "{}", .fields = cfg_on_fields,
       .off = offsetof(struct cfg_model, on) },
     END_ROW

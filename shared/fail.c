@@ -24,6 +24,7 @@ static const char *const fail_names[FAIL__COUNT] = {
     [FAIL_DISABLED] = "disabled",
     [FAIL_INTERNAL] = "internal",
     [FAIL_PROBE] = "probe_failed",
+    [FAIL_HEDGED] = "hedged",
 };
 
 const char *fail_class_name(enum fail_class c)

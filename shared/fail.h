@@ -30,6 +30,7 @@ enum fail_class {
     FAIL_DISABLED,             /* provider disabled (no key) */
     FAIL_INTERNAL,             /* the gateway's own failure (out of memory, ...) */
     FAIL_PROBE,                /* health probes found the target down */
+    FAIL_HEDGED,               /* lost the race to a hedged attempt (not a failure) */
     FAIL__COUNT
 };
 
