@@ -74,6 +74,8 @@ json_t *gw_cont_body(struct gw_chat *chat)
     json_t *body = json_deep_copy(chat->body);
     json_t *messages = body ? json_object_get(body, "messages") : NULL;
     size_t len = evbuffer_get_length(chat->cont_text);
+    if (len == 0)
+        return body; /* nothing shown yet but the role: the request as it was */
     json_t *prefix = json_pack("{s:s, s:s%}", "role", "assistant", "content",
                                (const char *)evbuffer_pullup(chat->cont_text, -1), len);
     if (!messages || !prefix || json_array_append_new(messages, prefix) < 0) {

@@ -119,3 +119,51 @@ def test_failover_events_recorded_and_bounded(env):
     ts = [json.loads(v)["ts_ms"] for v in gw.lmdb("events")]
     check(ts == sorted(ts), "events out of order")
     check(all(json.loads(v)["request_id"] != "evt-1" for v in gw.lmdb("events")), "oldest not trimmed")
+
+
+def test_tls_failure_fails_over(env):
+    a = env.sim("sim-a")
+    b = env.sim("sim-b")
+    cfg = env.config([a, b])
+    # TLS spoken to a plain-HTTP port: the handshake fails.
+    cfg["providers"]["sim-a"]["base_url"] = f"https://127.0.0.1:{a.port}/v1"
+    gw = env.gateway(cfg)
+    r = gw.post(chat_body())
+    check(r.status == 200 and r.header("x-backstop-provider") == "sim-b", (r.status, r.headers))
+    check(r.header("x-backstop-failover") == "sim-a/sim-a-model=tls", r.headers)
+
+
+def test_idle_stream_timeout_continues(env):
+    a = env.sim("sim-a", fault="chunk_delay_ms=3000")
+    b = env.sim("sim-b")
+    cfg = env.config([a, b])
+    cfg["timeouts"]["idle_stream_ms"] = 300
+    gw = env.gateway(cfg)
+    r = gw.post(chat_body(stream=True))
+    events = sse_events(r.body)
+    check(r.status == 200 and events[-1] == "[DONE]", events[-2:])
+    check("error" not in r.body.decode(), "the idle stream was not continued")
+    ev = wait_for(lambda: [json.loads(v) for v in gw.lmdb("events")], 5, what="event")
+    check(ev[0]["reason"] == "idle_stream_timeout", ev)
+
+
+def test_not_found_and_quota_are_hard(env):
+    for fault, reason in (("status=404", "not_found"), ("status=429;code=insufficient_quota", "quota_exhausted")):
+        sub = env.__class__()
+        try:
+            a = sub.sim("sim-a", fault=fault)
+            b = sub.sim("sim-b")
+            cfg = sub.config([a, b])
+            cfg["probes"] = {"enabled": False}
+            gw = sub.gateway(cfg)
+            r = gw.post(chat_body())
+            check(r.status == 200 and r.header("x-backstop-failover") == f"sim-a/sim-a-model={reason}",
+                  (fault, r.headers))
+            check(a.stats()["requests"] == 1, f"{fault}: retried instead of failing over")
+            # One hard failure opened the breaker.
+            wait_for(lambda: gw.post(chat_body()).header("x-backstop-attempts") == "1", 2, interval=0.01,
+                     what=f"breaker open after {reason}")
+            check(a.stats()["requests"] == 1, a.stats()["requests"])
+        finally:
+            problems = sub.close()
+            check(not problems, problems)
