@@ -58,10 +58,10 @@ void gw_access_write(int fd, const struct gw_access *a)
         pos += (size_t)snprintf(buf + pos, cap - pos,
                                 ",\"status\":%d,\"attempts\":%d,\"latency_ms\":%.3f,"
                                 "\"ttfb_ms\":%.3f,\"prompt_tokens\":%u,\"completion_tokens\":%u,"
-                                "\"stream\":%s}",
+                                "\"stream\":%s,\"worker\":%d}",
                                 a->status, a->attempts, (double)a->latency_us / 1000.0,
                                 (double)a->ttfb_us / 1000.0, a->prompt_tokens,
-                                a->completion_tokens, a->stream ? "true" : "false");
+                                a->completion_tokens, a->stream ? "true" : "false", a->worker);
     if (pos > cap)
         pos = cap;
     buf[pos++] = '\n';

@@ -22,6 +22,7 @@ struct gw_access {
     bool stream;
     const char *failover;    /* reasons, or NULL */
     const char *error;       /* final failure class, or NULL */
+    int worker;              /* slot of the worker that served it */
 };
 
 void gw_access_write(int fd, const struct gw_access *a);

@@ -63,6 +63,7 @@ static void chat_finish(struct gw_chat *chat, const char *error)
         .stream = chat->stream,
         .failover = chat->failover[0] ? chat->failover : NULL,
         .error = error,
+        .worker = gw->slot,
     };
     gw_access_write(gw->access_fd, &a);
     gw_request_finished(gw);
