@@ -51,16 +51,8 @@ struct put_arg {
 static int publish_txn(struct st_env *st, MDB_txn *txn, void *argp)
 {
     struct put_arg *a = argp;
-    const void *v;
-    size_t len;
-    uint64_t gen = 0;
-    int rc = st_get(st, txn, ST_DB_META, ST_KEY_BREAKER_GEN, &v, &len);
-    if (rc == 0 && len == sizeof gen)
-        memcpy(&gen, v, sizeof gen);
-    gen++;
-    if ((rc = st_put(st, txn, ST_DB_BREAKERS, a->b->key, &a->b->rec, sizeof a->b->rec)))
-        return rc;
-    return st_put(st, txn, ST_DB_META, ST_KEY_BREAKER_GEN, &gen, sizeof gen);
+    int rc = st_put(st, txn, ST_DB_BREAKERS, a->b->key, &a->b->rec, sizeof a->b->rec);
+    return rc ? rc : st_bump(st, txn, ST_DB_META, ST_KEY_BREAKER_GEN, NULL);
 }
 
 static void publish(struct ctr *c, struct ctr_brk *b)
@@ -72,17 +64,24 @@ static void publish(struct ctr *c, struct ctr_brk *b)
         log_err("breaker %s: cannot publish: %s", b->key, st_strerror(rc));
 }
 
-static struct ctr_brk *brk_get(struct ctr *c, const char *provider, const char *model)
+static struct ctr_brk *brk_find(struct ctr *c, const char *provider, const char *model)
 {
     char key[TEL_TARGET_MAX];
     snprintf(key, sizeof key, "%s/%s", provider, model);
     for (struct ctr_brk *b = c->breakers; b; b = b->next)
         if (strcmp(b->key, key) == 0)
             return b;
-    struct ctr_brk *b = calloc(1, sizeof *b);
-    if (!b)
+    return NULL;
+}
+
+static struct ctr_brk *brk_get(struct ctr *c, const char *provider, const char *model)
+{
+    struct ctr_brk *b = brk_find(c, provider, model);
+    if (b)
+        return b;
+    if (!(b = calloc(1, sizeof *b)))
         return NULL;
-    memcpy(b->key, key, sizeof key);
+    snprintf(b->key, sizeof b->key, "%s/%s", provider, model);
     b->rec.trial_slot = NO_SLOT;
     b->next = c->breakers;
     c->breakers = b;
@@ -235,16 +234,6 @@ void ctr_breaker_trial(struct ctr *c, int slot, const struct tel_trial *t)
         }
 }
 
-static struct ctr_brk *brk_find(struct ctr *c, const char *provider, const char *model)
-{
-    char key[TEL_TARGET_MAX];
-    snprintf(key, sizeof key, "%s/%s", provider, model);
-    for (struct ctr_brk *b = c->breakers; b; b = b->next)
-        if (strcmp(b->key, key) == 0)
-            return b;
-    return NULL;
-}
-
 /* A probe (GET /models) sees the network and the server, not a quota, a
  * rate limit, a missing model or a broken stream: its success only says
  * something about trips it could have seen. */
@@ -314,13 +303,7 @@ static int reset_txn(struct st_env *st, MDB_txn *txn, void *arg)
     int rc = mdb_drop(txn, st_dbi(st, ST_DB_BREAKERS), 0);
     if (rc)
         return rc > 0 ? -rc : rc;
-    uint64_t gen = 0;
-    const void *v;
-    size_t len;
-    if (st_get(st, txn, ST_DB_META, ST_KEY_BREAKER_GEN, &v, &len) == 0 && len == sizeof gen)
-        memcpy(&gen, v, sizeof gen);
-    gen++;
-    return st_put(st, txn, ST_DB_META, ST_KEY_BREAKER_GEN, &gen, sizeof gen);
+    return st_bump(st, txn, ST_DB_META, ST_KEY_BREAKER_GEN, NULL);
 }
 
 int ctr_breaker_start(struct ctr *c)

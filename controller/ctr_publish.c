@@ -17,21 +17,8 @@ struct publish_arg {
 static int publish_txn(struct st_env *st, MDB_txn *txn, void *argp)
 {
     struct publish_arg *a = argp;
-    const void *v;
-    size_t vlen;
-    uint64_t gen = 0;
-    int rc = st_get(st, txn, ST_DB_META, ST_KEY_GENERATION, &v, &vlen);
-    if (rc == 0 && vlen == sizeof gen)
-        memcpy(&gen, v, sizeof gen);
-    else if (rc && rc != MDB_NOTFOUND)
-        return rc;
-    gen++;
-    if ((rc = st_put(st, txn, ST_DB_META, ST_KEY_CONFIG, a->json, a->len)))
-        return rc;
-    if ((rc = st_put(st, txn, ST_DB_META, ST_KEY_GENERATION, &gen, sizeof gen)))
-        return rc;
-    a->generation = gen;
-    return 0;
+    int rc = st_put(st, txn, ST_DB_META, ST_KEY_CONFIG, a->json, a->len);
+    return rc ? rc : st_bump(st, txn, ST_DB_META, ST_KEY_GENERATION, &a->generation);
 }
 
 /* One write transaction: the config and its generation change together, so

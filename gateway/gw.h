@@ -91,6 +91,8 @@ struct gw_attempt;
  * retry this target (no retries left, Retry-After over the cap, or the wait
  * does not fit in the deadline). */
 long gw_retry_delay(struct gw *gw, const struct gw_chat *chat, const struct gw_attempt *att);
+/* The worker's PRNG (xorshift): jitter and weighted choices, not secrets. */
+uint64_t gw_random(struct gw *gw);
 /* Parses Retry-After (delta seconds or HTTP date) / retry-after-ms; -1 when absent or bad. */
 long gw_retry_after_ms(const char *retry_after, const char *retry_after_ms);
 

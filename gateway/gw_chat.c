@@ -484,12 +484,6 @@ void gw_chat_attempt_done(struct gw_chat *chat, struct gw_attempt *att)
     chat_finish(chat, why);
 }
 
-static void chat_on_close(void *arg);
-static void chat_on_drain(void *arg);
-static void report_attempt(struct gw_chat *chat, struct gw_attempt *att);
-static void send_event(struct gw_chat *chat, const char *from, int reason, uint64_t added_us);
-static void append(char *buf, size_t cap, const char *sep, const char *fmt, const char *a,
-                   const char *b, const char *c, const char *d);
 
 static void drop_attempt(struct gw_chat *chat, struct gw_attempt **slot, enum fail_class why)
 {

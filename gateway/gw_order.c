@@ -18,16 +18,6 @@ static bool same_group(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-static uint64_t rnd(struct gw *gw)
-{
-    uint64_t x = gw->rng ? gw->rng : 0x9E3779B97F4A7C15ULL;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    gw->rng = x;
-    return x;
-}
-
 /* Weighted random order without replacement: each pick is proportional to
  * the weights of the targets still left. */
 static void order_weighted(struct gw *gw, const struct cfg_model *m, size_t *idx, size_t n)
@@ -36,7 +26,7 @@ static void order_weighted(struct gw *gw, const struct cfg_model *m, size_t *idx
         uint64_t total = 0;
         for (size_t j = i; j < n; j++)
             total += (uint64_t)m->targets[idx[j]].weight;
-        uint64_t r = rnd(gw) % total;
+        uint64_t r = gw_random(gw) % total;
         size_t pick = i;
         for (size_t j = i; j < n; j++) {
             uint64_t w = (uint64_t)m->targets[idx[j]].weight;

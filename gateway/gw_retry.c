@@ -34,7 +34,7 @@ long gw_retry_after_ms(const char *retry_after, const char *retry_after_ms)
     return when <= now ? 0 : (long)(when - now) * 1000;
 }
 
-static uint64_t next_random(struct gw *gw)
+uint64_t gw_random(struct gw *gw)
 {
     uint64_t x = gw->rng ? gw->rng : 0x9E3779B97F4A7C15ULL;
     x ^= x << 13;
@@ -58,7 +58,7 @@ long gw_retry_delay(struct gw *gw, const struct gw_chat *chat, const struct gw_a
             cap *= 2;
         if (cap > r->max_ms)
             cap = r->max_ms;
-        wait = (long)(next_random(gw) % (uint64_t)(cap + 1));
+        wait = (long)(gw_random(gw) % (uint64_t)(cap + 1));
     }
     if (bs_now_us() + (uint64_t)wait * 1000 >= chat->deadline_us)
         return -1;

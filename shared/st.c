@@ -225,6 +225,24 @@ int st_put(struct st_env *st, MDB_txn *txn, enum st_db db, const char *key,
     return st_rc(mdb_put(txn, st->dbi[db], &k, &v, 0));
 }
 
+int st_bump(struct st_env *st, MDB_txn *txn, enum st_db db, const char *key, uint64_t *out)
+{
+    const void *v;
+    size_t len;
+    uint64_t n = 0;
+    int rc = st_get(st, txn, db, key, &v, &len);
+    if (rc == 0 && len == sizeof n)
+        memcpy(&n, v, sizeof n);
+    else if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    n++;
+    if ((rc = st_put(st, txn, db, key, &n, sizeof n)))
+        return rc;
+    if (out)
+        *out = n;
+    return 0;
+}
+
 static int st_grow(struct st_env *st)
 {
     size_t next = st->map_bytes * 2;

@@ -69,6 +69,8 @@ int st_put(struct st_env *env, MDB_txn *txn, enum st_db db, const char *key,
 int st_get(struct st_env *env, MDB_txn *txn, enum st_db db, const char *key,
            const void **val, size_t *vlen);
 MDB_dbi st_dbi(const struct st_env *env, enum st_db db);
+/* Adds one to a uint64 counter (absent counts as 0); *out gets the new value. */
+int st_bump(struct st_env *env, MDB_txn *txn, enum st_db db, const char *key, uint64_t *out);
 /* Clears reader slots of dead processes; returns how many, or an error. */
 int st_reader_check(struct st_env *env);
 
