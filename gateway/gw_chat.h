@@ -117,9 +117,34 @@ void gw_cont_free(struct gw_chat *chat);
 /* gw_order.c: fills chat->order from the chain's groups and strategy. */
 int gw_chat_order(struct gw_chat *chat);
 
-/* gw_chat.c: called by the attempt when it ends, failed or not. */
-void gw_chat_attempt_done(struct gw_chat *chat, struct gw_attempt *att);
+/* gw_chat.c: the request's life. */
+/* Access log line, then frees the chat; error is the final class or NULL. */
+void gw_chat_finish(struct gw_chat *chat, const char *error);
+void gw_chat_report(struct gw_chat *chat, struct gw_attempt *att);   /* telemetry */
+/* A failover event: the request moved from `from` to chat->att. */
+void gw_chat_event(struct gw_chat *chat, const char *from, int reason, uint64_t added_us);
+/* Appends one formatted item to buf, with sep before it unless first. */
+void gw_chat_append(char *buf, size_t cap, const char *sep, const char *fmt, const char *a,
+                    const char *b, const char *c, const char *d);
+
+/* gw_answer.c: answers to the client. */
+void gw_chat_reply_error(struct gw_chat *chat, int status, const char *code, const char *msg);
 /* The attempt's stream is about to reach the client: send the head. */
 int gw_chat_commit_stream(struct gw_chat *chat, struct gw_attempt *att);
+void gw_answer_success(struct gw_chat *chat, struct gw_attempt *att);
+void gw_answer_as_is(struct gw_chat *chat, struct gw_attempt *att);
+void gw_answer_stream_broken(struct gw_chat *chat, struct gw_attempt *att);
+void gw_answer_all_failed(struct gw_chat *chat);
+
+/* gw_failover.c: after an attempt, what next. */
+/* Starts the next target the chain allows; false when none is left. */
+bool gw_chat_try_next(struct gw_chat *chat);
+/* Called by the attempt when it ends, failed or not. */
+void gw_chat_attempt_done(struct gw_chat *chat, struct gw_attempt *att);
+
+/* gw_hedge.c */
+void gw_hedge_arm(struct gw_chat *chat);
+/* winner goes on, the other attempt of the race is stopped. */
+void gw_hedge_settle(struct gw_chat *chat, struct gw_attempt *winner, bool in_callback);
 
 #endif

@@ -1,0 +1,133 @@
+/*
+ * gw_answer: how a chat request answers its client: the upstream's answer
+ * with the x-backstop-* headers, the upstream's error as is, a stream ended
+ * with an explicit error event, or the gateway's own all-down answer.
+ */
+#include "gw_chat.h"
+
+#include <event2/buffer.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bs_time.h"
+
+/* Gateway-raised errors carry the request id and the attempts too. */
+void gw_chat_reply_error(struct gw_chat *chat, int status, const char *code, const char *msg)
+{
+    char n[16];
+    snprintf(n, sizeof n, "%d", chat->attempts);
+    http_req_add_header(chat->req, "x-request-id", chat->request_id);
+    http_req_add_header(chat->req, "x-backstop-attempts", n);
+    if (chat->failover[0])
+        http_req_add_header(chat->req, "x-backstop-failover", chat->failover);
+    chat->status = status;
+    chat->first_out_us = bs_now_us();
+    http_req_reply_error(chat->req, status, code, msg);
+}
+
+static void add_served_headers(struct gw_chat *chat, struct gw_attempt *att)
+{
+    char n[16];
+    snprintf(n, sizeof n, "%d", chat->attempts);
+    chat->served_provider = att->prov->cfg->name;
+    chat->served_model = att->tgt->model;
+    http_req_add_header(chat->req, "x-request-id", chat->request_id);
+    http_req_add_header(chat->req, "x-backstop-provider", att->prov->cfg->name);
+    http_req_add_header(chat->req, "x-backstop-model", att->tgt->model);
+    http_req_add_header(chat->req, "x-backstop-attempts", n);
+    if (chat->failover[0])
+        http_req_add_header(chat->req, "x-backstop-failover", chat->failover);
+}
+
+static void take_usage_json(struct gw_chat *chat, struct evbuffer *body)
+{
+    size_t len = evbuffer_get_length(body);
+    json_t *j = json_loadb((const char *)evbuffer_pullup(body, -1), len, 0, NULL);
+    json_t *u = j ? json_object_get(j, "usage") : NULL;
+    if (json_is_object(u)) {
+        chat->prompt_tokens = (uint32_t)json_integer_value(json_object_get(u, "prompt_tokens"));
+        chat->completion_tokens = (uint32_t)json_integer_value(json_object_get(u, "completion_tokens"));
+    }
+    json_decref(j);
+}
+
+void gw_answer_success(struct gw_chat *chat, struct gw_attempt *att)
+{
+    if (chat->committed) {
+        http_req_stream_end(chat->req);
+        return;
+    }
+    take_usage_json(chat, att->resp);
+    add_served_headers(chat, att);
+    chat->status = (int)att->status;
+    chat->first_out_us = bs_now_us();
+    http_req_reply_buffer(chat->req, (int)att->status,
+                          att->content_type[0] ? att->content_type : "application/json", att->resp);
+}
+
+/* The request's own fault: the client gets the upstream's answer as is. */
+void gw_answer_as_is(struct gw_chat *chat, struct gw_attempt *att)
+{
+    add_served_headers(chat, att);
+    if (att->retry_after[0])
+        http_req_add_header(chat->req, "Retry-After", att->retry_after);
+    chat->status = (int)att->status;
+    chat->first_out_us = bs_now_us();
+    http_req_reply_buffer(chat->req, (int)att->status,
+                          att->content_type[0] ? att->content_type : "application/json", att->resp);
+}
+
+/* Bytes already reached the client: end the stream with an explicit error
+ * event so no client mistakes a cut for a complete answer. */
+void gw_answer_stream_broken(struct gw_chat *chat, struct gw_attempt *att)
+{
+    json_t *ev = json_pack("{s:{s:s, s:s, s:s}}", "error", "message", att->detail, "type",
+                           "server_error", "code", fail_class_name(att->fail));
+    char *text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+    json_decref(ev);
+    if (text) {
+        http_req_stream_write(chat->req, "data: ", 6);
+        http_req_stream_write(chat->req, text, strlen(text));
+        http_req_stream_write(chat->req, "\n\n", 2);
+        free(text);
+        http_req_stream_end(chat->req);
+    } else {
+        http_req_stream_abort(chat->req);
+    }
+}
+
+void gw_answer_all_failed(struct gw_chat *chat)
+{
+    char msg[1024];
+    bool late = chat->deadline_hit || bs_now_us() >= chat->deadline_us;
+    snprintf(msg, sizeof msg, "%s for model %s: %s",
+             late ? "request deadline exceeded" : "every target failed", chat->chain->name,
+             chat->reasons[0] ? chat->reasons : "no usable target");
+    if (!late) {
+        /* When breakers blocked targets, the earliest end of their
+         * cool-downs is when trying again can help. */
+        uint64_t now = bs_wall_ms(), secs = 1;
+        if (chat->breaker_retry_at > now)
+            secs = (chat->breaker_retry_at - now + 999) / 1000;
+        char ra[24];
+        snprintf(ra, sizeof ra, "%llu", (unsigned long long)secs);
+        http_req_add_header(chat->req, "Retry-After", ra);
+    }
+    gw_chat_reply_error(chat, late ? 504 : 503, late ? "deadline_exceeded" : "all_targets_failed", msg);
+}
+
+int gw_chat_commit_stream(struct gw_chat *chat, struct gw_attempt *att)
+{
+    if (!chat->req)
+        return -1;
+    gw_hedge_settle(chat, att, true);
+    add_served_headers(chat, att);
+    http_req_add_header(chat->req, "Cache-Control", "no-cache");
+    chat->status = (int)att->status;
+    chat->committed = true;
+    chat->first_out_us = bs_now_us();
+    if (chat->chain->continue_streams && !(chat->cont_text = evbuffer_new()))
+        chat->cont_broken = true;
+    return http_req_stream_start(chat->req, (int)att->status, "text/event-stream");
+}
