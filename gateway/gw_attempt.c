@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "bs_time.h"
+#include "gw_body.h"
 #include "gw_classify.h"
 #include "log.h"
 
@@ -263,6 +264,13 @@ static void attempt_end(struct gw_attempt *att)
 static int build_body(struct gw_attempt *att)
 {
     struct gw_chat *chat = att->chat;
+    if (!att->cont && chat->req) {
+        /* The common case: the client's bytes with only the model changed. */
+        size_t len;
+        const char *raw = http_req_body(chat->req, &len);
+        if (raw && (att->body = gw_body_with_model(raw, len, att->tgt->model, &att->body_len)))
+            return 0;
+    }
     json_t *base = att->cont ? gw_cont_body(chat) : json_incref(chat->body);
     json_t *model = json_string(att->tgt->model);
     if (base && model && json_object_set_new(base, "model", model) == 0)
@@ -270,6 +278,8 @@ static int build_body(struct gw_attempt *att)
     else
         json_decref(model);
     json_decref(base);
+    if (att->body)
+        att->body_len = strlen(att->body);
     return att->body ? 0 : -1;
 }
 
@@ -303,7 +313,7 @@ int gw_attempt_start(struct gw_chat *chat, size_t target, uint64_t trial_epoch)
     CURL *e = att->xfer.easy;
     curl_easy_setopt(e, CURLOPT_URL, att->prov->chat_url);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, att->body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(att->body));
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)att->body_len);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, &att->rid_node);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, att);

@@ -30,6 +30,7 @@ struct gw_attempt {
     const struct gw_provider *prov;
     const struct cfg_target *tgt;
     char *body;                   /* upstream request body */
+    size_t body_len;
     struct curl_slist rid_node;   /* "X-Request-Id" prepended to the provider's headers */
     char rid_header[96];
     enum att_mode mode;
