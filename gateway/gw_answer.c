@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "bs_time.h"
+#include "gw_body.h"
 
 /* Gateway-raised errors carry the request id and the attempts too. */
 void gw_chat_reply_error(struct gw_chat *chat, int status, const char *code, const char *msg)
@@ -40,16 +41,19 @@ static void add_served_headers(struct gw_chat *chat, struct gw_attempt *att)
         http_req_add_header(chat->req, "x-backstop-failover", chat->failover);
 }
 
+/* Only the usage member is parsed: the answer itself goes out as it came. */
 static void take_usage_json(struct gw_chat *chat, struct evbuffer *body)
 {
-    size_t len = evbuffer_get_length(body);
-    json_t *j = json_loadb((const char *)evbuffer_pullup(body, -1), len, 0, NULL);
-    json_t *u = j ? json_object_get(j, "usage") : NULL;
+    size_t len = evbuffer_get_length(body), vs, ve;
+    const char *text = (const char *)evbuffer_pullup(body, -1);
+    if (!text || gw_body_find_member(text, len, "usage", &vs, &ve) < 0)
+        return;
+    json_t *u = json_loadb(text + vs, ve - vs, 0, NULL);
     if (json_is_object(u)) {
         chat->prompt_tokens = (uint32_t)json_integer_value(json_object_get(u, "prompt_tokens"));
         chat->completion_tokens = (uint32_t)json_integer_value(json_object_get(u, "completion_tokens"));
     }
-    json_decref(j);
+    json_decref(u);
 }
 
 void gw_answer_success(struct gw_chat *chat, struct gw_attempt *att)
@@ -127,7 +131,7 @@ int gw_chat_commit_stream(struct gw_chat *chat, struct gw_attempt *att)
     chat->status = (int)att->status;
     chat->committed = true;
     chat->first_out_us = bs_now_us();
-    if (chat->chain->continue_streams && !(chat->cont_text = evbuffer_new()))
+    if (chat->chain->continue_streams && !(chat->cont_raw = evbuffer_new()))
         chat->cont_broken = true;
     return http_req_stream_start(chat->req, (int)att->status, "text/event-stream");
 }

@@ -66,6 +66,15 @@ static bool skip_value(struct scan *s)
 
 int gw_body_find_model(const char *body, size_t len, size_t *vstart, size_t *vend)
 {
+    if (gw_body_find_member(body, len, "model", vstart, vend) < 0 || body[*vstart] != '"')
+        return -1;
+    return 0;
+}
+
+int gw_body_find_member(const char *body, size_t len, const char *want, size_t *vstart,
+                        size_t *vend)
+{
+    size_t wlen = strlen(want);
     struct scan s = { body, body + len };
     int found = 0;
     skip_ws(&s);
@@ -81,7 +90,7 @@ int gw_body_find_model(const char *body, size_t len, size_t *vstart, size_t *ven
         if (!skip_string(&s))
             return -1;
         /* A key spelled with escapes is not matched: re-serialise then. */
-        bool is_model = s.p - key == 7 && memcmp(key, "\"model\"", 7) == 0;
+        bool is_model = (size_t)(s.p - key) == wlen + 2 && memcmp(key + 1, want, wlen) == 0;
         skip_ws(&s);
         if (s.p >= s.end || *s.p++ != ':')
             return -1;
@@ -90,7 +99,7 @@ int gw_body_find_model(const char *body, size_t len, size_t *vstart, size_t *ven
         if (!skip_value(&s))
             return -1;
         if (is_model) {
-            if (*v != '"' || found++)
+            if (found++)
                 return -1;
             *vstart = (size_t)(v - body);
             *vend = (size_t)(s.p - body);

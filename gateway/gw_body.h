@@ -9,6 +9,12 @@
 
 #include <stddef.h>
 
+/* Finds the top-level member `key` (a plain key, no escapes) of a JSON
+ * object text: the byte range of its value in *vstart / *vend.  0 when found
+ * exactly once; -1 otherwise. */
+int gw_body_find_member(const char *body, size_t len, const char *key, size_t *vstart,
+                        size_t *vend);
+
 /* Finds the top-level "model" member of a JSON object text and returns, in
  * *vstart / *vend, the byte range of its value (quotes included).  0 when
  * found; -1 when the text is not an object with exactly one top-level

@@ -19,6 +19,7 @@ struct gw_brk {
     double lat_ewma_ms;          /* successful attempts' time to the response head */
     double err_ewma;             /* 1 per counted failure, 0 per success */
     uint32_t samples;
+    uint64_t seen_changed_ms;    /* the published change last seen */
 };
 
 #define EWMA_ALPHA 0.2
@@ -117,8 +118,20 @@ int gw_brk_sync(struct gw *gw)
         memcpy(key, k.mv_data, k.mv_size);
         key[k.mv_size] = '\0';
         struct gw_brk *e = get(gw, key);
-        if (e)
-            memcpy(&e->rec, d.mv_data, sizeof e->rec);
+        if (!e)
+            continue;
+        struct brk_record rec;
+        memcpy(&rec, d.mv_data, sizeof rec);
+        if (rec.changed_wall_ms != e->seen_changed_ms) {
+            /* How long the controller's decision took to reach this worker:
+             * the figure the benchmark reports as breaker propagation. */
+            uint64_t now = bs_wall_ms();
+            log_info("breaker %s %s seen %llu ms after it was published", key,
+                     brk_state_name(rec.state),
+                     (unsigned long long)(now > rec.changed_wall_ms ? now - rec.changed_wall_ms : 0));
+            e->seen_changed_ms = rec.changed_wall_ms;
+        }
+        e->rec = rec;
     }
     mdb_cursor_close(cur);
     if (gw->brk)

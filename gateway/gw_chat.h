@@ -91,7 +91,8 @@ struct gw_chat {
     bool cont_broken;             /* tool calls, several choices, unparsable: cannot continue */
     bool cont_finished;           /* a finish_reason went out: nothing left to continue */
     json_t *cont_id, *cont_created, *cont_model;
-    struct evbuffer *cont_text;
+    struct evbuffer *cont_raw;    /* the events relayed, length-prefixed, until needed */
+    struct evbuffer *cont_text;   /* parsed from cont_raw when a continuation starts */
 };
 
 /* gw_attempt.c */
@@ -107,7 +108,8 @@ void gw_attempt_free(struct gw_attempt *att);
 
 /* gw_continue.c */
 void gw_cont_observe(struct gw_chat *chat, const char *data, size_t len);
-bool gw_cont_possible(const struct gw_chat *chat);
+/* Parses what was relayed (once) and says whether it can be continued. */
+bool gw_cont_possible(struct gw_chat *chat);
 /* The request for the next target: the client's, plus the partial answer
  * as a trailing assistant message.  NULL when out of memory. */
 json_t *gw_cont_body(struct gw_chat *chat);

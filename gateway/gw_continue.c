@@ -9,11 +9,19 @@
  *
  * Tool calls, several choices, or an answer that already finished cannot be
  * continued this way: the stream then ends with an explicit error event.
+ *
+ * Relaying pays almost nothing for this: the events are only copied aside
+ * (bounded), and parsed if and when a continuation is actually needed.
  */
 #include "gw_chat.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Past this much stream, a continuation is not attempted (the prefix would
+ * be a large request of its own). */
+#define CONT_RAW_MAX (1024 * 1024)
 
 static void cont_text(struct gw_chat *chat, const json_t *delta)
 {
@@ -44,29 +52,58 @@ static json_t *single_delta(struct gw_chat *chat, json_t *chunk)
 
 void gw_cont_observe(struct gw_chat *chat, const char *data, size_t len)
 {
-    if (chat->cont_broken || !chat->chain->continue_streams)
+    if (chat->cont_broken || !chat->chain->continue_streams || !chat->cont_raw)
         return;
-    json_t *j = json_loadb(data, len, 0, NULL);
-    if (!j || !json_is_object(j)) {
+    /* A tool call cannot be continued: stop collecting at once. */
+    if (memmem(data, len, "\"tool_calls\"", 12) || memmem(data, len, "\"function_call\"", 15) ||
+        evbuffer_get_length(chat->cont_raw) + len + 4 > CONT_RAW_MAX) {
         chat->cont_broken = true;
-        json_decref(j);
         return;
     }
-    if (!chat->cont_id) {
-        chat->cont_id = json_incref(json_object_get(j, "id"));
-        chat->cont_created = json_incref(json_object_get(j, "created"));
-        chat->cont_model = json_incref(json_object_get(j, "model"));
-    }
-    json_t *delta = single_delta(chat, j);
-    if (delta)
-        cont_text(chat, delta);
-    json_decref(j);
+    uint32_t n = (uint32_t)len;
+    if (evbuffer_add(chat->cont_raw, &n, sizeof n) < 0 || evbuffer_add(chat->cont_raw, data, len) < 0)
+        chat->cont_broken = true;
 }
 
-bool gw_cont_possible(const struct gw_chat *chat)
+/* Parses what the client was sent: the stream's identity and its text. */
+static void replay(struct gw_chat *chat)
 {
-    return chat->chain->continue_streams && !chat->cont_broken && !chat->cont_finished &&
-           chat->cont_id && chat->cont_text;
+    chat->cont_text = evbuffer_new();
+    if (!chat->cont_text) {
+        chat->cont_broken = true;
+        return;
+    }
+    struct evbuffer *raw = chat->cont_raw;
+    while (!chat->cont_broken && evbuffer_get_length(raw) >= 4) {
+        uint32_t n;
+        evbuffer_remove(raw, &n, sizeof n);
+        const char *data = (const char *)evbuffer_pullup(raw, n);
+        json_t *j = data ? json_loadb(data, n, 0, NULL) : NULL;
+        evbuffer_drain(raw, n);
+        if (!j || !json_is_object(j)) {
+            chat->cont_broken = true;
+            json_decref(j);
+            break;
+        }
+        if (!chat->cont_id) {
+            chat->cont_id = json_incref(json_object_get(j, "id"));
+            chat->cont_created = json_incref(json_object_get(j, "created"));
+            chat->cont_model = json_incref(json_object_get(j, "model"));
+        }
+        json_t *delta = single_delta(chat, j);
+        if (delta)
+            cont_text(chat, delta);
+        json_decref(j);
+    }
+}
+
+bool gw_cont_possible(struct gw_chat *chat)
+{
+    if (!chat->chain->continue_streams || chat->cont_broken)
+        return false;
+    if (!chat->cont_text)
+        replay(chat);
+    return !chat->cont_broken && !chat->cont_finished && chat->cont_id && chat->cont_text;
 }
 
 json_t *gw_cont_body(struct gw_chat *chat)
@@ -136,6 +173,8 @@ int gw_cont_relay(struct gw_attempt *att, const char *data, size_t len, bool don
 
 void gw_cont_free(struct gw_chat *chat)
 {
+    if (chat->cont_raw)
+        evbuffer_free(chat->cont_raw);
     json_decref(chat->cont_id);
     json_decref(chat->cont_created);
     json_decref(chat->cont_model);
