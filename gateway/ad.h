@@ -74,4 +74,53 @@ struct ad_ops {
 
 void ad_request_free(struct ad_request *r);
 
+/* ---- Added with the first adapters: what wiring them needs. ---- */
+
+/* The adapters.  "openai" serves OpenAI and every OpenAI-compatible server
+ * (vLLM, Ollama, DeepSeek, Mistral, Groq, Together: base URL + key). */
+extern const struct ad_ops ad_openai_ops;
+extern const struct ad_ops ad_anthropic_ops;
+/* By ad_ops.name; "openai-compatible" is the openai adapter.  NULL when unknown. */
+const struct ad_ops *ad_ops_find(const char *name);
+
+/*
+ * Conventions every adapter keeps, which the declarations above leave open:
+ *
+ * - build_request: the `stream` argument decides, not the body's "stream".
+ *   t->model is what goes upstream.  A request the provider cannot express
+ *   fails with FAIL_CLIENT and a message naming the part (e.g.
+ *   "messages[3].tool_calls[0].function.arguments is not valid JSON").
+ * - model (parse_response, stream_new): the name the client should see in
+ *   the answer (its alias); NULL keeps the upstream's.  stream_new returns
+ *   NULL only when memory ran out.
+ * - parse_response and the stream decoder stamp "created" with the
+ *   gateway's clock where the provider gives none; every chunk of a stream
+ *   carries the same id, created and model, as OpenAI's do.
+ * - stream_feed returns 0 while the stream goes on, and after it ended
+ *   properly (emit had done = true; later bytes are ignored); the callback's
+ *   non-zero value when it stopped decoding; -1 when the stream failed: an
+ *   error event from the upstream, or bytes that are not a stream of this
+ *   format.  On -1 emit was called once with error set (its class; for
+ *   malformed input FAIL_BAD_RESPONSE) and chunk holding an OpenAI error
+ *   object {"error":{"message","type","code"}} ready to be written to the
+ *   client as a data: line.  After a non-zero return the stream is over:
+ *   further calls return the same value.
+ * - A stream that stops without its terminator never gets done = true: the
+ *   caller sees the cut (FAIL_STREAM_CUT) when the transfer ends.
+ */
+
+/* True once the stream emitted a chunk carrying content: non-empty text or
+ * refusal, or a tool call.  It turns true just before that chunk's emit
+ * call, so inside the callback it already counts the chunk at hand.  The
+ * gateway commits a stream to its client (and stops the first-token timer)
+ * on this, not on the role-only chunk that opens every stream. */
+bool ad_stream_has_content(const struct ad_stream *s);
+
+/* The HTTP status to answer an OpenAI client with, for an upstream non-2xx
+ * answer that classify() put in class c: the status OpenAI gives that case
+ * (context length 400, exhausted quota 429, overloaded 503 for Anthropic's
+ * 529), else the upstream's own (502 for one outside 400..599).  With the
+ * body classify() made, gw_classify_http() reads it back as class c. */
+int ad_client_status(enum fail_class c, long upstream_status);
+
 #endif

@@ -1,0 +1,244 @@
+/*
+ * ad_anthropic_tools: the client's tools and tool_choice, and JSON mode
+ * (response_format), which is served through a tool where it can be.
+ */
+#include "ad_anthropic.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What the model is told when JSON is wanted but cannot be forced through
+ * a tool (the client's own tools are in play). */
+#define JSON_INSTRUCTION "Answer with one JSON object only: no prose before or after it, no code fences."
+
+/* The tool_choice, and for allowed_tools the names the tools are cut to. */
+static int tool_choice(const json_t *req, json_t **choice, const json_t **allowed, struct ad_error *err)
+{
+    const json_t *tc = json_object_get(req, "tool_choice");
+    const char *type = NULL;
+    const char *name = NULL;
+    *choice = NULL;
+    *allowed = NULL;
+    if (!tc || json_is_null(tc)) {
+        type = "auto";
+    } else if (json_is_string(tc)) {
+        const char *s = json_string_value(tc);
+        type = strcmp(s, "auto") == 0 ? "auto" : strcmp(s, "required") == 0 ? "any"
+                                              : strcmp(s, "none") == 0   ? "none" : NULL;
+    } else if (json_is_object(tc)) {
+        const char *t = ad_str(tc, "type");
+        if (t && strcmp(t, "function") == 0) {
+            name = ad_str(json_object_get(tc, "function"), "name");
+            type = name && *name ? "tool" : NULL;
+        } else if (t && strcmp(t, "allowed_tools") == 0) {
+            const json_t *at = json_object_get(tc, "allowed_tools");
+            const char *mode = ad_str(at, "mode");
+            *allowed = json_object_get(at, "tools");
+            type = !json_is_array(*allowed) || !mode ? NULL : strcmp(mode, "auto") == 0 ? "auto"
+                                                   : strcmp(mode, "required") == 0   ? "any" : NULL;
+        }
+    }
+    if (!type)
+        return ad_fail(err, FAIL_CLIENT, "tool_choice is not one Anthropic can express");
+    *choice = name ? json_pack("{s:s, s:s}", "type", type, "name", name) : json_pack("{s:s}", "type", type);
+    if (!*choice)
+        return ad_oom(err);
+    const json_t *ptc = json_object_get(req, "parallel_tool_calls");
+    /* Anthropic accepts the flag on every choice but none. */
+    if (json_is_false(ptc) && strcmp(type, "none") != 0 &&
+        json_object_set_new(*choice, "disable_parallel_tool_use", json_true()) < 0)
+        return ad_oom(err);
+    return 0;
+}
+
+static bool allowed_has(const json_t *allowed, const char *name)
+{
+    size_t i;
+    const json_t *t;
+    json_array_foreach(allowed, i, t) {
+        const char *n = ad_str(json_object_get(t, "function"), "name");
+        if (!n)
+            n = ad_str(t, "name");
+        if (n && strcmp(n, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+static json_t *one_tool(const json_t *tool, size_t i, struct ad_error *err)
+{
+    const char *type = ad_str(tool, "type");
+    const json_t *fn = json_object_get(tool, "function");
+    const char *name = ad_str(fn, "name");
+    if (!type || strcmp(type, "function") != 0) {
+        ad_fail(err, FAIL_CLIENT, "tools[%zu]: %.40s tools cannot be sent to Anthropic", i, type ? type : "untyped");
+        return NULL;
+    }
+    if (!name || !*name) {
+        ad_fail(err, FAIL_CLIENT, "tools[%zu].function.name is missing", i);
+        return NULL;
+    }
+    if (strcmp(name, AD_ANTHROPIC_JSON_TOOL) == 0) {
+        ad_fail(err, FAIL_CLIENT, "tools[%zu]: the name %s is reserved by the gateway", i, name);
+        return NULL;
+    }
+    const json_t *params = json_object_get(fn, "parameters");
+    json_t *schema;
+    if (!params || json_is_null(params)) {
+        schema = json_pack("{s:s, s:{}}", "type", "object", "properties");
+    } else if (!json_is_object(params)) {
+        ad_fail(err, FAIL_CLIENT, "tools[%zu].function.parameters must be a JSON Schema object", i);
+        return NULL;
+    } else {
+        const char *st = ad_str(params, "type");
+        if (st && strcmp(st, "object") != 0) {
+            ad_fail(err, FAIL_CLIENT, "tools[%zu].function.parameters must describe an object", i);
+            return NULL;
+        }
+        /* Anthropic insists on "type":"object"; OpenAI lets it be implied. */
+        schema = json_copy((json_t *)params);
+        if (schema && !st && json_object_set_new(schema, "type", json_string("object")) < 0) {
+            json_decref(schema);
+            schema = NULL;
+        }
+    }
+    json_t *t = schema ? json_pack("{s:s, s:o}", "name", name, "input_schema", schema) : NULL;
+    const char *desc = ad_str(fn, "description");
+    if (t && desc && json_object_set_new(t, "description", json_string(desc)) < 0) {
+        json_decref(t);
+        t = NULL;
+    }
+    if (!t)
+        ad_oom(err);
+    return t;
+}
+
+/* tools and tool_choice; *have_tools: the client's tools go upstream. */
+static int client_tools(const json_t *req, json_t *body, bool *have_tools, struct ad_error *err)
+{
+    const json_t *list = json_object_get(req, "tools");
+    *have_tools = false;
+    if (!list || json_is_null(list) || (json_is_array(list) && json_array_size(list) == 0))
+        return 0; /* a tool_choice without tools has nothing to choose */
+    if (!json_is_array(list))
+        return ad_fail(err, FAIL_CLIENT, "tools must be an array");
+    json_t *choice;
+    const json_t *allowed;
+    if (tool_choice(req, &choice, &allowed, err) < 0) {
+        json_decref(choice);
+        return -1;
+    }
+    json_t *out = json_array();
+    if (!out) {
+        json_decref(choice);
+        return ad_oom(err);
+    }
+    size_t i;
+    const json_t *tool;
+    json_array_foreach(list, i, tool) {
+        const char *name = ad_str(json_object_get(tool, "function"), "name");
+        if (allowed && (!name || !allowed_has(allowed, name)))
+            continue;
+        json_t *t = one_tool(tool, i, err);
+        if (!t || json_array_append_new(out, t) < 0) {
+            json_decref(out);
+            json_decref(choice);
+            return t ? ad_oom(err) : -1;
+        }
+    }
+    *have_tools = true;
+    if (json_object_set_new(body, "tools", out) < 0) {
+        json_decref(choice);
+        return ad_oom(err);
+    }
+    return json_object_set_new(body, "tool_choice", choice) < 0 ? ad_oom(err) : 0;
+}
+
+/* Adds text to the system prompt, which may be absent, a string or blocks. */
+static int system_append(json_t *body, const char *text, struct ad_error *err)
+{
+    json_t *sys = json_object_get(body, "system");
+    json_t *blocks;
+    if (!sys)
+        return json_object_set_new(body, "system", json_string(text)) < 0 ? ad_oom(err) : 0;
+    if (json_is_string(sys))
+        blocks = json_pack("[{s:s, s:O}]", "type", "text", "text", sys);
+    else
+        blocks = json_incref(sys);
+    if (!blocks || json_array_append_new(blocks, json_pack("{s:s, s:s}", "type", "text", "text", text)) < 0 ||
+        json_object_set(body, "system", blocks) < 0) {
+        json_decref(blocks);
+        return ad_oom(err);
+    }
+    json_decref(blocks);
+    return 0;
+}
+
+static int json_instruction(json_t *body, const json_t *schema, struct ad_error *err)
+{
+    if (system_append(body, JSON_INSTRUCTION, err) < 0)
+        return -1;
+    if (!schema)
+        return 0;
+    char *text = json_dumps(schema, AD_JSON_FLAGS);
+    char *line = NULL;
+    int rc = !text || asprintf(&line, "The object must match this JSON Schema: %s", text) < 0
+                 ? ad_oom(err)
+                 : system_append(body, line, err);
+    free(text);
+    free(line);
+    return rc;
+}
+
+/*
+ * response_format.  Anthropic's own structured output (output_config) is
+ * not used: only newer models take it and a chain cannot know which.
+ * Without client tools, a forced tool whose input_schema is the schema
+ * (json_object: any object) makes the model produce exactly that JSON;
+ * the answer paths turn the tool's input back into the message text.
+ * With client tools, forcing one would stop the model using them, so an
+ * instruction in the system prompt asks for JSON instead (best effort),
+ * as it does for a schema whose root is not an object (a tool's input
+ * must be one).
+ */
+static int response_format(const json_t *req, json_t *body, bool have_tools, struct ad_error *err)
+{
+    const json_t *rf = json_object_get(req, "response_format");
+    const char *type = ad_str(rf, "type");
+    if (!rf || json_is_null(rf) || (type && strcmp(type, "text") == 0))
+        return 0;
+    const json_t *schema = NULL;
+    const char *desc = NULL;
+    if (type && strcmp(type, "json_schema") == 0) {
+        const json_t *js = json_object_get(rf, "json_schema");
+        schema = json_object_get(js, "schema");
+        desc = ad_str(js, "description");
+        if (!json_is_object(schema))
+            return ad_fail(err, FAIL_CLIENT, "response_format.json_schema.schema must be an object");
+    } else if (!type || strcmp(type, "json_object") != 0) {
+        return ad_fail(err, FAIL_CLIENT, "response_format type %.40s is not supported", type ? type : "(none)");
+    }
+    const char *root = schema ? ad_str(schema, "type") : "object";
+    if (have_tools || !root || strcmp(root, "object") != 0)
+        return json_instruction(body, schema, err);
+    json_t *tool = schema ? json_pack("{s:s, s:O}", "name", AD_ANTHROPIC_JSON_TOOL, "input_schema", schema)
+                          : json_pack("{s:s, s:{s:s}}", "name", AD_ANTHROPIC_JSON_TOOL, "input_schema", "type", "object");
+    if (!tool || json_object_set_new(tool, "description",
+                                     json_string(desc ? desc : "Give the answer as this tool's input.")) < 0) {
+        json_decref(tool);
+        return ad_oom(err);
+    }
+    if (ad_set_new(body, "tools", json_pack("[o]", tool)) < 0)
+        return ad_oom(err);
+    json_t *choice = json_pack("{s:s, s:s}", "type", "tool", "name", AD_ANTHROPIC_JSON_TOOL);
+    return ad_set_new(body, "tool_choice", choice) < 0 ? ad_oom(err) : 0;
+}
+
+int ad_anthropic_tools(const json_t *req, json_t *body, struct ad_error *err)
+{
+    bool have_tools;
+    if (client_tools(req, body, &have_tools, err) < 0)
+        return -1;
+    return response_format(req, body, have_tools, err);
+}

@@ -1,0 +1,31 @@
+/* ad_ops: finding an adapter by name, and what status its errors answer with. */
+#include "ad.h"
+
+#include <string.h>
+
+const struct ad_ops *ad_ops_find(const char *name)
+{
+    if (!name)
+        return NULL;
+    if (strcmp(name, "openai") == 0 || strcmp(name, "openai-compatible") == 0)
+        return &ad_openai_ops;
+    if (strcmp(name, "anthropic") == 0)
+        return &ad_anthropic_ops;
+    return NULL;
+}
+
+int ad_client_status(enum fail_class c, long upstream_status)
+{
+    /* The status OpenAI itself gives each case, so OpenAI SDKs (and
+     * gw_classify_http, reading the answer back) take it for what it is. */
+    if (c == FAIL_CONTEXT)
+        return 400;
+    if (c == FAIL_QUOTA)
+        return 429;
+    /* 529 is Anthropic's own; OpenAI clients know 503 as "overloaded". */
+    if (upstream_status == 529)
+        return 503;
+    if (upstream_status < 400 || upstream_status > 599)
+        return 502;
+    return (int)upstream_status;
+}
