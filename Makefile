@@ -74,7 +74,7 @@ $(BUILD)/obj/%.o: %.c
 
 # Installs the Debian packages that are missing; does nothing when all are there.
 DEB_PKGS := gcc make pkg-config libevent-dev libcurl4-openssl-dev libjansson-dev liblmdb-dev \
-            libsodium-dev lmdb-utils python3 curl
+            libsodium-dev lmdb-utils python3 curl json-schema-test-suite
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
@@ -84,6 +84,9 @@ deps:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+
+bench: deps all
+	./tests/bench/run.sh $(BUILD)/bin
 
 run: deps all
 	./tests/run_demo.sh $(BUILD)/bin etc/backstop.json

@@ -7,6 +7,9 @@
 --   BENCH_MODEL   the "model" field (default "bench-chat")
 --   BENCH_STREAM  "1" adds "stream":true
 --   BENCH_PATH    request path (default /v1/chat/completions)
+--   BENCH_MAX_REQUESTS  when set, each thread stops after that many responses
+--                 (-d is then only a cap); the failover runs use it so a run
+--                 stays below the breakers' consecutive-failure threshold
 
 local model = os.getenv("BENCH_MODEL") or "bench-chat"
 local stream = os.getenv("BENCH_STREAM") == "1"
@@ -27,6 +30,17 @@ wrk.body = '{"model":"' .. model .. '","messages":[' ..
     '{"role":"user","content":"' .. user .. '"}],' ..
     '"temperature":0.2,"max_tokens":256,"user":"bench-7"' ..
     (stream and ',"stream":true' or '') .. '}'
+
+local max_requests = tonumber(os.getenv("BENCH_MAX_REQUESTS") or "0") or 0
+if max_requests > 0 then
+    local n = 0
+    function response(status, headers, body)
+        n = n + 1
+        if n >= max_requests then
+            wrk.thread:stop()
+        end
+    end
+end
 
 function done(summary, latency, requests)
     local e = summary.errors
