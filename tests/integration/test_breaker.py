@@ -1,5 +1,6 @@
 """Circuit breakers shared by all workers: open, half-open with exactly one
 trial across workers, closed again; hard failures; all targets open."""
+import re
 import threading
 import time
 
@@ -112,3 +113,17 @@ def test_all_targets_open(env):
     for _ in range(10):
         check(gw.post(chat_body()).status == 503, "not all open")
     check(na <= 2 and nb <= 2 and (na, nb) == (chat_count(a), chat_count(b)), (na, nb))
+
+
+def test_opens_on_error_rate(env):
+    # Every other request fails: never 3 in a row, but 50 % of 10.
+    a = env.sim("sim-a", fault="status=500;rate=50")
+    b = env.sim("sim-b")
+    gw = env.gateway(breaker_config(env, [a, b], cooldown_ms=60000, consecutive_failures=100,
+                                    error_rate_pct=50, min_requests=10, window_ms=30000))
+    for _ in range(10):
+        check(gw.post(chat_body()).status == 200, "request failed")
+    wait_for(lambda: gw.post(chat_body()).header("x-backstop-attempts") == "1" and
+             "breaker_open" in (gw.post(chat_body()).header("x-backstop-failover") or ""),
+             3, interval=0.01, what="breaker open on the error rate")
+    check(re.search(r"open for 60000 ms: error rate (5\d)% of 1\d attempts", gw.logs()), "cause not logged")
