@@ -45,6 +45,7 @@ struct gw_catalog {
 struct gw {
     struct event_base *base;
     int slot;
+    uint32_t pid;                    /* cached: telemetry stamps every message with it */
     struct st_env *st;
     struct gw_catalog *cat;          /* current; the worker holds one reference */
     struct gw_brk_table *brk;        /* breaker view, gw_breaker.c */

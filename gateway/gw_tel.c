@@ -12,7 +12,7 @@ void gw_tel_send(struct gw *gw, void *msg, size_t len)
 {
     struct tel_hdr *h = msg;
     h->version = TEL_VERSION;
-    h->pid = (uint32_t)getpid();
+    h->pid = gw->pid;
     if (gw->tel_fd < 0)
         return;
     ssize_t n;

@@ -199,7 +199,8 @@ static void teardown(struct gw *gw)
 
 int gw_worker_main(const char *state_dir, int slot)
 {
-    struct gw gw = { .slot = slot, .tel_fd = CTR_WORKER_TEL_FD, .access_fd = -1 };
+    struct gw gw = { .slot = slot, .tel_fd = CTR_WORKER_TEL_FD, .access_fd = -1,
+                     .pid = (uint32_t)getpid() };
     char role[24];
     snprintf(role, sizeof role, "worker%d", slot);
     log_set_role(role);
