@@ -42,6 +42,8 @@ struct ctr_health;               /* per-target aggregate, ctr_telemetry.c */
 struct ctr_brk;                  /* per-target breaker, ctr_breaker.c */
 struct ctr_probe;                /* the prober, ctr_probe.c */
 struct ctr_events;               /* queued failover events, ctr_events.c */
+struct ctr_admin;                /* the admin socket, ctr_admin.c */
+struct ctr_keys;                 /* the master key in memory, ctr_keys.c */
 
 struct ctr {
     struct event_base *base;
@@ -62,6 +64,9 @@ struct ctr {
     unsigned brk_next_slot;      /* round robin of half-open trial grants */
     struct ctr_probe *probe;
     struct ctr_events *events;
+    struct ctr_admin *admin;     /* the admin socket, ctr_admin*.c */
+    struct ctr_keys *keys;       /* encrypted provider keys, ctr_keys.c */
+    uint64_t started_wall_ms;
     bool health_dirty;
     bool workers_dirty;
     int exit_code;
@@ -72,8 +77,9 @@ int ctr_listen_open(const char *host, int port, int *out_fd, char *err, size_t e
 
 /* ctr_publish.c */
 int ctr_publish(struct ctr *c, const struct cfg *cfg);
-int ctr_reload(struct ctr *c);
-int ctr_check_keys(const struct cfg *cfg);
+/* errs (may be NULL) gets every reason a reload was rejected. */
+int ctr_reload(struct ctr *c, struct cfg_errors *errs);
+int ctr_check_keys(struct ctr *c, const struct cfg *cfg, struct cfg_errors *errs);
 
 /* ctr_workers.c */
 int ctr_workers_start(struct ctr *c);
@@ -89,6 +95,9 @@ void ctr_tel_read(evutil_socket_t fd, short what, void *arg);
 int ctr_tel_start(struct ctr *c);
 void ctr_tel_flush(struct ctr *c);
 void ctr_tel_free(struct ctr *c);
+/* The target's attempt statistics as stored in ST_DB_HEALTH (a new
+ * reference), or NULL when it has seen no attempt. */
+json_t *ctr_tel_health(struct ctr *c, const char *provider, const char *model);
 
 /* ctr_breaker.c: per-target breakers, fed by telemetry and probes,
  * published to LMDB for the workers. */
@@ -102,6 +111,11 @@ void ctr_breaker_probe(struct ctr *c, const char *provider, const char *model, b
 /* Open or half-open: anything but closed (probes run faster then). */
 bool ctr_breaker_is_open(struct ctr *c, const char *provider, const char *model);
 void ctr_breaker_free(struct ctr *c);
+/* A copy of the target's breaker record; false when it has none (closed,
+ * never failed). */
+struct brk_record;
+bool ctr_breaker_get(struct ctr *c, const char *provider, const char *model,
+                     struct brk_record *out);
 
 /* ctr_events.c: the failover history. */
 void ctr_events_add(struct ctr *c, int slot, const struct tel_failover *f);
@@ -113,6 +127,24 @@ void ctr_events_free(struct ctr *c);
 int ctr_probe_start(struct ctr *c);
 void ctr_probe_reload(struct ctr *c);   /* after a reload published a new config */
 void ctr_probe_free(struct ctr *c);
+
+/* ctr_admin*.c: the admin socket backstopctl talks to (docs/admin.md). */
+int ctr_admin_start(struct ctr *c);
+void ctr_admin_free(struct ctr *c);
+
+/* ctr_keys.c: provider keys encrypted in the state store under the master
+ * key (shared/keys.h).  Secrets handed out are sodium_malloc'd: keys_free(). */
+int ctr_keys_start(struct ctr *c);      /* load or create the master key; finish a
+                                           rotation a crash interrupted */
+void ctr_keys_free(struct ctr *c);
+bool ctr_keys_has(struct ctr *c, const char *provider);
+/* 0, -ENOENT (none stored), or another error (logged). */
+int ctr_keys_get(struct ctr *c, const char *provider, char **secret, size_t *len);
+/* Each fills err on failure and returns a negative errno. */
+int ctr_keys_set(struct ctr *c, const char *provider, const char *secret, size_t len,
+                 json_t **result, char *err, size_t errlen);
+json_t *ctr_keys_list(struct ctr *c, char *err, size_t errlen);
+int ctr_keys_rotate(struct ctr *c, json_t **result, char *err, size_t errlen);
 
 /* The worker's entry point (gateway/gw_worker.c), reached through
  * `backstopd --worker STATE_DIR SLOT` with fds 3 (listen) and 4 (telemetry). */

@@ -332,3 +332,12 @@ void ctr_breaker_free(struct ctr *c)
         free(b);
     }
 }
+
+bool ctr_breaker_get(struct ctr *c, const char *provider, const char *model,
+                     struct brk_record *out)
+{
+    struct ctr_brk *b = brk_find(c, provider, model);
+    if (b)
+        *out = b->rec;
+    return b != NULL;
+}

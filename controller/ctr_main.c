@@ -25,9 +25,9 @@
 
 #include <curl/curl.h>
 
+#include "bs_time.h"
 #include "log.h"
-
-#define BACKSTOP_VERSION "0.1.0"
+#include "version.h"
 
 static void usage(FILE *out)
 {
@@ -137,7 +137,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         break;
     case SIGHUP:
         if (!c->stopping)
-            ctr_reload(c);
+            ctr_reload(c, NULL);
         break;
     case SIGUSR1:
         log_reopen();
@@ -149,7 +149,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 static int run(const char *config_path)
 {
-    struct ctr c = { .listen_fd = -1, .config_path = (char *)config_path };
+    struct ctr c = { .listen_fd = -1, .config_path = (char *)config_path,
+                     .started_wall_ms = bs_wall_ms() };
     struct cfg_errors errs = { 0 };
     int rc = 1, lock_fd = -1;
     c.cfg = cfg_load_file(config_path, &errs);
@@ -167,8 +168,6 @@ static int run(const char *config_path)
         log_err("cannot initialise libcurl");
         goto out;
     }
-    if (ctr_check_keys(c.cfg) < 0)
-        goto out;
     int err = st_open(&c.st, c.cfg->state_dir, c.cfg->lmdb_map_mb, ST_WRITER);
     if (err) {
         log_err("cannot open the state store in %s: %s", c.cfg->state_dir, st_strerror(err));
@@ -177,6 +176,10 @@ static int run(const char *config_path)
     if ((lock_fd = lock_state_dir(c.cfg->state_dir)) < 0)
         goto out;
     st_reader_check(c.st);
+    /* Keys before anything else reads the store's key table: a rotation a
+     * crash interrupted is finished here. */
+    if (ctr_keys_start(&c) < 0 || ctr_check_keys(&c, c.cfg, NULL) < 0)
+        goto out;
     if (ctr_publish(&c, c.cfg) < 0)
         goto out;
     char msg[256];
@@ -204,6 +207,11 @@ static int run(const char *config_path)
         event_base_dispatch(c.base);
         goto out;
     }
+    if (ctr_admin_start(&c) < 0) {
+        ctr_workers_stop(&c);
+        event_base_dispatch(c.base);
+        goto out;
+    }
     write_runtime_files(&c);
     event_base_dispatch(c.base);
     ctr_tel_flush(&c);
@@ -211,10 +219,12 @@ static int run(const char *config_path)
     log_notice("stopped");
     rc = c.exit_code;
 out:
+    ctr_admin_free(&c);
     ctr_probe_free(&c);
     ctr_breaker_free(&c);
     ctr_workers_free(&c);
     ctr_tel_free(&c);
+    ctr_keys_free(&c);
     for (size_t i = 0; i < sizeof c.sig_ev / sizeof c.sig_ev[0]; i++)
         if (c.sig_ev[i])
             event_free(c.sig_ev[i]);

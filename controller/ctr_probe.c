@@ -32,6 +32,7 @@
 
 #include "bs_time.h"
 #include "gw_upstream.h"
+#include "keys.h"
 #include "log.h"
 
 #define PROBE_TICK_MS 100
@@ -87,10 +88,11 @@ struct ctr_probe {
 /* --- probe requests, one function per provider type ------------------------ */
 
 /* Sets up the request on easy (URL, method, headers into *headers, which the
- * caller frees after the transfer, wiped).  Returns 0, or -1 with why filled
- * (the probe then counts as failed with that reason). */
-typedef int (*probe_setup_fn)(const struct cfg_provider *prov, const char *model, CURL *easy,
-                              struct curl_slist **headers, char *why, size_t whylen);
+ * caller frees after the transfer, wiped).  key is the provider's secret or
+ * NULL.  Returns 0, or -1 with why filled (the probe then counts as failed
+ * with that reason). */
+typedef int (*probe_setup_fn)(const struct cfg_provider *prov, const char *model, const char *key,
+                              CURL *easy, struct curl_slist **headers, char *why, size_t whylen);
 
 static struct curl_slist *append_wiped(struct curl_slist *list, char *line, bool *ok)
 {
@@ -104,8 +106,8 @@ static struct curl_slist *append_wiped(struct curl_slist *list, char *line, bool
 /* OpenAI and everything speaking its API: GET {base_url}/models lists the
  * models the key may use; it costs no tokens and checks the network path,
  * TLS, the server and the key in one request. */
-static int probe_setup_openai(const struct cfg_provider *prov, const char *model, CURL *easy,
-                              struct curl_slist **headers, char *why, size_t whylen)
+static int probe_setup_openai(const struct cfg_provider *prov, const char *model, const char *key,
+                              CURL *easy, struct curl_slist **headers, char *why, size_t whylen)
 {
     (void)model;
     size_t ulen = strlen(prov->base_url) + sizeof "/models";
@@ -126,7 +128,6 @@ static int probe_setup_openai(const struct cfg_provider *prov, const char *model
     struct curl_slist *h = NULL;
     char accept[] = "Accept: application/json";
     h = append_wiped(h, accept, &ok);
-    const char *key = prov->api_key_env ? getenv(prov->api_key_env) : NULL;
     if (ok && key && *key) {
         size_t alen = strlen(key) + sizeof "Authorization: Bearer ";
         char *auth = malloc(alen);
@@ -218,9 +219,9 @@ static struct probe_target *target_new(struct ctr_probe *p, const char *provider
     return t;
 }
 
-static bool provider_enabled(const struct cfg_provider *prov)
+static bool provider_enabled(struct ctr *c, const struct cfg_provider *prov)
 {
-    if (!prov->api_key_env)
+    if (!prov->api_key_env || ctr_keys_has(c, prov->name))
         return true;
     const char *v = getenv(prov->api_key_env);
     return v && *v;
@@ -294,7 +295,7 @@ static void rebuild(struct ctr_probe *p)
         for (size_t j = 0; j < m->ntargets; j++) {
             const struct cfg_provider *prov = &cfg->providers[m->targets[j].provider];
             const char *model = m->targets[j].model;
-            if (!provider_enabled(prov) || !probe_setup_for(prov->type))
+            if (!provider_enabled(p->c, prov) || !probe_setup_for(prov->type))
                 continue;
             struct probe_target *t = target_find(p, prov->name, model);
             if (!t) {
@@ -457,7 +458,19 @@ static void probe_start(struct probe_target *t)
     t->xfer.easy = e;
     t->xfer.done = on_probe_done;
     t->errbuf[0] = '\0';
-    if (setup(prov, t->model, e, &t->headers, why, sizeof why) < 0)
+    /* The same key the workers use: the stored one first, else the
+     * environment's. */
+    char *stored = NULL;
+    size_t slen;
+    int krc = ctr_keys_get(p->c, prov->name, &stored, &slen);
+    if (krc < 0 && krc != -ENOENT) {
+        snprintf(why, sizeof why, "cannot start: the stored key cannot be decrypted");
+        goto fail;
+    }
+    const char *key = stored ? stored : prov->api_key_env ? getenv(prov->api_key_env) : NULL;
+    int src = setup(prov, t->model, key, e, &t->headers, why, sizeof why);
+    keys_free(stored);
+    if (src < 0)
         goto fail;
     long timeout = cfg->probes.timeout_ms;
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);

@@ -3,6 +3,9 @@
 #include "ctr.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,22 +42,45 @@ int ctr_publish(struct ctr *c, const struct cfg *cfg)
     return 0;
 }
 
-/* A provider whose key variable is unset either is optional (disabled, with a
- * warning) or makes the start fail: never a silent unauthenticated call. */
-int ctr_check_keys(const struct cfg *cfg)
+/* Logs a reload or start problem and, when the caller wants them, keeps it
+ * for the admin socket's answer. */
+static void problem(struct cfg_errors *errs, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void problem(struct cfg_errors *errs, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    log_err("%s", msg);
+    cfg_errors_push(errs, "%s", msg);
+}
+
+/* A provider whose key variable is unset either has its key in the store,
+ * or is optional (disabled, with a warning), or makes the start fail: never
+ * a silent unauthenticated call. */
+int ctr_check_keys(struct ctr *c, const struct cfg *cfg, struct cfg_errors *errs)
 {
     int bad = 0;
     for (size_t i = 0; i < cfg->nproviders; i++) {
         const struct cfg_provider *p = &cfg->providers[i];
         const char *v = p->api_key_env ? getenv(p->api_key_env) : NULL;
+        if (ctr_keys_has(c, p->name)) {
+            if (v && *v)
+                log_info("provider %s: the stored key takes precedence over %s", p->name,
+                         p->api_key_env);
+            continue;
+        }
         if (!p->api_key_env || (v && *v))
             continue;
         if (p->optional) {
-            log_warn("provider %s disabled: environment variable %s is not set", p->name,
-                     p->api_key_env);
+            log_warn("provider %s disabled: environment variable %s is not set and no key is "
+                     "stored", p->name, p->api_key_env);
         } else {
-            log_err("provider %s: environment variable %s is not set (mark the provider "
-                    "\"optional\": true to run without it)", p->name, p->api_key_env);
+            problem(errs, "provider %s: environment variable %s is not set and no key is stored "
+                    "(set it, `backstopctl keys set %s`, or mark the provider \"optional\": true "
+                    "to run without it)", p->name, p->api_key_env, p->name);
             bad = 1;
         }
     }
@@ -66,42 +92,66 @@ static bool same_str(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-/* What a running controller cannot change without a restart. */
-static int reload_check_fixed(const struct cfg *old, const struct cfg *new)
+/* What a running controller cannot change without a restart: the sockets
+ * it bound and the files it opened at start. */
+static int reload_check_fixed(const struct cfg *old, const struct cfg *new, struct cfg_errors *errs)
 {
     int bad = 0;
     if (!same_str(old->listen_host, new->listen_host) || old->listen_port != new->listen_port) {
-        log_err("reload: $.listen cannot change on reload (%s:%d -> %s:%d); restart instead",
+        problem(errs, "$.listen cannot change on reload (%s:%d -> %s:%d); restart instead",
                 old->listen_host, old->listen_port, new->listen_host, new->listen_port);
         bad = 1;
     }
-    if (!same_str(old->state_dir, new->state_dir)) {
-        log_err("reload: $.state_dir cannot change on reload; restart instead");
+    static const struct {
+        size_t off;
+        const char *path;
+    } fixed[] = {
+        { offsetof(struct cfg, state_dir), "$.state_dir" },
+        { offsetof(struct cfg, admin.socket), "$.admin.socket" },
+        { offsetof(struct cfg, admin.group), "$.admin.group" },
+        { offsetof(struct cfg, keys.master_key_file), "$.keys.master_key_file" },
+    };
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        const char *a = *(char *const *)(const void *)((const char *)old + fixed[i].off);
+        const char *b = *(char *const *)(const void *)((const char *)new + fixed[i].off);
+        if (!same_str(a, b)) {
+            problem(errs, "%s cannot change on reload; restart instead", fixed[i].path);
+            bad = 1;
+        }
+    }
+    if (old->admin.mode != new->admin.mode) {
+        problem(errs, "$.admin.mode cannot change on reload; restart instead");
         bad = 1;
     }
     if (old->lmdb_map_mb != new->lmdb_map_mb) {
-        log_err("reload: $.lmdb_map_mb cannot change on reload; restart instead");
+        problem(errs, "$.lmdb_map_mb cannot change on reload; restart instead");
         bad = 1;
     }
     return bad;
 }
 
 /* All or nothing: a config with any error is rejected whole and the old one
- * keeps serving. */
-int ctr_reload(struct ctr *c)
+ * keeps serving.  errs (may be NULL) gets every reason. */
+int ctr_reload(struct ctr *c, struct cfg_errors *errs)
 {
-    struct cfg_errors errs = { 0 };
     log_notice("reload: reading %s", c->config_path);
-    struct cfg *cfg = cfg_load_file(c->config_path, &errs);
+    if (c->stopping) {
+        problem(errs, "reload: the controller is stopping");
+        return -ECANCELED;
+    }
+    struct cfg_errors mine = { 0 };
+    struct cfg_errors *e = errs ? errs : &mine;
+    size_t before = e->n;
+    struct cfg *cfg = cfg_load_file(c->config_path, e);
     if (!cfg) {
-        for (size_t i = 0; i < errs.n; i++)
-            log_err("reload: %s", errs.msg[i]);
-        log_err("reload rejected: %zu error(s); generation %llu keeps serving", errs.n,
+        for (size_t i = before; i < e->n; i++)
+            log_err("reload: %s", e->msg[i]);
+        log_err("reload rejected: %zu error(s); generation %llu keeps serving", e->n - before,
                 (unsigned long long)c->generation);
-        cfg_errors_clear(&errs);
+        cfg_errors_clear(&mine);
         return -EINVAL;
     }
-    if (reload_check_fixed(c->cfg, cfg) || ctr_check_keys(cfg) < 0) {
+    if (reload_check_fixed(c->cfg, cfg, errs) || ctr_check_keys(c, cfg, errs) < 0) {
         log_err("reload rejected; generation %llu keeps serving",
                 (unsigned long long)c->generation);
         cfg_free(cfg);
@@ -109,8 +159,8 @@ int ctr_reload(struct ctr *c)
     }
     int rc = ctr_publish(c, cfg);
     if (rc) {
-        log_err("reload rejected; generation %llu keeps serving",
-                (unsigned long long)c->generation);
+        problem(errs, "reload rejected: cannot store the configuration: %s; generation %llu keeps "
+                "serving", st_strerror(rc), (unsigned long long)c->generation);
         cfg_free(cfg);
         return rc;
     }

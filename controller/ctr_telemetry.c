@@ -244,3 +244,13 @@ void ctr_tel_free(struct ctr *c)
         free(h);
     }
 }
+
+json_t *ctr_tel_health(struct ctr *c, const char *provider, const char *model)
+{
+    char key[TEL_TARGET_MAX];
+    snprintf(key, sizeof key, "%s/%s", provider, model);
+    for (struct ctr_health *h = c->health; h; h = h->next)
+        if (strcmp(h->key, key) == 0)
+            return health_json(h);
+    return NULL;
+}

@@ -12,7 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "gw_breaker.h"
+#include "keys.h"
 #include "log.h"
 
 static uint64_t name_hash(const char *s)
@@ -42,6 +45,11 @@ static void catalog_free(struct gw_catalog *cat)
     if (cat->providers && cat->cfg)
         for (size_t i = 0; i < cat->cfg->nproviders; i++) {
             free(cat->providers[i].chat_url);
+            /* curl_slist_append copied the Authorization line into curl's
+             * heap: wipe that copy before it goes back to malloc. */
+            for (struct curl_slist *h = cat->providers[i].headers; h; h = h->next)
+                if (h->data)
+                    explicit_bzero(h->data, strlen(h->data));
             curl_slist_free_all(cat->providers[i].headers);
         }
     free(cat->providers);
@@ -71,32 +79,107 @@ static struct curl_slist *add_header(struct curl_slist *list, const char *h, boo
     return n ? n : list;
 }
 
-static int provider_init(struct gw_provider *gp, const struct cfg_provider *p)
+/* Where provider keys come from while one catalog is built: the stored
+ * (encrypted) keys in the read transaction the catalog is read in, and the
+ * master key, loaded at the first stored key and freed after the build. */
+struct key_src {
+    struct st_env *st;
+    const char *master_file;
+    unsigned char *master;                 /* sodium_malloc'd, or NULL */
+    unsigned char master_id[KEYS_ID_LEN];
+};
+
+/* The provider's stored key into sodium_malloc'd memory: 1 when there is
+ * one, 0 when none is stored, -1 when one is stored but unusable (logged). */
+static int stored_key(struct key_src *ks, const struct cfg_provider *p, char **secret,
+                      size_t *len)
+{
+    const void *rec;
+    size_t reclen;
+    struct keys_info info;
+    if (!ks->st || st_rd_get(ks->st, ST_DB_KEYS, p->name, &rec, &reclen) != 0)
+        return 0;
+    if (keys_record_info(rec, reclen, &info) < 0) {
+        log_err("provider %s: the stored key is not a key record", p->name);
+        return -1;
+    }
+    if (!ks->master || memcmp(ks->master_id, info.master_id, KEYS_ID_LEN) != 0) {
+        char err[1024] = "cannot initialise libsodium";
+        keys_free(ks->master);
+        ks->master = NULL;
+        /* The id picks FILE, FILE.new or FILE.old: a rotation in progress
+         * is never seen half done. */
+        if (keys_init() < 0 ||
+            keys_master_load_id(ks->master_file, info.master_id, &ks->master, NULL, err,
+                                sizeof err) < 0) {
+            log_err("provider %s: %s", p->name, err);
+            return -1;
+        }
+        memcpy(ks->master_id, info.master_id, KEYS_ID_LEN);
+    }
+    int rc = keys_decrypt(ks->master, p->name, rec, reclen, secret, len);
+    if (rc < 0) {
+        log_err("provider %s: the stored key cannot be decrypted (%s)", p->name,
+                rc == -EBADMSG ? "wrong master key or tampered record" : strerror(-rc));
+        return -1;
+    }
+    return 1;
+}
+
+/* "Authorization: Bearer KEY" built in sodium_malloc'd memory and handed to
+ * curl, which keeps its own copy (wiped in catalog_free). */
+static struct curl_slist *add_auth(struct curl_slist *list, const char *key, size_t len, bool *ok)
+{
+    static const char prefix[] = "Authorization: Bearer ";
+    char *line = sodium_malloc(sizeof prefix + len);
+    if (!line) {
+        *ok = false;
+        return list;
+    }
+    memcpy(line, prefix, sizeof prefix - 1);
+    memcpy(line + sizeof prefix - 1, key, len);
+    line[sizeof prefix - 1 + len] = '\0';
+    list = add_header(list, line, ok);
+    keys_free(line);
+    return list;
+}
+
+/* A stored key takes precedence over api_key_env; a stored key that cannot
+ * be decrypted disables the provider rather than falling back to another
+ * key the operator replaced. */
+static int provider_init(struct gw_provider *gp, const struct cfg_provider *p, struct key_src *ks)
 {
     gp->cfg = p;
-    const char *key = p->api_key_env ? getenv(p->api_key_env) : NULL;
-    gp->enabled = !p->api_key_env || (key && *key);
+    char *secret = NULL;
+    size_t slen = 0;
+    int stored = stored_key(ks, p, &secret, &slen);
+    const char *env = stored == 0 && p->api_key_env ? getenv(p->api_key_env) : NULL;
+    const char *key = stored > 0 ? secret : env;
+    size_t klen = key ? strlen(key) : 0;
+    gp->enabled = stored > 0 || (stored == 0 && (!p->api_key_env || klen > 0));
     size_t len = strlen(p->base_url) + sizeof "/chat/completions";
     gp->chat_url = malloc(len);
-    if (!gp->chat_url)
+    if (!gp->chat_url) {
+        keys_free(secret);
         return -ENOMEM;
+    }
     snprintf(gp->chat_url, len, "%s/chat/completions", p->base_url);
     bool ok = true;
     gp->headers = add_header(NULL, "Content-Type: application/json", &ok);
     /* An empty Expect stops curl from waiting for 100-continue on large
      * bodies: one round trip less per request. */
     gp->headers = add_header(gp->headers, "Expect:", &ok);
-    if (key && *key) {
-        char auth[1024];
-        int n = snprintf(auth, sizeof auth, "Authorization: Bearer %s", key);
-        if (n < 0 || (size_t)n >= sizeof auth) {
+    if (gp->enabled && klen > 0) {
+        if (klen > KEYS_SECRET_MAX) {
             log_err("provider %s: key in %s is too long", p->name, p->api_key_env);
             gp->enabled = false;
         } else {
-            gp->headers = add_header(gp->headers, auth, &ok);
+            gp->headers = add_auth(gp->headers, key, klen, &ok);
         }
-        memset(auth, 0, sizeof auth);
     }
+    if (stored > 0)
+        log_debug("provider %s: using the stored key", p->name);
+    keys_free(secret);
     return ok ? 0 : -ENOMEM;
 }
 
@@ -117,7 +200,8 @@ static int build_models_json(struct gw_catalog *cat)
     return 0;
 }
 
-static struct gw_catalog *catalog_build(const char *json, size_t len, uint64_t gen)
+static struct gw_catalog *catalog_build(struct st_env *st, const char *json, size_t len,
+                                        uint64_t gen)
 {
     json_error_t jerr;
     json_t *root = json_loadb(json, len, 0, &jerr);
@@ -149,9 +233,13 @@ static struct gw_catalog *catalog_build(const char *json, size_t len, uint64_t g
     cat->slots = calloc(cat->nslots, sizeof *cat->slots);
     if (!cat->providers || !cat->slots)
         goto fail;
-    for (size_t i = 0; i < cfg->nproviders; i++)
-        if (provider_init(&cat->providers[i], &cfg->providers[i]) < 0)
-            goto fail;
+    struct key_src ks = { .st = st, .master_file = cfg->keys.master_key_file };
+    int prc = 0;
+    for (size_t i = 0; prc == 0 && i < cfg->nproviders; i++)
+        prc = provider_init(&cat->providers[i], &cfg->providers[i], &ks);
+    keys_free(ks.master);
+    if (prc < 0)
+        goto fail;
     for (size_t i = 0; i < cfg->nmodels; i++) {
         size_t mask = cat->nslots - 1, j = name_hash(cfg->models[i].name) & mask;
         while (cat->slots[j])
@@ -187,7 +275,7 @@ int gw_catalog_refresh(struct gw *gw)
         return rc;
     }
     rc = st_rd_get(gw->st, ST_DB_META, ST_KEY_CONFIG, &v, &len);
-    struct gw_catalog *cat = rc ? NULL : catalog_build(v, len, gen);
+    struct gw_catalog *cat = rc ? NULL : catalog_build(gw->st, v, len, gen);
     st_rd_end(gw->st);
     if (!cat)
         return rc ? rc : -EINVAL;

@@ -142,6 +142,18 @@ struct cfg_events {
     int max_history;          /* failover events kept in LMDB; the oldest go first */
 };
 
+/* The admin socket backstopctl talks to (docs/admin.md). */
+struct cfg_admin {
+    char *socket;       /* unix socket path; relative paths are relative to the config file */
+    int mode;           /* permission bits of the socket file */
+    char *group;        /* group owning the socket file, or NULL (the controller's) */
+};
+
+/* Provider keys stored encrypted in the state store (docs/admin.md). */
+struct cfg_keys {
+    char *master_key_file;  /* 32 random bytes, mode 0600; created on first start */
+};
+
 struct cfg {
     char *listen_host;  /* numeric IPv4/IPv6 address or "localhost" */
     int listen_port;
@@ -155,6 +167,8 @@ struct cfg {
     struct cfg_breaker breaker;
     struct cfg_probes probes;
     struct cfg_events events;
+    struct cfg_admin admin;
+    struct cfg_keys keys;
     struct cfg_provider *providers;
     size_t nproviders;
     struct cfg_model *models;
@@ -180,6 +194,10 @@ struct cfg *cfg_load_json(json_t *root, const char *base_dir, struct cfg_errors 
 
 void cfg_free(struct cfg *cfg);
 void cfg_errors_clear(struct cfg_errors *errs);
+/* Appends a message (errs may be NULL: nothing is kept).  false when memory
+ * ran out. */
+bool cfg_errors_push(struct cfg_errors *errs, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Lookups; NULL when absent.  Linear: for start-up and reload, not the hot path. */
 const struct cfg_model *cfg_find_model(const struct cfg *cfg, const char *name);

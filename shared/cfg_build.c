@@ -126,6 +126,9 @@ static bool build_scalar(struct build *b, const struct cfg_field *f, void *base,
         return build_ref(b, f, base, json_string_value(v));
     case CS_CUSTOM:
         return f->build(base, v);
+    case CS_MODE:
+        *AT(base, f->off, int) = (int)strtol(json_string_value(v), NULL, 8);
+        return true;
     }
     return false;
 }

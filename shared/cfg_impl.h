@@ -25,6 +25,8 @@ enum cfg_kind {
     CK_BOOL,
     CK_STRING,
     CK_ENUM,        /* string naming one of .enums */
+    CK_MODE,        /* file mode within .min .. .max: an integer, or an octal string
+                       such as "0660" (JSON has no octal literals) */
 };
 
 /* How a scalar lands in the struct (containers are built by kind). */
@@ -37,6 +39,7 @@ enum cfg_store {
     CS_ENUM,        /* an enum type, int-sized */
     CS_REF,         /* size_t index into the root map named by .ref */
     CS_CUSTOM,      /* .build / .release */
+    CS_MODE,        /* int, from the normalised octal string of a CK_MODE */
 };
 
 #define CF_REQUIRED 0x1u   /* absence is an error (otherwise .def/.def_fn applies) */
@@ -123,9 +126,6 @@ void cfg_ctx_init(struct cfg_ctx *c, struct cfg_errors *errs, const char *base_d
                   const json_t *root);
 /* "PATH: message" */
 void cfg_err(struct cfg_ctx *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* A message without a path (I/O, syntax).  false when memory ran out. */
-bool cfg_errors_push(struct cfg_errors *errs, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Return the previous length, to hand to cfg_path_pop(). */
 size_t cfg_path_key(struct cfg_ctx *c, const char *key);

@@ -96,6 +96,27 @@ static const struct cfg_field events_fields[] = {
     END_ROW
 };
 
+/* A relative socket path is relative to the config file, like state_dir:
+ * backstopctl -c CONFIG finds it the same way the daemon does. */
+static const struct cfg_field admin_fields[] = {
+    { .key = "socket", .kind = CK_STRING, .flags = CF_NONEMPTY | CF_PATH,
+      .def = "\"backstopd.sock\"", .store = CS_STR, .off = offsetof(struct cfg_admin, socket) },
+    { .key = "mode", .kind = CK_MODE, .min = 0, .max = 0777, .def = "\"0600\"",
+      .store = CS_MODE, .off = offsetof(struct cfg_admin, mode) },
+    /* Resolved when the socket is created: `-t` does not depend on the
+     * machine's group database. */
+    { .key = "group", .kind = CK_STRING, .flags = CF_NULLABLE | CF_NONEMPTY, .def = "null",
+      .store = CS_STR, .off = offsetof(struct cfg_admin, group) },
+    END_ROW
+};
+
+static const struct cfg_field keys_fields[] = {
+    { .key = "master_key_file", .kind = CK_STRING, .flags = CF_NONEMPTY | CF_PATH,
+      .def = "\"master.key\"", .store = CS_STR,
+      .off = offsetof(struct cfg_keys, master_key_file) },
+    END_ROW
+};
+
 static const struct cfg_field provider_fields[] = {
     { .key = "type", .kind = CK_ENUM, .flags = CF_REQUIRED, .enums = cfg_provider_types,
       .store = CS_ENUM, .off = offsetof(struct cfg_provider, type) },
@@ -246,6 +267,10 @@ static const struct cfg_field root_fields[] = {
       .off = offsetof(struct cfg, probes) },
     { .key = "events", .kind = CK_OBJECT, .def = "{}", .fields = events_fields,
       .off = offsetof(struct cfg, events) },
+    { .key = "admin", .kind = CK_OBJECT, .def = "{}", .fields = admin_fields,
+      .off = offsetof(struct cfg, admin) },
+    { .key = "keys", .kind = CK_OBJECT, .def = "{}", .fields = keys_fields,
+      .off = offsetof(struct cfg, keys) },
     { .key = "providers", .kind = CK_MAP, .flags = CF_REQUIRED, .min = 1, .noun = "provider",
       .fields = provider_fields, .check_key = cfg_check_provider_name,
       .check_elem = cfg_check_provider,

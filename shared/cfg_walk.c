@@ -222,6 +222,43 @@ static json_t *walk_enum(struct cfg_ctx *c, const struct cfg_field *f, const jso
     return NULL;
 }
 
+/* The normalised form is the octal string ("0600"): what an operator wrote
+ * either way, and what `config show` then prints. */
+static json_t *walk_mode(struct cfg_ctx *c, const struct cfg_field *f, const json_t *v)
+{
+    long long n = 0;
+    if (json_is_integer(v)) {
+        n = json_integer_value(v);
+        if (n < f->min || n > f->max) {
+            cfg_err(c, "%lld is out of range %lld..%lld (an octal mode goes in a string, "
+                    "as in \"0660\")", n, f->min, f->max);
+            return NULL;
+        }
+    } else if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        size_t len = json_string_length(v);
+        bool digits = len >= 1 && len <= 4 && strlen(s) == len;
+        for (size_t i = 0; digits && i < len; i++)
+            digits = s[i] >= '0' && s[i] <= '7';
+        char q[CFG_QUOTE_MAX];
+        if (!digits) {
+            cfg_err(c, "%s is not an octal mode such as \"0600\"", cfg_quote(q, s));
+            return NULL;
+        }
+        n = strtoll(s, NULL, 8);
+        if (n < f->min || n > f->max) {
+            cfg_err(c, "%s is out of range 0%llo..0%llo", cfg_quote(q, s), (unsigned long long)f->min,
+                    (unsigned long long)f->max);
+            return NULL;
+        }
+    } else {
+        return type_error(c, "an octal string or an integer", v);
+    }
+    char buf[16];
+    snprintf(buf, sizeof buf, "0%03llo", (unsigned long long)n);
+    return own(c, json_string(buf));
+}
+
 static bool ref_exists(struct cfg_ctx *c, const struct cfg_field *f, const char *s)
 {
     const json_t *map = json_object_get(c->root, f->ref);
@@ -291,6 +328,7 @@ static json_t *walk_value(struct cfg_ctx *c, const struct cfg_field *f, const js
         return own(c, json_boolean(json_is_true(v)));
     case CK_STRING: return walk_string(c, f, v);
     case CK_ENUM:   return walk_enum(c, f, v);
+    case CK_MODE:   return walk_mode(c, f, v);
     case CK_END:    break;
     }
     cfg_err(c, "internal error: bad schema row");

@@ -17,6 +17,8 @@ static const char *const st_db_names[ST_DB__COUNT] = {
     [ST_DB_BREAKERS] = "breakers",
     [ST_DB_PROBES] = "probes",
     [ST_DB_EVENTS] = "events",
+    [ST_DB_KEYS] = "keys",
+    [ST_DB_AUDIT] = "audit",
 };
 
 struct st_env {

@@ -34,6 +34,8 @@ enum st_db {
     ST_DB_BREAKERS,   /* struct brk_record per target "provider/model" (volatile) */
     ST_DB_PROBES,     /* JSON probe state per target "provider/model" (volatile) */
     ST_DB_EVENTS,     /* failover history: key = big-endian wall ms + sequence, JSON value */
+    ST_DB_KEYS,       /* provider secrets, encrypted (shared/keys.h): key = provider name */
+    ST_DB_AUDIT,      /* admin commands that change state: key as in ST_DB_EVENTS, JSON value */
     ST_DB__COUNT
 };
 

@@ -1,0 +1,100 @@
+/* ctl_cmd_targets: `backstopctl targets` (breakers, probes, keys) and
+ * `backstopctl health` (attempt statistics): two views of one answer. */
+#include "ctl.h"
+
+#include <string.h>
+
+static int fetch(struct ctl *ctl, const char *cmd, int argc, char **argv, json_t **r)
+{
+    if (ctl_no_args(cmd, argc, argv))
+        return CTL_USAGE;
+    if (ctl_call(ctl, cmd, NULL, r) != CTL_OK)
+        return CTL_FAILED;
+    if (ctl->json) {
+        ctl_print_json(*r);
+        json_decref(*r);
+        *r = NULL;
+    }
+    return CTL_OK;
+}
+
+/* "in 28s" for an open breaker's cool-down end. */
+static const char *until(const json_t *brk, char *buf, size_t n)
+{
+    const json_t *u = json_object_get(brk, "until_ms");
+    if (!json_is_integer(u))
+        return "-";
+    char d[32];
+    ctl_fmt_dur((long long)json_integer_value(u) - (long long)ctl_now_ms(), d, sizeof d);
+    snprintf(buf, n, "in %s", d);
+    return buf;
+}
+
+int ctl_cmd_targets(struct ctl *ctl, int argc, char **argv)
+{
+    json_t *r;
+    int rc = fetch(ctl, "targets", argc, argv, &r);
+    if (rc != CTL_OK || !r)
+        return rc;
+    static const char *const heads[] = { "TARGET", "BREAKER", "REASON", "TRIPS", "UNTIL",
+                                         "PROBE", "KEY", "CHAINS" };
+    struct ctl_table *t = ctl_table_new(8, heads);
+    size_t i, j;
+    json_t *e, *ch;
+    json_array_foreach(json_object_get(r, "targets"), i, e) {
+        char b[6][64], chains[512] = "";
+        const json_t *brk = json_object_get(e, "breaker");
+        json_array_foreach(json_object_get(e, "chains"), j, ch)
+            snprintf(chains + strlen(chains), sizeof chains - strlen(chains), "%s%s",
+                     j ? "," : "", json_string_value(ch));
+        const json_t *probe = json_object_get(e, "probe");
+        const char *row[] = { ctl_str(e, "target", b[0], 64), ctl_str(brk, "state", b[1], 64),
+                              ctl_str(brk, "reason", b[2], 64), ctl_str(brk, "trips", b[3], 64),
+                              until(brk, b[4], 64),
+                              json_is_object(probe) ? ctl_str(probe, "state", b[5], 64) : "-",
+                              json_string_value(json_object_get(e, "key_source")), chains };
+        ctl_table_add(t, row);
+    }
+    ctl_table_print(t, stdout);
+    ctl_table_free(t);
+    json_decref(r);
+    return CTL_OK;
+}
+
+int ctl_cmd_health(struct ctl *ctl, int argc, char **argv)
+{
+    json_t *r;
+    int rc = fetch(ctl, "health", argc, argv, &r);
+    if (rc != CTL_OK || !r)
+        return rc;
+    static const char *const heads[] = { "TARGET", "ATTEMPTS", "OK", "FAILED", "ERROR%",
+                                         "LATENCY_MS", "TTFB_MS", "LAST_FAILURE", "AT" };
+    struct ctl_table *t = ctl_table_new(9, heads);
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(r, "targets"), i, e) {
+        char b[9][64];
+        const json_t *h = json_object_get(e, "health");
+        json_int_t att = json_integer_value(json_object_get(h, "attempts"));
+        json_int_t bad = json_integer_value(json_object_get(h, "failures"));
+        if (att)
+            snprintf(b[4], 64, "%.1f", 100.0 * (double)bad / (double)att);
+        else
+            snprintf(b[4], 64, "-");
+        ctl_fmt_time(json_integer_value(json_object_get(h, "last_failure_ms")), b[8], 64);
+        snprintf(b[5], 64, "%.0f", json_real_value(json_object_get(h, "latency_ewma_ms")));
+        snprintf(b[6], 64, "%.0f", json_real_value(json_object_get(h, "ttfb_ewma_ms")));
+        bool seen = json_is_object(h);
+        const char *row[] = { ctl_str(e, "target", b[0], 64),
+                              seen ? ctl_str(h, "attempts", b[1], 64) : "0",
+                              seen ? ctl_str(h, "ok", b[2], 64) : "0",
+                              seen ? ctl_str(h, "failures", b[3], 64) : "0", b[4],
+                              seen ? b[5] : "-", seen ? b[6] : "-",
+                              seen ? ctl_str(h, "last_failure", b[7], 64) : "-", b[8] };
+        ctl_table_add(t, row);
+    }
+    ctl_table_print(t, stdout);
+    ctl_table_free(t);
+    json_decref(r);
+    return CTL_OK;
+}
