@@ -27,6 +27,12 @@ struct ad_target {
     const char *model;        /* exact upstream model */
     const char *api_key;      /* may be NULL */
     const char *api_version;  /* e.g. anthropic-version, Azure api-version; NULL = default */
+    /* AWS (bedrock): api_key is the access key id and the request is signed
+     * with SigV4 for aws_region; without aws_secret_key, api_key is a
+     * Bedrock API key sent as a Bearer token. */
+    const char *aws_region;
+    const char *aws_secret_key;
+    const char *aws_session_token;  /* temporary credentials; may be NULL */
 };
 
 /* An upstream request, ready to send. */
@@ -80,6 +86,8 @@ void ad_request_free(struct ad_request *r);
  * (vLLM, Ollama, DeepSeek, Mistral, Groq, Together: base URL + key). */
 extern const struct ad_ops ad_openai_ops;
 extern const struct ad_ops ad_anthropic_ops;
+/* AWS Bedrock Converse / ConverseStream (binary event-stream, SigV4). */
+extern const struct ad_ops ad_bedrock_ops;
 /* By ad_ops.name; "openai-compatible" is the openai adapter.  NULL when unknown. */
 const struct ad_ops *ad_ops_find(const char *name);
 

@@ -50,6 +50,12 @@ bool ad_has_text(const char *s);
  * url).  -1 when url is not a base64 data URL, -2 when memory ran out. */
 int ad_data_url(const char *url, char **mime, const char **payload);
 
+/* An assistant tool call's arguments (messages[mi].tool_calls[ci]) as the
+ * object the other providers want: the JSON string parsed, an object taken
+ * as is, nothing or blank as {}.  NULL with err set when it is not a JSON
+ * object (FAIL_CLIENT, naming the place) or memory ran out. */
+json_t *ad_tool_input(const json_t *args, size_t mi, size_t ci, struct ad_error *err);
+
 /* ---- OpenAI shapes ---- */
 
 /* The gateway's clock for "created"; tests pin it. */

@@ -11,6 +11,8 @@ const struct ad_ops *ad_ops_find(const char *name)
         return &ad_openai_ops;
     if (strcmp(name, "anthropic") == 0)
         return &ad_anthropic_ops;
+    if (strcmp(name, "bedrock") == 0)
+        return &ad_bedrock_ops;
     return NULL;
 }
 
@@ -22,6 +24,14 @@ int ad_client_status(enum fail_class c, long upstream_status)
         return 400;
     if (c == FAIL_QUOTA)
         return 429;
+    /* A routing error told by text (Bedrock's on-demand refusal is a 400). */
+    if (c == FAIL_NOT_FOUND)
+        return 404;
+    /* A server fault under a 4xx (Bedrock's 424 model error, 429 model not
+     * ready): a 4xx would read as the client's fault or a rate limit. */
+    if (c == FAIL_SERVER && upstream_status >= 400 && upstream_status < 500 && upstream_status != 408 &&
+        upstream_status != 409)
+        return 503;
     /* 529 is Anthropic's own; OpenAI clients know 503 as "overloaded". */
     if (upstream_status == 529)
         return 503;

@@ -37,7 +37,7 @@ static int same_json(const json_t *got, const char *want, int line)
 }
 #define SAME_JSON(got, want) CHECK(same_json(got, want, __LINE__))
 
-static const struct ad_target target = { "https://api.anthropic.com", "claude-opus-4-20250514", "sk-ant-test", NULL };
+static const struct ad_target target = { .base_url = "https://api.anthropic.com", .model = "claude-opus-4-20250514", .api_key = "sk-ant-test" };
 
 /* Builds from OpenAI request text; returns the body as JSON (NULL on error). */
 static json_t *build(const char *openai, bool stream, const struct ad_target *t, struct ad_request *r,
@@ -309,7 +309,7 @@ static void test_request_json_mode(void)
 static void test_request_target(void)
 {
     const char *req = "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
-    struct ad_target t = { "http://127.0.0.1:9000/v1/", "m", NULL, "2024-01-01" };
+    struct ad_target t = { .base_url = "http://127.0.0.1:9000/v1/", .model = "m", .api_version = "2024-01-01" };
     struct ad_request r;
     struct ad_error err;
     json_t *b = build(req, false, &t, &r, &err);

@@ -74,7 +74,7 @@ static void test_request(void)
                  "\"tool_choice\":\"auto\",\"max_tokens\":1024}");
 
     /* Round trip: through the Anthropic adapter it is the request again. */
-    struct ad_target t = { "https://api.anthropic.com", "claude-opus-4-20250514", "k", NULL };
+    struct ad_target t = { .base_url = "https://api.anthropic.com", .model = "claude-opus-4-20250514", .api_key = "k" };
     struct ad_request r;
     CHECK(ad_anthropic_ops.build_request(o, false, &t, &r, &err) == 0);
     json_t *back = json_loadb(r.body, r.body_len, 0, NULL);
@@ -551,7 +551,7 @@ static void test_mutations(void)
         if (o) {
             /* What comes out must be something the Anthropic adapter can
              * take or refuse cleanly. */
-            struct ad_target t = { "https://a", "m", NULL, NULL };
+            struct ad_target t = { .base_url = "https://a", .model = "m" };
             struct ad_request r;
             if (ad_anthropic_ops.build_request(o, false, &t, &r, &err) < 0)
                 odd += err.fail != FAIL_CLIENT;

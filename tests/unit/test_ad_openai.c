@@ -10,7 +10,7 @@
 #include "gw_classify.h"
 #include "unit.h"
 
-static const struct ad_target target = { "https://api.openai.com/v1", "gpt-4o-2024-08-06", "sk-test", NULL };
+static const struct ad_target target = { .base_url = "https://api.openai.com/v1", .model = "gpt-4o-2024-08-06", .api_key = "sk-test" };
 
 static bool has_header(const struct ad_request *r, const char *h)
 {
@@ -49,7 +49,7 @@ static void test_build(void)
 
     /* Not streaming: no stream flag, no stream_options (OpenAI refuses them
      * without stream); no key: no Authorization. */
-    struct ad_target nokey = { "http://127.0.0.1:11434/v1", "llama3", NULL, NULL };
+    struct ad_target nokey = { .base_url = "http://127.0.0.1:11434/v1", .model = "llama3" };
     CHECK(ad_openai_ops.build_request(req, false, &nokey, &r, &err) == 0);
     body = json_loadb(r.body, r.body_len, 0, NULL);
     CHECK(!json_object_get(body, "stream") && !json_object_get(body, "stream_options"));
@@ -60,7 +60,7 @@ static void test_build(void)
     json_decref(body);
     ad_request_free(&r);
 
-    struct ad_target bad = { "https://x", "m", "k\nX-Evil: 1", NULL };
+    struct ad_target bad = { .base_url = "https://x", .model = "m", .api_key = "k\nX-Evil: 1" };
     CHECK(ad_openai_ops.build_request(req, false, &bad, &r, &err) < 0 && err.fail == FAIL_INTERNAL);
     CHECK(r.url == NULL && r.body == NULL && r.headers == NULL);
     json_t *arr = json_array();

@@ -1,0 +1,133 @@
+/*
+ * ad_bedrock_req: an OpenAI chat request as a Converse (or ConverseStream)
+ * request: parameters here, the conversation in ad_bedrock_msgs.c, tools
+ * in ad_bedrock_tools.c, URL and signature in ad_bedrock_sign.c.
+ *
+ * Dropped because Converse has no equivalent (as for Anthropic): seed,
+ * logprobs, top_logprobs, logit_bias, presence/frequency_penalty,
+ * reasoning_effort, service_tier, store, metadata, user, modalities,
+ * prediction, verbosity, parallel_tool_calls.  n > 1 is refused.
+ */
+#include "ad_bedrock.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "sigv4.h"
+
+static int inference_config(const json_t *req, json_t *cfg, struct ad_error *err)
+{
+    const char *key = "max_completion_tokens";
+    const json_t *v = json_object_get(req, key);
+    if (!v || json_is_null(v)) {
+        key = "max_tokens";
+        v = json_object_get(req, key);
+    }
+    /* Converse does not require maxTokens: without one the model's own
+     * default applies, as it does for an OpenAI client. */
+    if (v && !json_is_null(v)) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1)
+            return ad_fail(err, FAIL_CLIENT, "%s must be a positive integer", key);
+        if (json_object_set(cfg, "maxTokens", (json_t *)v) < 0)
+            return ad_oom(err);
+    }
+    const json_t *t = json_object_get(req, "temperature");
+    if (t && !json_is_null(t)) {
+        if (!json_is_number(t))
+            return ad_fail(err, FAIL_CLIENT, "temperature must be a number");
+        /* OpenAI's range is 0..2, Bedrock's 0..1: clamped as for Anthropic. */
+        double x = json_number_value(t);
+        if (json_object_set_new(cfg, "temperature", json_real(x < 0 ? 0 : x > 1 ? 1 : x)) < 0)
+            return ad_oom(err);
+    }
+    const json_t *p = json_object_get(req, "top_p");
+    if (p && !json_is_null(p)) {
+        if (!json_is_number(p))
+            return ad_fail(err, FAIL_CLIENT, "top_p must be a number");
+        if (json_object_set(cfg, "topP", (json_t *)p) < 0)
+            return ad_oom(err);
+    }
+    const json_t *stop = json_object_get(req, "stop");
+    if (!stop || json_is_null(stop))
+        return 0;
+    json_t *seq = json_array();
+    if (!seq)
+        return ad_oom(err);
+    int rc = 0;
+    if (json_is_string(stop)) {
+        if (json_string_length(stop))
+            rc = json_array_append(seq, (json_t *)stop);
+    } else if (json_is_array(stop)) {
+        size_t i;
+        const json_t *s;
+        json_array_foreach(stop, i, s) {
+            if (!json_is_string(s)) {
+                json_decref(seq);
+                return ad_fail(err, FAIL_CLIENT, "stop[%zu] must be a string", i);
+            }
+            if (json_string_length(s) && (rc = json_array_append(seq, (json_t *)s)) < 0)
+                break;
+        }
+    } else {
+        json_decref(seq);
+        return ad_fail(err, FAIL_CLIENT, "stop must be a string or an array of strings");
+    }
+    if (rc == 0 && json_array_size(seq))
+        rc = json_object_set(cfg, "stopSequences", seq);
+    json_decref(seq);
+    return rc < 0 ? ad_oom(err) : 0;
+}
+
+static int build_body(const json_t *req, json_t *body, struct ad_error *err)
+{
+    const json_t *n = json_object_get(req, "n");
+    if (n && !json_is_null(n) && !(json_is_integer(n) && json_integer_value(n) == 1))
+        return ad_fail(err, FAIL_CLIENT, "n must be 1 for a Bedrock target (one call gives one answer)");
+    json_t *system, *messages, *names;
+    if (ad_bedrock_messages(json_object_get(req, "messages"), &system, &messages, &names, err) < 0)
+        return -1;
+    int rc = system ? json_object_set_new(body, "system", system) : 0;
+    if (json_object_set_new(body, "messages", messages) < 0 || rc < 0) {
+        json_decref(names);
+        return ad_oom(err);
+    }
+    json_t *cfg = json_object();
+    rc = cfg ? inference_config(req, cfg, err) : ad_oom(err);
+    if (rc == 0 && json_object_size(cfg) && json_object_set(body, "inferenceConfig", cfg) < 0)
+        rc = ad_oom(err);
+    json_decref(cfg);
+    if (rc == 0)
+        rc = ad_bedrock_tools(req, names, body, err);
+    json_decref(names);
+    return rc;
+}
+
+int ad_bedrock_build(const json_t *req, bool stream, const struct ad_target *t, struct ad_request *out,
+                     struct ad_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!json_is_object(req))
+        return ad_fail(err, FAIL_CLIENT, "request body is not a JSON object");
+    if (!t || !t->base_url || !t->model || !*t->model)
+        return ad_fail(err, FAIL_INTERNAL, "target without base_url or model");
+    json_t *body = json_object();
+    int rc = body ? build_body(req, body, err) : ad_oom(err);
+    if (rc == 0)
+        rc = ad_request_body(out, body, err);
+    json_decref(body);
+    /* The model id is a URI path label: ':' and '/' of ids and ARNs are
+     * percent-encoded (and encoded once more in the canonical request). */
+    char *label = rc == 0 ? sigv4_uri_encode(t->model, false) : NULL;
+    char *path = NULL;
+    if (rc == 0 && (!label || asprintf(&path, "/model/%s/%s", label, stream ? "converse-stream" : "converse") < 0)) {
+        path = NULL;
+        rc = ad_oom(err);
+    }
+    if (rc == 0)
+        rc = ad_bedrock_sign(t, path, out, err);
+    free(label);
+    free(path);
+    if (rc < 0)
+        ad_request_free(out);
+    return rc;
+}

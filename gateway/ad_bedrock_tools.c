@@ -1,0 +1,256 @@
+/*
+ * ad_bedrock_tools: the client's tools and tool_choice as a Converse
+ * toolConfig, and JSON mode, which Converse has no switch for.
+ *
+ * Converse refuses a conversation holding toolUse or toolResult blocks
+ * unless toolConfig declares the tools, and has no "none" choice: so tools
+ * used in the history and not offered now are declared with an open
+ * schema, and "none" leaves the choice to the model (auto) when the
+ * history needs a toolConfig, or drops toolConfig when it does not.
+ */
+#include "ad_bedrock.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JSON_INSTRUCTION "Answer with one JSON object only: no prose before or after it, no code fences."
+
+/* {"auto":{}}, {"any":{}}, {"tool":{"name":..}}, or NULL for "none". */
+static int tool_choice(const json_t *req, json_t **choice, const json_t **allowed, struct ad_error *err)
+{
+    const json_t *tc = json_object_get(req, "tool_choice");
+    const char *type = NULL;
+    const char *name = NULL;
+    bool none = false;
+    *choice = NULL;
+    *allowed = NULL;
+    if (!tc || json_is_null(tc)) {
+        type = "auto";
+    } else if (json_is_string(tc)) {
+        const char *s = json_string_value(tc);
+        none = strcmp(s, "none") == 0;
+        type = strcmp(s, "auto") == 0 ? "auto" : strcmp(s, "required") == 0 ? "any" : NULL;
+    } else if (json_is_object(tc)) {
+        const char *t = ad_str(tc, "type");
+        if (t && strcmp(t, "function") == 0) {
+            name = ad_str(json_object_get(tc, "function"), "name");
+            type = name && *name ? "tool" : NULL;
+        } else if (t && strcmp(t, "allowed_tools") == 0) {
+            const json_t *at = json_object_get(tc, "allowed_tools");
+            const char *mode = ad_str(at, "mode");
+            *allowed = json_object_get(at, "tools");
+            type = !json_is_array(*allowed) || !mode ? NULL : strcmp(mode, "auto") == 0 ? "auto"
+                                                   : strcmp(mode, "required") == 0   ? "any" : NULL;
+        }
+    }
+    if (none)
+        return 0;
+    if (!type)
+        return ad_fail(err, FAIL_CLIENT, "tool_choice is not one Bedrock can express");
+    *choice = name ? json_pack("{s:{s:s}}", type, "name", name) : json_pack("{s:{}}", type);
+    return *choice ? 0 : ad_oom(err);
+}
+
+static bool allowed_has(const json_t *allowed, const char *name)
+{
+    size_t i;
+    const json_t *t;
+    json_array_foreach(allowed, i, t) {
+        const char *n = ad_str(json_object_get(t, "function"), "name");
+        if (!n)
+            n = ad_str(t, "name");
+        if (n && strcmp(n, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool valid_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 64)
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!(*p == '_' || *p == '-' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              (*p >= '0' && *p <= '9')))
+            return false;
+    return true;
+}
+
+static json_t *spec(const char *name, const char *desc, json_t *schema)
+{
+    json_t *s = schema ? json_pack("{s:{s:s, s:{s:o}}}", "toolSpec", "name", name, "inputSchema", "json", schema)
+                       : NULL;
+    if (s && desc && json_object_set_new(json_object_get(s, "toolSpec"), "description", json_string(desc)) < 0) {
+        json_decref(s);
+        return NULL;
+    }
+    return s;
+}
+
+static json_t *one_tool(const json_t *tool, size_t i, struct ad_error *err)
+{
+    const char *type = ad_str(tool, "type");
+    const json_t *fn = json_object_get(tool, "function");
+    const char *name = ad_str(fn, "name");
+    if (!type || strcmp(type, "function") != 0) {
+        ad_fail(err, FAIL_CLIENT, "tools[%zu]: %.40s tools cannot be sent to Bedrock", i, type ? type : "untyped");
+        return NULL;
+    }
+    if (!name || !valid_name(name)) {
+        ad_fail(err, FAIL_CLIENT, "tools[%zu].function.name must be 1-64 of [A-Za-z0-9_-] for Bedrock", i);
+        return NULL;
+    }
+    const json_t *params = json_object_get(fn, "parameters");
+    json_t *schema;
+    if (!params || json_is_null(params)) {
+        schema = json_pack("{s:s, s:{}}", "type", "object", "properties");
+    } else if (!json_is_object(params)) {
+        ad_fail(err, FAIL_CLIENT, "tools[%zu].function.parameters must be a JSON Schema object", i);
+        return NULL;
+    } else {
+        const char *st = ad_str(params, "type");
+        if (st && strcmp(st, "object") != 0) {
+            ad_fail(err, FAIL_CLIENT, "tools[%zu].function.parameters must describe an object", i);
+            return NULL;
+        }
+        schema = json_copy((json_t *)params);
+        if (schema && !st && json_object_set_new(schema, "type", json_string("object")) < 0) {
+            json_decref(schema);
+            schema = NULL;
+        }
+    }
+    json_t *t = spec(name, ad_str(fn, "description"), schema);
+    if (!t)
+        ad_oom(err);
+    return t;
+}
+
+static bool declared(const json_t *tools, const char *name)
+{
+    size_t i;
+    const json_t *t;
+    json_array_foreach(tools, i, t) {
+        const char *n = ad_str(json_object_get(t, "toolSpec"), "name");
+        if (n && strcmp(n, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The client's tools (cut to allowed_tools). */
+static int client_tools(const json_t *list, const json_t *allowed, json_t *out, struct ad_error *err)
+{
+    if (!list || json_is_null(list))
+        return 0;
+    if (!json_is_array(list))
+        return ad_fail(err, FAIL_CLIENT, "tools must be an array");
+    size_t i;
+    const json_t *tool;
+    json_array_foreach(list, i, tool) {
+        const char *name = ad_str(json_object_get(tool, "function"), "name");
+        if (allowed && (!name || !allowed_has(allowed, name)))
+            continue;
+        json_t *t = one_tool(tool, i, err);
+        if (!t)
+            return -1;
+        if (json_array_append_new(out, t) < 0)
+            return ad_oom(err);
+    }
+    return 0;
+}
+
+static int history_tools(const json_t *names, json_t *out, struct ad_error *err)
+{
+    size_t i;
+    const json_t *n;
+    json_array_foreach(names, i, n) {
+        const char *name = json_string_value(n);
+        if (declared(out, name))
+            continue;
+        json_t *t = spec(name, "A tool used earlier in this conversation.",
+                         json_pack("{s:s, s:{}}", "type", "object", "properties"));
+        if (!t || json_array_append_new(out, t) < 0)
+            return ad_oom(err);
+    }
+    return 0;
+}
+
+static int system_append(json_t *body, const char *text, struct ad_error *err)
+{
+    json_t *sys = json_object_get(body, "system");
+    if (!sys) {
+        if (ad_set_new(body, "system", json_array()) < 0)
+            return ad_oom(err);
+        sys = json_object_get(body, "system");
+    }
+    return json_array_append_new(sys, json_pack("{s:s}", "text", text)) < 0 ? ad_oom(err) : 0;
+}
+
+/*
+ * response_format: Converse has no JSON switch that every model takes, so
+ * the system prompt asks for it (with the schema when there is one).  Best
+ * effort, as the Anthropic adapter's fallback is.
+ */
+static int response_format(const json_t *req, json_t *body, struct ad_error *err)
+{
+    const json_t *rf = json_object_get(req, "response_format");
+    const char *type = ad_str(rf, "type");
+    if (!rf || json_is_null(rf) || (type && strcmp(type, "text") == 0))
+        return 0;
+    const json_t *schema = NULL;
+    if (type && strcmp(type, "json_schema") == 0) {
+        schema = json_object_get(json_object_get(rf, "json_schema"), "schema");
+        if (!json_is_object(schema))
+            return ad_fail(err, FAIL_CLIENT, "response_format.json_schema.schema must be an object");
+    } else if (!type || strcmp(type, "json_object") != 0) {
+        return ad_fail(err, FAIL_CLIENT, "response_format type %.40s is not supported", type ? type : "(none)");
+    }
+    if (system_append(body, JSON_INSTRUCTION, err) < 0)
+        return -1;
+    if (!schema)
+        return 0;
+    char *text = json_dumps(schema, AD_JSON_FLAGS);
+    char *line = NULL;
+    int rc = !text || asprintf(&line, "The object must match this JSON Schema: %s", text) < 0
+                 ? ad_oom(err)
+                 : system_append(body, line, err);
+    free(text);
+    free(line);
+    return rc;
+}
+
+int ad_bedrock_tools(const json_t *req, const json_t *history, json_t *body, struct ad_error *err)
+{
+    const json_t *list = json_object_get(req, "tools");
+    bool offered = json_is_array(list) && json_array_size(list) > 0;
+    json_t *choice = NULL;
+    const json_t *allowed = NULL;
+    if (offered && tool_choice(req, &choice, &allowed, err) < 0)
+        return -1;
+    json_t *tools = json_array();
+    if (!tools) {
+        json_decref(choice);
+        return ad_oom(err);
+    }
+    /* tool_choice "none" (choice NULL) declares the tools only when the
+     * history needs them. */
+    int rc = offered && (choice || json_array_size(history)) ? client_tools(list, allowed, tools, err) : 0;
+    if (rc == 0 && !offered && list && !json_is_null(list) && !json_is_array(list))
+        rc = ad_fail(err, FAIL_CLIENT, "tools must be an array");
+    if (rc == 0)
+        rc = history_tools(history, tools, err);
+    if (rc == 0 && json_array_size(tools)) {
+        json_t *cfg = json_pack("{s:O}", "tools", tools);
+        if (cfg && choice && json_array_size(tools) && json_object_set(cfg, "toolChoice", choice) < 0) {
+            json_decref(cfg);
+            cfg = NULL;
+        }
+        if (ad_set_new(body, "toolConfig", cfg) < 0)
+            rc = ad_oom(err);
+    }
+    json_decref(tools);
+    json_decref(choice);
+    return rc < 0 ? -1 : response_format(req, body, err);
+}
