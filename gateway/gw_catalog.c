@@ -251,6 +251,10 @@ static struct gw_catalog *catalog_build(struct st_env *st, const char *json, siz
     cat->slots = calloc(cat->nslots, sizeof *cat->slots);
     if (!cat->providers || !cat->slots)
         goto fail;
+    /* Keys live in sodium_malloc'd memory, which needs the library set up
+     * (sodium_init is idempotent and cheap after the first call). */
+    if (keys_init() < 0)
+        goto fail;
     struct key_src ks = { .st = st, .master_file = cfg->keys.master_key_file };
     int prc = 0;
     for (size_t i = 0; prc == 0 && i < cfg->nproviders; i++)
