@@ -60,7 +60,7 @@ $(BUILD)/bin/backstopctl: $(call obj,$(CTL_SRC)) $(LIB)
 
 $(BUILD)/bin/simprov: $(BUILD)/obj/tests/simprov/sim_main.o $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ -levent -ljansson -lm
+	$(CC) $(LDFLAGS) -o $@ $^ -levent -ljansson -lsodium -lm
 
 $(BUILD)/test/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(@D)

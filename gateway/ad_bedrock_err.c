@@ -74,6 +74,9 @@ enum fail_class ad_bedrock_error_class(const char *type, const char *message, lo
             return types[i].fail == FAIL_STREAM_ERROR && status ? FAIL_SERVER : types[i].fail;
     if (status == 0)
         return FAIL_STREAM_ERROR;
+    /* ModelNotReadyException is a 429 that is no rate limit. */
+    if (status == 429 && says(message, "not ready"))
+        return FAIL_SERVER;
     if (status == 400 && says(message, "quota"))
         return FAIL_QUOTA;
     if (status == 403)
@@ -98,6 +101,22 @@ json_t *ad_bedrock_openai_error(enum fail_class c, const char *type, const char 
     return ad_openai_error_for(c, message);
 }
 
+/* Bedrock names the exception in a header the adapter never sees; where
+ * the status (and for 403 the front end's wording) leaves one candidate,
+ * that is it. */
+static const char *implied_type(long status, const char *msg)
+{
+    if (status == 503)
+        return "ServiceUnavailableException";
+    if (status == 408)
+        return "ModelTimeoutException";
+    if (status == 403)
+        return says(msg, "signature") || says(msg, "security token") || says(msg, "authentication token")
+                   ? "InvalidSignatureException"
+                   : "AccessDeniedException";
+    return NULL;
+}
+
 enum fail_class ad_bedrock_classify(long status, const char *body, size_t len, json_t **openai_error)
 {
     json_t *doc = body && len ? json_loadb(body, len, 0, NULL) : NULL;
@@ -108,6 +127,8 @@ enum fail_class ad_bedrock_classify(long status, const char *body, size_t len, j
     const char *type = ad_str(doc, "__type");
     if (!type)
         type = ad_str(doc, "code");
+    if (!type)
+        type = implied_type(status, msg);
     enum fail_class c = status >= 200 && status < 300 ? FAIL_NONE : ad_bedrock_error_class(type, msg, status);
     if (openai_error) {
         char fallback[64];

@@ -33,6 +33,10 @@ struct gw_provider {
     const struct ad_ops *ad;
     bool native;
     char *api_key;                 /* sodium_malloc'd, for the adapter's headers; NULL: none */
+    /* bedrock: the secret access key and session token SigV4 signs with
+     * (api_key is then the access key id); sodium_malloc'd or NULL. */
+    char *aws_secret;
+    char *aws_token;
 };
 
 /* An immutable snapshot of the catalog for one generation.  Requests hold a
@@ -96,6 +100,12 @@ enum gw_api {
     GW_API_OPENAI = 0,            /* POST /v1/chat/completions */
     GW_API_ANTHROPIC,             /* POST /v1/messages */
 };
+
+/* gw_catalog_aws.c: a bedrock provider's AWS credentials (after its key is
+ * in place); 0, or -1 when memory ran out.  Missing credentials disable
+ * the provider with a logged reason. */
+struct cfg_provider;
+int gw_catalog_aws(struct gw_provider *gp, const struct cfg_provider *p);
 
 /* gw_chat.c */
 void gw_chat_handle(struct gw *gw, struct http_req *req, enum gw_api api);

@@ -63,6 +63,9 @@ int gw_att_ad_build(struct gw_attempt *att)
         .model = att->tgt->model,
         .api_key = att->prov->api_key,
         .api_version = p->api_version,
+        .aws_region = p->aws_region,
+        .aws_secret_key = att->prov->aws_secret,
+        .aws_session_token = att->prov->aws_token,
     };
     struct ad_request req;
     struct ad_error err = { 0 };
@@ -88,9 +91,17 @@ int gw_att_ad_build(struct gw_attempt *att)
     return rc;
 }
 
+/* The model an answer names: the upstream's own (NULL), except where the
+ * format's answers name none (Bedrock Converse): there the target's model
+ * id, which is what the upstream would have said. */
+static const char *answer_model(const struct gw_attempt *att)
+{
+    return att->ad == &ad_bedrock_ops ? att->tgt->model : NULL;
+}
+
 int gw_att_ad_stream_start(struct gw_attempt *att)
 {
-    att->ads = att->ad->stream_new(NULL, att->chat->include_usage);
+    att->ads = att->ad->stream_new(answer_model(att), att->chat->include_usage);
     return att->ads ? 0 : -1;
 }
 
@@ -211,7 +222,7 @@ void gw_att_ad_done(struct gw_attempt *att)
     }
     if (att->mode == ATT_BUFFER) {
         struct ad_error err = { 0 };
-        att->answer = att->ad->parse_response(body ? body : "", len, NULL, &err);
+        att->answer = att->ad->parse_response(body ? body : "", len, answer_model(att), &err);
         if (!att->answer)
             fail_with(att, err.fail == FAIL_NONE ? FAIL_BAD_RESPONSE : err.fail, err.message);
         return;

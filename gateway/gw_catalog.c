@@ -53,6 +53,8 @@ static void catalog_free(struct gw_catalog *cat)
                     explicit_bzero(h->data, strlen(h->data));
             curl_slist_free_all(cat->providers[i].headers);
             keys_free(cat->providers[i].api_key);
+            keys_free(cat->providers[i].aws_secret);
+            keys_free(cat->providers[i].aws_token);
         }
     free(cat->providers);
     free(cat->slots);
@@ -198,6 +200,8 @@ static int provider_init(struct gw_provider *gp, const struct cfg_provider *p, s
     if (stored > 0)
         log_debug("provider %s: using the stored key", p->name);
     keys_free(secret);
+    if (ok && p->type == CFG_PROV_BEDROCK && gw_catalog_aws(gp, p) < 0)
+        ok = false;
     return ok ? 0 : -ENOMEM;
 }
 

@@ -26,6 +26,7 @@ enum cfg_provider_type {
     CFG_PROV_OPENAI = 0,      /* api.openai.com or anything speaking its API */
     CFG_PROV_OPENAI_COMPAT,   /* vLLM, Ollama, DeepSeek, Mistral, Groq, ... */
     CFG_PROV_ANTHROPIC,       /* Anthropic Messages API */
+    CFG_PROV_BEDROCK,         /* AWS Bedrock Converse (SigV4) */
 };
 
 struct cfg_provider {
@@ -38,6 +39,12 @@ struct cfg_provider {
     char *region;       /* free-form label, or NULL */
     char *api_version;  /* the API version header/parameter (anthropic-version, ...), or NULL
                            for the adapter's default */
+    /* bedrock only: the AWS region requests are signed for, and the
+     * variables holding the secret access key and a session token (the
+     * access key id is the provider's key); NULL when not set. */
+    char *aws_region;
+    char *aws_secret_key_env;
+    char *aws_session_token_env;
 };
 
 struct cfg_target {

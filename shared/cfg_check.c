@@ -175,6 +175,19 @@ bool cfg_check_api_version(struct cfg_ctx *c, const char *s, char **repl)
     return ok;
 }
 
+/* It goes into the signature's credential scope: AWS's own form. */
+bool cfg_check_aws_region(struct cfg_ctx *c, const char *s, char **repl)
+{
+    (void)repl;
+    size_t n = strlen(s);
+    bool ok = n >= 1 && n <= 32 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+    if (!ok) {
+        char q[CFG_QUOTE_MAX];
+        cfg_err(c, "%s is not an AWS region (such as \"us-east-1\")", cfg_quote(q, s));
+    }
+    return ok;
+}
+
 bool cfg_check_provider_name(struct cfg_ctx *c, const char *key)
 {
     size_t n = strlen(key);
@@ -202,8 +215,31 @@ bool cfg_check_model_name(struct cfg_ctx *c, const char *key)
 /* An optional provider is one that may be switched off by leaving its key
  * variable unset; without a variable the flag could never act, which is
  * most likely a mistake in the file. */
+/* The aws_* keys belong to bedrock providers, which need a region. */
+static bool check_aws(struct cfg_ctx *c, const json_t *p)
+{
+    static const char *const keys[] = { "aws_region", "aws_secret_key_env", "aws_session_token_env" };
+    bool bedrock = strcmp(json_string_value(json_object_get(p, "type")) ?: "", "bedrock") == 0;
+    bool ok = true;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const json_t *v = json_object_get(p, keys[i]);
+        if (bedrock ? i > 0 || (v && !json_is_null(v)) : !v || json_is_null(v))
+            continue;
+        size_t mark = cfg_path_key(c, keys[i]);
+        if (bedrock)
+            cfg_err(c, "is required for a bedrock provider (the region requests are signed for)");
+        else
+            cfg_err(c, "is for bedrock providers only");
+        cfg_path_pop(c, mark);
+        ok = false;
+    }
+    return ok;
+}
+
 bool cfg_check_provider(struct cfg_ctx *c, const json_t *p)
 {
+    if (!check_aws(c, p))
+        return false;
     if (!json_is_true(json_object_get(p, "optional")) ||
         !json_is_null(json_object_get(p, "api_key_env")))
         return true;

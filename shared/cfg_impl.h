@@ -96,6 +96,7 @@ bool cfg_check_listen(struct cfg_ctx *c, const char *s, char **repl);
 bool cfg_check_url(struct cfg_ctx *c, const char *s, char **repl);
 bool cfg_check_env_name(struct cfg_ctx *c, const char *s, char **repl);
 bool cfg_check_api_version(struct cfg_ctx *c, const char *s, char **repl);
+bool cfg_check_aws_region(struct cfg_ctx *c, const char *s, char **repl);
 bool cfg_check_provider_name(struct cfg_ctx *c, const char *key);
 bool cfg_check_model_name(struct cfg_ctx *c, const char *key);
 bool cfg_check_provider(struct cfg_ctx *c, const json_t *p);

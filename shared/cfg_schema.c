@@ -33,6 +33,7 @@ const struct cfg_enum cfg_provider_types[] = {
     { "openai", CFG_PROV_OPENAI },
     { "openai-compatible", CFG_PROV_OPENAI_COMPAT },
     { "anthropic", CFG_PROV_ANTHROPIC },
+    { "bedrock", CFG_PROV_BEDROCK },
     { NULL, 0 },
 };
 
@@ -134,6 +135,15 @@ static const struct cfg_field provider_fields[] = {
     { .key = "api_version", .kind = CK_STRING, .flags = CF_NULLABLE | CF_NONEMPTY, .def = "null",
       .check = cfg_check_api_version,
       .store = CS_STR, .off = offsetof(struct cfg_provider, api_version) },
+    { .key = "aws_region", .kind = CK_STRING, .flags = CF_NULLABLE, .def = "null",
+      .check = cfg_check_aws_region,
+      .store = CS_STR, .off = offsetof(struct cfg_provider, aws_region) },
+    { .key = "aws_secret_key_env", .kind = CK_STRING, .flags = CF_NULLABLE, .def = "null",
+      .check = cfg_check_env_name,
+      .store = CS_STR, .off = offsetof(struct cfg_provider, aws_secret_key_env) },
+    { .key = "aws_session_token_env", .kind = CK_STRING, .flags = CF_NULLABLE, .def = "null",
+      .check = cfg_check_env_name,
+      .store = CS_STR, .off = offsetof(struct cfg_provider, aws_session_token_env) },
     END_ROW
 };
 

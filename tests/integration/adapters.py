@@ -6,17 +6,36 @@ import re
 from harness import check, sse_events
 
 SIM_KEY = "sk-ant-sim-test-key"
+# The AWS credentials bedrock sims verify SigV4 signatures with.
+AWS_AKID = "AKIDSIMTEST0001"
+AWS_SECRET = "sim/Secret+Key/0001"
+
+
+def bedrock_sim(env, name, secret=AWS_SECRET):
+    """A sim that checks every Bedrock request's SigV4 signature."""
+    return env.sim(name, args=["--aws-key", f"{AWS_AKID}:{secret}"])
+
+
+def bedrock_provider(env, sim, secret=AWS_SECRET):
+    env.proc_env["BACKSTOP_SIM_AWS_AKID"] = AWS_AKID
+    env.proc_env["BACKSTOP_SIM_AWS_SECRET_" + sim.name.replace("-", "_")] = secret
+    return {"type": "bedrock", "base_url": f"http://127.0.0.1:{sim.port}", "aws_region": "us-east-1",
+            "api_key_env": "BACKSTOP_SIM_AWS_AKID",
+            "aws_secret_key_env": "BACKSTOP_SIM_AWS_SECRET_" + sim.name.replace("-", "_")}
 
 
 def mixed_config(env, targets, **extra):
-    """targets: [(sim, type)], type "openai" or "anthropic"; one chain
-    'sim-chat' over them in order.  Anthropic providers get a key."""
+    """targets: [(sim, type)], type "openai", "anthropic" or "bedrock"; one
+    chain 'sim-chat' over them in order.  Anthropic providers get a key,
+    bedrock ones AWS credentials (their sims from bedrock_sim)."""
     cfg = env.config([t[0] for t in targets], **extra)
     env.proc_env["BACKSTOP_SIM_ANT_KEY"] = SIM_KEY
     for sim, typ in targets:
         if typ == "anthropic":
             cfg["providers"][sim.name] = {"type": "anthropic", "base_url": sim.url,
                                           "api_key_env": "BACKSTOP_SIM_ANT_KEY"}
+        elif typ == "bedrock":
+            cfg["providers"][sim.name] = bedrock_provider(env, sim)
     return cfg
 
 

@@ -124,7 +124,7 @@ class Proc:
 
 
 class Sim:
-    def __init__(self, env, name, model_version=None, fault=None):
+    def __init__(self, env, name, model_version=None, fault=None, args=()):
         self.name = name
         port_file = os.path.join(env.dir, f"{name}.port")
         argv = [os.path.join(BIN, "simprov"), "--listen", "127.0.0.1:0", "--name", name,
@@ -133,6 +133,7 @@ class Sim:
             argv += ["--model-version", model_version]
         if fault:
             argv += ["--fault", fault]
+        argv += list(args)
         self.proc = Proc(argv, os.path.join(env.dir, f"{name}.log"))
         self.port = int(wait_for(lambda: read_file(port_file).strip(), 10, what=f"{name} port"))
 
@@ -245,8 +246,8 @@ class Env:
         self.proc_env = dict(os.environ)
         self.proc_env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
 
-    def sim(self, name, model_version=None, fault=None):
-        s = Sim(self, name, model_version, fault)
+    def sim(self, name, model_version=None, fault=None, args=()):
+        s = Sim(self, name, model_version, fault, args)
         self.sims.append(s)
         return s
 

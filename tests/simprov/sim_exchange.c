@@ -229,6 +229,8 @@ static void add_headers(struct sim_exchange *ex)
 		evhttp_add_header(h, "Cache-Control", "no-cache");
 	if (ex->plan.request_id[0])
 		evhttp_add_header(h, "x-request-id", ex->plan.request_id);
+	if (ex->plan.error_type[0])
+		evhttp_add_header(h, "x-amzn-ErrorType", ex->plan.error_type);
 	if (ex->plan.retry_after >= 0) {
 		snprintf(num, sizeof(num), "%ld", ex->plan.retry_after);
 		evhttp_add_header(h, "Retry-After", num);

@@ -41,6 +41,7 @@ struct sim_plan {
 	long retry_after;             /* -1 = no header */
 	long retry_after_ms;          /* -1 = no header */
 	char request_id[96];          /* x-request-id response header */
+	char error_type[160];         /* x-amzn-ErrorType header (AWS errors), "" = none */
 
 	/* counted into the token totals if the exchange completes */
 	bool success;

@@ -41,6 +41,7 @@ struct options {
 	const char *model_version;
 	const char *port_file;
 	const char *fault;
+	const char *aws_key;
 	bool verbose;
 };
 
@@ -49,7 +50,8 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: simprov --listen HOST:PORT [--name NAME] "
 		"[--model-version V]\n"
-		"               [--port-file FILE] [--fault SPEC] [--verbose]\n"
+		"               [--port-file FILE] [--fault SPEC] [--aws-key AKID:SECRET]\n"
+		"               [--verbose]\n"
 		"  HOST:PORT      address to bind (PORT 0 = ephemeral; IPv6 as "
 		"[::1]:0)\n"
 		"  --name         instance name, [A-Za-z0-9._-]{1,%d} "
@@ -58,6 +60,8 @@ static void usage(FILE *out)
 		"  --port-file    write the bound port here (atomically)\n"
 		"  --fault        standing fault spec, e.g. "
 		"'status=503;retry_after=2'\n"
+		"  --aws-key      Bedrock requests must carry a SigV4 signature made\n"
+		"                 with this access key id and secret\n"
 		"  --verbose      log every chat request to stderr\n",
 		NAME_MAX_LEN);
 }
@@ -99,11 +103,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const char *const valued[] = {
 		"--listen", "--name", "--model-version", "--port-file",
-		"--fault",
+		"--fault", "--aws-key",
 	};
 	const char **slots[] = {
 		&o->listen, &o->name, &o->model_version, &o->port_file,
-		&o->fault,
+		&o->fault, &o->aws_key,
 	};
 
 	for (int i = 1; i < argc; i++) {
@@ -147,6 +151,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 	if (o->model_version && !model_ok(o->model_version))
 		return die_usage("bad --model-version '%s' (printable ASCII, "
 				 "1-200 chars)", o->model_version);
+	if (o->aws_key && (!strchr(o->aws_key, ':') || o->aws_key[0] == ':' ||
+			   !strchr(o->aws_key, ':')[1]))
+		return die_usage("bad --aws-key '%s' (want ACCESS_KEY_ID:SECRET)", o->aws_key);
 	if (o->port_file && !*o->port_file)
 		return die_usage("%s needs a file name", "--port-file");
 	return 0;
@@ -322,7 +329,20 @@ static void on_request(struct evhttp_request *req, void *arg)
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 	enum evhttp_cmd_type m = evhttp_request_get_command(req);
 	const struct route *r = NULL;
+	char model[512];
+	bool stream;
 
+	/* Bedrock names the model in the path: matched apart from the table. */
+	if (sim_bedrock_match(path, model, sizeof(model), &stream)) {
+		if (m != EVHTTP_REQ_POST) {
+			evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+			sim_http_send_error(req, 405, "invalid_request_error", "method_not_allowed", NULL,
+					    "Method not allowed for this URL.");
+			return;
+		}
+		sim_chat_bedrock(srv, req, model, stream);
+		return;
+	}
 	if (path) {
 		/* tolerate one trailing slash, as hosted APIs do */
 		size_t n = strlen(path);
@@ -428,6 +448,14 @@ int main(int argc, char **argv)
 		.verbose = o.verbose,
 		.fault_remaining = -1,
 	};
+	char aws[1024];
+	if (o.aws_key) {
+		snprintf(aws, sizeof(aws), "%s", o.aws_key);
+		char *colon = strchr(aws, ':');
+		*colon = '\0';
+		srv.aws_access_key = aws;
+		srv.aws_secret_key = colon + 1;
+	}
 	if (sim_stats_init(&srv.stats) < 0) {
 		fprintf(stderr, "simprov: out of memory\n");
 		return 1;

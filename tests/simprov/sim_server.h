@@ -19,6 +19,10 @@ struct sim_server {
 	struct evhttp *http;
 	const char *name;
 	const char *model_version;   /* NULL: echo the requested model */
+	/* --aws-key AKID:SECRET: Bedrock requests must be SigV4-signed with it
+	 * (NULL: any Authorization is taken unverified). */
+	const char *aws_access_key;
+	const char *aws_secret_key;
 	bool verbose;
 
 	struct sim_stats stats;
@@ -45,6 +49,12 @@ void sim_server_clear_fault(struct sim_server *srv);
 void sim_chat_openai(struct sim_server *srv, struct evhttp_request *req);
 /* POST /v1/messages (sim_anthropic_route.c) */
 void sim_chat_anthropic(struct sim_server *srv, struct evhttp_request *req);
+/* Bedrock Converse (model id as it appeared in the path, decoded), in
+ * sim_bedrock_route.c. */
+void sim_chat_bedrock(struct sim_server *srv, struct evhttp_request *req, const char *model, bool stream);
+/* Whether path is /model/{modelId}/converse[-stream]: the id (decoded)
+ * into model, the operation into *stream. */
+bool sim_bedrock_match(const char *path, char *model, size_t size, bool *stream);
 
 /* Small HTTP helpers, in sim_http.c. */
 const char *sim_http_reason(int status);

@@ -38,6 +38,15 @@ static json_t *str_or_null(const char *s)
 	return v ? v : json_null();
 }
 
+void sim_stats_model(struct sim_stats *st, const char *m)
+{
+	json_t *n = json_object_get(st->models, m);
+	if (n)
+		json_integer_set(n, json_integer_value(n) + 1);
+	else
+		json_object_set_new(st->models, m, json_integer(1));
+}
+
 void sim_stats_arrival(struct sim_stats *st, json_t *body,
 		       const char *authorization, const char *request_id,
 		       const char *content_type)
@@ -46,14 +55,8 @@ void sim_stats_arrival(struct sim_stats *st, json_t *body,
 	st->in_flight++;
 
 	json_t *model = json_object_get(body, "model");
-	if (json_is_string(model)) {
-		const char *m = json_string_value(model);
-		json_t *n = json_object_get(st->models, m);
-		if (n)
-			json_integer_set(n, json_integer_value(n) + 1);
-		else
-			json_object_set_new(st->models, m, json_integer(1));
-	}
+	if (json_is_string(model))
+		sim_stats_model(st, json_string_value(model));
 
 	json_decref(st->last_request);
 	st->last_request = json_incref(body);

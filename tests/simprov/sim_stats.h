@@ -34,6 +34,8 @@ void sim_stats_reset(struct sim_stats *st);
 
 /* Records an arriving chat request. body may be NULL (not JSON); the header
  * values may be NULL (absent). */
+/* Counts a request for model m (formats that name it outside the body). */
+void sim_stats_model(struct sim_stats *st, const char *m);
 void sim_stats_arrival(struct sim_stats *st, json_t *body,
 		       const char *authorization, const char *request_id,
 		       const char *content_type);

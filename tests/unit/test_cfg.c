@@ -384,7 +384,7 @@ static void test_unknown_and_types(void)
                "\"debug\", got \"verbose\"");
     EXPECT_ONE(WITH_PROV("'type':'azure','base_url':'http://h'"),
                "$.providers.p.type: expected one of \"openai\", \"openai-compatible\", "
-               "\"anthropic\", got \"azure\"");
+               "\"anthropic\", \"bedrock\", got \"azure\"");
     EXPECT_ONE("{'listen':8080,'state_dir':'s'," MIN_PROVS MIN_MODELS "}",
                "$.listen: expected a string, got integer");
     EXPECT_ONE(WITH_TARGETS("{}"), "$.models.m.targets: expected an array, got object");
@@ -397,6 +397,15 @@ static void test_unknown_and_types(void)
     EXPECT_ONE(WITH_PROV("'type':'openai','base_url':'http://h','region':''"),
                "$.providers.p.region: must not be empty");
     EXPECT_OK(WITH_PROV("'type':'openai','base_url':'http://h','region':'eu','api_key_env':null"));
+    EXPECT_OK(WITH_PROV("'type':'bedrock','base_url':'https://bedrock-runtime.us-east-1.amazonaws.com',"
+                        "'aws_region':'us-east-1','api_key_env':'AWS_ACCESS_KEY_ID',"
+                        "'aws_secret_key_env':'AWS_SECRET_ACCESS_KEY','aws_session_token_env':'AWS_SESSION_TOKEN'"));
+    EXPECT_ONE(WITH_PROV("'type':'bedrock','base_url':'http://h'"),
+               "$.providers.p.aws_region: is required for a bedrock provider (the region requests are signed for)");
+    EXPECT_ONE(WITH_PROV("'type':'bedrock','base_url':'http://h','aws_region':'US East'"),
+               "$.providers.p.aws_region: \"US East\" is not an AWS region (such as \"us-east-1\")");
+    EXPECT_ONE(WITH_PROV("'type':'openai','base_url':'http://h','aws_secret_key_env':'S'"),
+               "$.providers.p.aws_secret_key_env: is for bedrock providers only");
 
     struct cfg_errors e = { 0 };
     json_t *arr = json_array();

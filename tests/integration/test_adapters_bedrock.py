@@ -1,0 +1,271 @@
+"""OpenAI clients served by Bedrock Converse targets (through the adapter:
+SigV4-signed requests that the sim verifies, binary event-stream answers),
+and failover into Bedrock in the middle of a tool loop, through the real
+gateway and simprov."""
+import json
+
+from adapters import (AWS_AKID, bedrock_provider, bedrock_sim, chunks, finish_reasons, mixed_config,
+                      stream_text, stream_tool_calls, tool_result_body, tool_turn_body, WEATHER_TOOL)
+from harness import chat_body, check
+
+NO_BREAKER = {"consecutive_failures": 1000, "error_rate_pct": 100, "min_requests": 100000}
+
+
+def test_bedrock_plain(env):
+    a = bedrock_sim(env, "sim-a")
+    gw = env.gateway(mixed_config(env, [(a, "bedrock")]))
+    r = gw.post(chat_body(temperature=0.2, max_tokens=100, stop=["zzz"], top_p=0.5,
+                          messages=[{"role": "system", "content": "Be terse."},
+                                    {"role": "user", "content": "hello there"}]))
+    check(r.status == 200, (r.status, r.body))
+    j = r.json()
+    # Converse answers name no model: the target's id stands in for it.
+    check(j["object"] == "chat.completion" and j["model"] == "sim-a-model", j)
+    msg = j["choices"][0]["message"]
+    check(msg["role"] == "assistant" and msg["content"] == "Hello from sim-a. You said: hello there", j)
+    check(j["choices"][0]["finish_reason"] == "stop", j)
+    check(j["usage"]["completion_tokens"] == 7 and j["usage"]["total_tokens"] == j["usage"]["prompt_tokens"] + 7, j)
+    check(r.header("x-backstop-provider") == "sim-a", r.headers)
+    st = a.stats()
+    # Signed with SigV4 for the configured region and the signing name bedrock.
+    auth = st["last_headers"]["authorization"]
+    check(auth.startswith(f"AWS4-HMAC-SHA256 Credential={AWS_AKID}/") and "/us-east-1/bedrock/aws4_request" in auth,
+          auth)
+    check(st["models"] == {"sim-a-model": 1}, st)
+    up = st["last_request"]
+    check(up["system"] == [{"text": "Be terse."}], up)
+    check(up["messages"] == [{"role": "user", "content": [{"text": "hello there"}]}], up)
+    check(up["inferenceConfig"] == {"maxTokens": 100, "temperature": 0.2, "topP": 0.5, "stopSequences": ["zzz"]}, up)
+    log = gw.access()[-1]
+    check(log["completion_tokens"] == 7, log)
+    # The model id is a path label: ':' is percent-encoded on the wire.
+    cfg = mixed_config(env, [(a, "bedrock")])
+    cfg["models"]["sim-chat"]["targets"][0]["model"] = "anthropic.claude-3-5-sonnet-20240620-v1:0"
+    gw2 = env.gateway(cfg, name="gw2")
+    r = gw2.post(chat_body())
+    check(r.status == 200, (r.status, r.body))
+    check("anthropic.claude-3-5-sonnet-20240620-v1:0" in a.stats()["models"], a.stats()["models"])
+
+
+def test_bedrock_stream(env):
+    a = bedrock_sim(env, "sim-a")
+    gw = env.gateway(mixed_config(env, [(a, "bedrock")]))
+    r = gw.post(chat_body(stream=True, stream_options={"include_usage": True}))
+    check(r.status == 200 and r.header("content-type").startswith("text/event-stream"), r.headers)
+    chs = chunks(r.body)
+    check(stream_text(chs) == "Hello from sim-a. You said: hello there", chs)
+    check(finish_reasons(chs) == ["stop"], chs)
+    check(len({c["id"] for c in chs}) == 1 and all(c["object"] == "chat.completion.chunk" for c in chs), chs)
+    check(chs[-1]["choices"] == [] and chs[-1]["usage"]["completion_tokens"] == 7, chs[-1])
+    log = gw.access()[-1]
+    check(log["stream"] and log["completion_tokens"] == 7, log)
+    check(a.stats()["stream_requests"] == 1, a.stats())
+    # Without include_usage there is no usage chunk; chunks=1 gives one delta.
+    a.fault("chunks=1;count=1")
+    chs = chunks(gw.post(chat_body(stream=True)).body)
+    check(all(c["choices"] for c in chs) and "usage" not in chs[-1], chs[-1])
+    check(stream_text(chs) == "Hello from sim-a. You said: hello there", chs)
+
+
+def test_bedrock_tool_round_trip(env):
+    a = bedrock_sim(env, "sim-a")
+    gw = env.gateway(mixed_config(env, [(a, "bedrock")]))
+    r = gw.post(tool_turn_body())
+    check(r.status == 200, (r.status, r.body))
+    ch = r.json()["choices"][0]
+    check(ch["finish_reason"] == "tool_calls", ch)
+    call = ch["message"]["tool_calls"][0]
+    check(call["type"] == "function" and call["function"]["name"] == "get_weather", call)
+    check(json.loads(call["function"]["arguments"]) == {"city": "x"}, call)
+    sent = a.stats()["last_request"]
+    spec = sent["toolConfig"]["tools"][0]["toolSpec"]
+    check(spec["inputSchema"]["json"] == WEATHER_TOOL["function"]["parameters"], sent)
+    check(sent["toolConfig"]["toolChoice"] == {"auto": {}}, sent)
+    r = gw.post(tool_result_body({"id": call["id"], "name": "get_weather",
+                                  "arguments": call["function"]["arguments"]}))
+    check(r.status == 200, (r.status, r.body))
+    check(r.json()["choices"][0]["message"]["content"] == "Done from sim-a: 4 C, rain", r.body)
+    sent = a.stats()["last_request"]["messages"]
+    check(sent[1]["content"][0]["toolUse"]["input"] == {"city": "x"}, sent)
+    check(sent[2]["content"][0]["toolResult"]["content"] == [{"text": "4 C, rain"}], sent)
+    # Streamed: the call's arguments arrive as deltas by index.
+    chs = chunks(gw.post(tool_turn_body(stream=True)).body)
+    calls = stream_tool_calls(chs)
+    check(len(calls) == 1 and calls[0]["name"] == "get_weather" and json.loads(calls[0]["arguments"]) == {"city": "x"},
+          calls)
+    check(finish_reasons(chs) == ["tool_calls"], chs)
+    chs = chunks(gw.post(tool_result_body(calls[0], stream=True)).body)
+    check(stream_text(chs) == "Done from sim-a: 4 C, rain", chs)
+
+
+def test_bedrock_error_mapping(env):
+    """Bedrock's errors reach an OpenAI client as OpenAI would say them, and
+    fail over under the class the adapter gave them."""
+    a = bedrock_sim(env, "sim-a")
+    b = env.sim("sim-b")
+    cfg = mixed_config(env, [(a, "bedrock"), (b, "openai")], breaker=NO_BREAKER)
+    cfg["models"]["sim-chat"]["on"] = {"server_error": "failover", "rate_limited": "failover"}
+    cases = [("status=429", "rate_limited"), ("status=503", "server_error"),
+             ("status=429;code=model_not_ready", "server_error"), ("status=424", "server_error"),
+             ("status=403", "auth_failed"), ("status=404", "not_found"),
+             ("status=400;code=insufficient_quota", "quota_exhausted"),
+             ("status=400;code=context_length_exceeded", "context_length"),
+             ("stream_error_after=1;code=throttlingException", "rate_limited"),
+             ("stream_error_after=1;code=modelStreamErrorException", "stream_error")]
+    for i, (fault, cls) in enumerate(cases):
+        gw = env.gateway(cfg, name=f"gw{i}")
+        a.fault(fault)
+        stream = "stream" in fault
+        r = gw.post(chat_body(stream=stream))
+        check(r.status == 200 and r.header("x-backstop-provider") == "sim-b", (fault, r.status, r.body))
+        check(r.header("x-backstop-failover") == f"sim-a/sim-a-model={cls}", (fault, r.headers))
+        if stream:
+            check(stream_text(chunks(r.body)) == "Hello from sim-b. You said: hello there", (fault, r.body))
+        a.clear()
+        gw.stop()
+    # Alone in the chain: the client gets the error in OpenAI's shape.
+    cfg = mixed_config(env, [(a, "bedrock")], breaker=NO_BREAKER)
+    cfg["models"]["sim-chat"]["on"] = {"server_error": "return", "rate_limited": "return", "auth_failed": "return"}
+    for i, (fault, status, code) in enumerate([("status=400;message=bad thing", 400, None),
+                                               ("status=400;code=context_length_exceeded", 400,
+                                                "context_length_exceeded"),
+                                               ("status=429", 429, "rate_limit_exceeded"),
+                                               ("status=503", 503, "overloaded"),
+                                               ("status=403", 403, "permission_denied")]):
+        gw = env.gateway(cfg, name=f"ret{i}")
+        a.fault(fault + ";count=1")
+        r = gw.post(chat_body())
+        check(r.status == status, (fault, r.status, r.body))
+        e = r.json()["error"]
+        check(e["message"] and e["code"] == code, (fault, e))
+        gw.stop()
+    check(e["message"] == "You don't have access to the model with the specified model ID.", e)
+
+
+def test_bedrock_bad_signature(env):
+    """The sim recomputes every signature: a gateway holding the wrong
+    secret is refused with Bedrock's 403, which fails over as auth_failed;
+    the right secret with a session token is accepted."""
+    a = bedrock_sim(env, "sim-a")
+    b = env.sim("sim-b")
+    cfg = mixed_config(env, [(a, "bedrock"), (b, "openai")], breaker=NO_BREAKER)
+    cfg["providers"]["sim-a"] = bedrock_provider(env, a, secret="not-the-secret")
+    gw = env.gateway(cfg)
+    r = gw.post(chat_body())
+    check(r.status == 200 and r.header("x-backstop-provider") == "sim-b", (r.status, r.body))
+    check(r.header("x-backstop-failover") == "sim-a/sim-a-model=auth_failed", r.headers)
+    check(a.stats()["completed"] == 1 and a.stats()["prompt_tokens"] == 0, a.stats())
+    gw.stop()
+    # The same through the stream endpoint.
+    gw = env.gateway(cfg, name="gw-s")
+    r = gw.post(chat_body(stream=True))
+    check(r.status == 200 and r.header("x-backstop-failover") == "sim-a/sim-a-model=auth_failed", r.headers)
+    gw.stop()
+    # Right secret, with a session token: signed (x-amz-security-token in
+    # SignedHeaders) and accepted.
+    cfg["providers"]["sim-a"] = bedrock_provider(env, a)
+    cfg["providers"]["sim-a"]["aws_session_token_env"] = "BACKSTOP_SIM_AWS_TOKEN"
+    env.proc_env["BACKSTOP_SIM_AWS_TOKEN"] = "FQoGZXIvYXdzEXAMPLE//token="
+    gw = env.gateway(cfg, name="gw-t")
+    r = gw.post(chat_body())
+    check(r.status == 200 and r.header("x-backstop-provider") == "sim-a", (r.status, r.body))
+    check("x-amz-security-token" in a.stats()["last_headers"]["authorization"], a.stats()["last_headers"])
+
+
+def test_bedrock_stored_key(env):
+    """A stored key "ACCESS_KEY_ID:SECRET" signs without any variable."""
+    import os
+    import subprocess
+    from harness import BIN
+    a = bedrock_sim(env, "sim-a")
+    cfg = mixed_config(env, [(a, "bedrock")])
+    p = cfg["providers"]["sim-a"]
+    del p["aws_secret_key_env"]
+    p["api_key_env"] = None
+    gw = env.gateway(cfg)
+    from adapters import AWS_SECRET
+    out = subprocess.run([os.path.join(BIN, "backstopctl"), "-c", gw.config_path, "keys", "set", "sim-a"], input=f"{AWS_AKID}:{AWS_SECRET}\n", capture_output=True, text=True,
+                         timeout=20, env=env.proc_env)
+    check(out.returncode == 0, (out.stdout, out.stderr))
+    from harness import wait_for
+    wait_for(lambda: gw.post(chat_body()).status == 200, 15, what="stored key in use")
+    auth = a.stats()["last_headers"]["authorization"]
+    check(auth.startswith(f"AWS4-HMAC-SHA256 Credential={AWS_AKID}/"), auth)
+
+
+def _loop_into_bedrock(env, stream):
+    """An OpenAI client's tool loop: turn 1 served by an Anthropic target;
+    on turn 2 it fails (529) and Bedrock serves.  The answer is compared with
+    the same turn served by Bedrock alone, without a failure."""
+    a = env.sim("sim-a")
+    b = bedrock_sim(env, "sim-b")
+    cfg = mixed_config(env, [(a, "anthropic"), (b, "bedrock")])
+    cfg["models"]["sim-chat"]["on"] = {"server_error": "failover"}
+    gw = env.gateway(cfg)
+
+    def turn(g, body):
+        r = g.post(body)
+        check(r.status == 200, (r.status, r.body))
+        return r, (chunks(r.body) if stream else r.json())
+
+    r1, ans1 = turn(gw, tool_turn_body(stream))
+    check(r1.header("x-backstop-provider") == "sim-a", r1.headers)
+    if stream:
+        call = stream_tool_calls(ans1)[0]
+    else:
+        tc = ans1["choices"][0]["message"]["tool_calls"][0]
+        call = {"id": tc["id"], "name": tc["function"]["name"], "arguments": tc["function"]["arguments"]}
+    a.fault("status=529")
+    r2, ans2 = turn(gw, tool_result_body(call, stream))
+    check(r2.header("x-backstop-provider") == "sim-b", r2.headers)
+    check("sim-a/sim-a-model=server_error" in r2.header("x-backstop-failover"), r2.headers)
+    # What Bedrock saw: the Anthropic tool call (its toolu_ id kept) and the
+    # result, with the tool declared.
+    sent = b.stats()["last_request"]
+    use = sent["messages"][1]["content"][0]["toolUse"]
+    check(use["toolUseId"] == call["id"] and use["input"] == json.loads(call["arguments"]), sent)
+    check(sent["messages"][2]["content"][0]["toolResult"]["toolUseId"] == call["id"], sent)
+    check(sent["toolConfig"]["tools"][0]["toolSpec"]["name"] == "get_weather", sent)
+    a.clear()
+    ref_gw = env.gateway(mixed_config(env, [(b, "bedrock")]), name="ref")
+    _, ref = turn(ref_gw, tool_result_body(call, stream))
+    if stream:
+        check(stream_text(ans2) == stream_text(ref) == "Done from sim-b: 4 C, rain", (ans2, ref))
+        check(finish_reasons(ans2) == finish_reasons(ref) == ["stop"], ans2)
+        check([sorted(c.keys()) for c in ans2] == [sorted(c.keys()) for c in ref], (ans2, ref))
+        check(len({c["id"] for c in ans2}) == 1, ans2)
+    else:
+        check(sorted(ans2.keys()) == sorted(ref.keys()), (ans2, ref))
+        check(ans2["choices"][0]["message"] == ref["choices"][0]["message"], (ans2, ref))
+        check(ans2["choices"][0]["message"]["content"] == "Done from sim-b: 4 C, rain", ans2)
+        check(ans2["choices"][0]["finish_reason"] == "stop" and ans2["usage"] == ref["usage"], (ans2, ref))
+
+
+def test_tool_loop_failover_anthropic_to_bedrock(env):
+    _loop_into_bedrock(env, stream=False)
+
+
+def test_tool_loop_failover_anthropic_to_bedrock_stream(env):
+    _loop_into_bedrock(env, stream=True)
+
+
+def test_bedrock_stream_cut_and_continue(env):
+    """A ConverseStream cut before content fails over invisibly; cut after
+    content, the answer continues on the next target."""
+    a = bedrock_sim(env, "sim-a")
+    b = env.sim("sim-b")
+    cfg = mixed_config(env, [(a, "bedrock"), (b, "openai")])
+    cfg["models"]["sim-chat"]["on"] = {"stream_cut": "failover"}
+    cfg["models"]["sim-chat"]["continue_streams"] = True
+    gw = env.gateway(cfg)
+    a.fault("close_after=1;count=1")
+    r = gw.post(chat_body(stream=True))
+    check(stream_text(chunks(r.body)) == "Hello from sim-b. You said: hello there", r.body)
+    check(b"error" not in r.body, r.body)
+    a.fault("close_after=3;count=1")
+    r = gw.post(chat_body(stream=True))
+    chs = chunks(r.body)
+    # messageStart and two words came before the cut.
+    check(stream_text(chs) == "Hello from Hello from sim-b. You said: hello there", chs)
+    check(b.stats()["last_request"]["messages"][-1] == {"role": "assistant", "content": "Hello from "},
+          b.stats()["last_request"])

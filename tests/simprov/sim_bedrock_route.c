@@ -1,0 +1,227 @@
+/*
+ * POST /model/{modelId}/converse and /converse-stream: the Bedrock route.
+ * Verifies the SigV4 signature (with --aws-key's secret), then decides
+ * fault, validation error or answer like the OpenAI route, in Bedrock's
+ * shapes: JSON, or binary event-stream frames for the stream.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include "sim_bedrock.h"
+#include "sim_chat.h"
+
+static void plan_error(struct sim_plan *p, const struct sim_bdr_error *e)
+{
+	p->status = e->status ? e->status : 500;
+	p->body = e->status ? sim_bdr_render_error(e) : NULL;
+	if (!p->body)
+		p->status = 500;
+	/* AWS appends the service's namespace after a colon. */
+	snprintf(p->error_type, sizeof(p->error_type), "%.64s:http://internal.amazon.com/coral/com.amazon.bedrock/",
+		 e->type ? e->type : "InternalServerException");
+}
+
+static int plan_stream_faults(struct sim_plan *p, const struct sim_fault *f, size_t n_data)
+{
+	if (!f)
+		return 0;
+	if (sim_fault_has(f, SIM_F_CLOSE_AFTER)) {
+		size_t n = (size_t)f->close_after;
+		p->n_send = n < n_data ? n : n_data;
+		p->end = SIM_END_CLOSE;
+		p->success = false;
+	} else if (sim_fault_has(f, SIM_F_STREAM_ERROR_AFTER)) {
+		size_t n = (size_t)f->stream_error_after;
+		sim_strv_truncate(&p->events, n < n_data ? n : n_data);
+		if (sim_bdr_push_exception(&p->events, sim_fault_has(f, SIM_F_CODE) ? f->code : NULL,
+					   sim_fault_has(f, SIM_F_MESSAGE) ? f->message : NULL) < 0)
+			return -1;
+		p->n_send = p->events.n;
+		p->success = false;
+	}
+	return 0;
+}
+
+static int plan_answer(struct sim_server *srv, struct sim_plan *p, struct sim_bdr_request *r,
+		       const struct sim_fault *f, unsigned long long id)
+{
+	if (f && sim_fault_has(f, SIM_F_NO_TOOLS)) {
+		r->conv.tool_name = NULL;
+		r->conv.tool_schema = NULL;
+	}
+	struct sim_gen_opts o = {
+		.name = srv->name,
+		.empty_tool_turn = f && sim_fault_has(f, SIM_F_EMPTY_TOOL_TURN),
+		.bad_tool_args = f && sim_fault_has(f, SIM_F_BAD_TOOL_ARGS),
+		.words = (f && sim_fault_has(f, SIM_F_WORDS)) ? f->words : 0,
+	};
+	struct sim_answer a;
+	if (sim_gen_answer(&r->conv, &o, &a) < 0)
+		return -1;
+	char tid[128];
+	snprintf(tid, sizeof(tid), "tooluse_%s_%llu", srv->name, id);
+	p->prompt_tokens = a.prompt_tokens;
+	p->completion_tokens = a.completion_tokens;
+	p->status = 200;
+	p->success = true;
+	int rc;
+	if (!r->stream) {
+		p->body = sim_bdr_render_converse(&a, tid);
+		rc = p->body ? 0 : -1;
+	} else {
+		size_t n_data = 0;
+		p->stream = true;
+		p->content_type = "application/vnd.amazon.eventstream";
+		rc = sim_bdr_render_stream(&a, tid, (f && sim_fault_has(f, SIM_F_CHUNKS)) ? f->chunks : 0, &p->events,
+					   &n_data);
+		p->n_send = p->events.n;
+		if (rc == 0)
+			rc = plan_stream_faults(p, f, n_data);
+	}
+	sim_answer_free(&a);
+	return rc;
+}
+
+static const char *find_header(void *arg, const char *name)
+{
+	return evhttp_find_header(arg, name);
+}
+
+/* The SigV4 check over the request as it came. */
+static int verify(struct sim_server *srv, struct evhttp_request *req, const void *body, size_t len,
+		  struct sim_bdr_error *e)
+{
+	const char *uri = evhttp_request_get_uri(req);
+	char *path = strdup(uri ? uri : "/");
+	if (!path) {
+		e->status = 0;
+		return -1;
+	}
+	char *q = strchr(path, '?');
+	if (q)
+		*q++ = '\0';
+	struct sim_bdr_signed s = {
+		.method = "POST",
+		.path = path,
+		.query = q,
+		.header = find_header,
+		.header_arg = evhttp_request_get_input_headers(req),
+		.body = body,
+		.body_len = len,
+		.now = (long long)time(NULL),
+	};
+	int rc = sim_bdr_verify(&s, srv->aws_access_key, srv->aws_secret_key, e);
+	free(path);
+	return rc;
+}
+
+void sim_chat_bedrock(struct sim_server *srv, struct evhttp_request *req, const char *model, bool stream)
+{
+	struct sim_exchange *ex = sim_exchange_new(srv, req);
+	if (!ex) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	struct sim_plan *p = sim_exchange_plan(ex);
+	unsigned long long id = ++srv->next_id;
+	snprintf(p->request_id, sizeof(p->request_id), "req_%s_%llu", srv->name, id);
+
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	const char *raw = len ? (const char *)evbuffer_pullup(in, -1) : "";
+	json_t *body = len ? json_loadb(raw, len, 0, NULL) : NULL;
+	struct evkeyvalq *hdr = evhttp_request_get_input_headers(req);
+	struct sim_bdr_error he;
+	memset(&he, 0, sizeof(he));
+	int hrc = verify(srv, req, raw, len, &he);
+	sim_stats_arrival(&srv->stats, body, evhttp_find_header(hdr, "authorization"),
+			  evhttp_find_header(hdr, "x-request-id"), evhttp_find_header(hdr, "content-type"));
+	/* Converse names the model in the URL only. */
+	sim_stats_model(&srv->stats, model);
+	if (stream)
+		srv->stats.stream_requests++;
+
+	struct sim_fault f;
+	struct sim_fault_error ferr;
+	struct sim_bdr_request r;
+	struct sim_bdr_error e;
+	enum pick pk = sim_chat_pick_fault(srv, req, &f, &ferr);
+	const struct sim_fault *fp = pk == PICK_FAULT ? &f : NULL;
+	int prc = sim_bdr_parse_request(body, stream, &r, &e);
+	if (fp) {
+		srv->stats.faulted++;
+		sim_chat_plan_timing(p, fp);
+	}
+
+	if (pk == PICK_BAD_HEADER) {
+		struct sim_bdr_error be = { .status = 400, .type = "ValidationException" };
+		snprintf(be.message, sizeof(be.message), "x-sim-fault: %s", ferr.message);
+		plan_error(p, &be);
+	} else if (hrc < 0) {
+		/* The front end refuses an unsigned or badly signed request
+		 * before any fault the model behind it could have. */
+		plan_error(p, &he);
+	} else if (fp && sim_fault_has(fp, SIM_F_RESET)) {
+		p->reset = true;
+	} else if (fp && sim_fault_has(fp, SIM_F_HANG)) {
+		p->hang = true;
+	} else if (fp && sim_fault_has(fp, SIM_F_STATUS)) {
+		struct sim_bdr_error fe;
+		sim_bdr_fault_error(fp->status, sim_fault_has(fp, SIM_F_CODE) ? fp->code : NULL,
+				    sim_fault_has(fp, SIM_F_MESSAGE) ? fp->message : NULL, &fe);
+		plan_error(p, &fe);
+	} else if (prc < 0) {
+		plan_error(p, &e);
+	} else if (plan_answer(srv, p, &r, fp, id) < 0) {
+		free(p->body);
+		p->body = NULL;
+		sim_strv_free(&p->events);
+		p->stream = false;
+		p->content_type = "application/json";
+		p->success = false;
+		p->status = 500;
+	}
+	if (srv->verbose)
+		fprintf(stderr, "simprov %s: %s bedrock model=%s stream=%d -> %d\n", srv->name, p->request_id,
+			model, p->stream, p->status);
+	if (prc == 0)
+		sim_bdr_request_free(&r);
+	json_decref(body);
+	sim_exchange_start(ex);
+}
+
+bool sim_bedrock_match(const char *path, char *model, size_t size, bool *stream)
+{
+	static const char pre[] = "/model/";
+	if (!path || strncmp(path, pre, sizeof(pre) - 1) != 0)
+		return false;
+	const char *id = path + sizeof(pre) - 1;
+	const char *slash = strchr(id, '/');
+	if (!slash || slash == id)
+		return false;
+	const char *op = slash + 1;
+	size_t n = strlen(op);
+	if (n && op[n - 1] == '/')
+		n--; /* one trailing slash, as elsewhere */
+	if (n == 8 && strncmp(op, "converse", 8) == 0)
+		*stream = false;
+	else if (n == 15 && strncmp(op, "converse-stream", 15) == 0)
+		*stream = true;
+	else
+		return false;
+	char *enc = strndup(id, (size_t)(slash - id));
+	char *dec = enc ? evhttp_uridecode(enc, 0, NULL) : NULL;
+	bool ok = dec && *dec && strlen(dec) < size;
+	if (ok)
+		snprintf(model, size, "%s", dec);
+	free(enc);
+	free(dec);
+	return ok;
+}
