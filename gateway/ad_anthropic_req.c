@@ -15,76 +15,30 @@
 
 static int max_tokens(const json_t *req, json_t *body, struct ad_error *err)
 {
-    /* max_completion_tokens is the current name; max_tokens the old one. */
-    const char *key = "max_completion_tokens";
-    const json_t *v = json_object_get(req, key);
-    if (!v || json_is_null(v)) {
-        key = "max_tokens";
-        v = json_object_get(req, key);
-    }
     json_int_t n = AD_ANTHROPIC_DEFAULT_MAX_TOKENS;
-    if (v && !json_is_null(v)) {
-        if (!json_is_integer(v) || json_integer_value(v) < 1)
-            return ad_fail(err, FAIL_CLIENT, "%s must be a positive integer", key);
-        n = json_integer_value(v);
-    }
+    if (ad_max_tokens(req, &n, err) < 0)
+        return -1;
     return json_object_set_new(body, "max_tokens", json_integer(n)) < 0 ? ad_oom(err) : 0;
 }
 
+/* temperature, top_p and stop_sequences. */
 static int sampling(const json_t *req, json_t *body, struct ad_error *err)
 {
-    const json_t *t = json_object_get(req, "temperature");
-    if (t && !json_is_null(t)) {
-        if (!json_is_number(t))
-            return ad_fail(err, FAIL_CLIENT, "temperature must be a number");
-        /* OpenAI's range is 0..2, Anthropic's 0..1.  Clamping keeps every
-         * value a client picks in the shared range as it was (scaling
-         * would change them all); above 1 means "as random as it goes". */
-        double v = json_number_value(t);
-        v = v < 0 ? 0 : v > 1 ? 1 : v;
-        if (json_object_set_new(body, "temperature", json_real(v)) < 0)
-            return ad_oom(err);
-    }
-    const json_t *p = json_object_get(req, "top_p");
-    if (p && !json_is_null(p)) {
-        if (!json_is_number(p))
-            return ad_fail(err, FAIL_CLIENT, "top_p must be a number");
-        if (json_object_set(body, "top_p", (json_t *)p) < 0)
-            return ad_oom(err);
-    }
-    return 0;
-}
-
-static int stop_sequences(const json_t *req, json_t *body, struct ad_error *err)
-{
-    const json_t *stop = json_object_get(req, "stop");
-    if (!stop || json_is_null(stop))
-        return 0;
-    json_t *seq = json_array();
-    if (!seq)
-        return ad_oom(err);
-    int rc = 0;
-    if (json_is_string(stop)) {
-        if (json_string_length(stop))
-            rc = json_array_append(seq, (json_t *)stop);
-    } else if (json_is_array(stop)) {
-        size_t i;
-        const json_t *s;
-        json_array_foreach(stop, i, s) {
-            if (!json_is_string(s)) {
-                json_decref(seq);
-                return ad_fail(err, FAIL_CLIENT, "stop[%zu] must be a string", i);
-            }
-            if (json_string_length(s) && (rc = json_array_append(seq, (json_t *)s)) < 0)
-                break;
-        }
-    } else {
-        json_decref(seq);
-        return ad_fail(err, FAIL_CLIENT, "stop must be a string or an array of strings");
-    }
-    if (rc == 0 && json_array_size(seq))
-        rc = json_object_set(body, "stop_sequences", seq);
-    json_decref(seq);
+    double t;
+    const json_t *p;
+    json_t *stop;
+    int rt = ad_temperature01(req, &t, err);
+    int rp = rt < 0 ? -1 : ad_top_p(req, &p, err);
+    int rs = rp < 0 ? -1 : ad_stop_sequences(req, &stop, err);
+    if (rs < 0)
+        return -1;
+    int rc = rt ? json_object_set_new(body, "temperature", json_real(t)) : 0;
+    if (rc == 0 && rp)
+        rc = json_object_set(body, "top_p", (json_t *)p);
+    if (rs && rc == 0)
+        rc = json_object_set_new(body, "stop_sequences", stop);
+    else if (rs)
+        json_decref(stop);
     return rc < 0 ? ad_oom(err) : 0;
 }
 
@@ -144,7 +98,7 @@ static int build_body(const json_t *req, bool stream, const struct ad_target *t,
     int rc = system ? json_object_set_new(body, "system", system) : 0;
     if (json_object_set_new(body, "messages", messages) < 0 || rc < 0)
         return ad_oom(err);
-    if (ad_anthropic_tools(req, body, err) < 0 || sampling(req, body, err) < 0 || stop_sequences(req, body, err) < 0 || user_metadata(req, body, err) < 0)
+    if (ad_anthropic_tools(req, body, err) < 0 || sampling(req, body, err) < 0 || user_metadata(req, body, err) < 0)
         return -1;
     if (stream && json_object_set_new(body, "stream", json_true()) < 0)
         return ad_oom(err);

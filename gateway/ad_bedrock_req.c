@@ -17,64 +17,27 @@
 
 static int inference_config(const json_t *req, json_t *cfg, struct ad_error *err)
 {
-    const char *key = "max_completion_tokens";
-    const json_t *v = json_object_get(req, key);
-    if (!v || json_is_null(v)) {
-        key = "max_tokens";
-        v = json_object_get(req, key);
-    }
     /* Converse does not require maxTokens: without one the model's own
      * default applies, as it does for an OpenAI client. */
-    if (v && !json_is_null(v)) {
-        if (!json_is_integer(v) || json_integer_value(v) < 1)
-            return ad_fail(err, FAIL_CLIENT, "%s must be a positive integer", key);
-        if (json_object_set(cfg, "maxTokens", (json_t *)v) < 0)
-            return ad_oom(err);
-    }
-    const json_t *t = json_object_get(req, "temperature");
-    if (t && !json_is_null(t)) {
-        if (!json_is_number(t))
-            return ad_fail(err, FAIL_CLIENT, "temperature must be a number");
-        /* OpenAI's range is 0..2, Bedrock's 0..1: clamped as for Anthropic. */
-        double x = json_number_value(t);
-        if (json_object_set_new(cfg, "temperature", json_real(x < 0 ? 0 : x > 1 ? 1 : x)) < 0)
-            return ad_oom(err);
-    }
-    const json_t *p = json_object_get(req, "top_p");
-    if (p && !json_is_null(p)) {
-        if (!json_is_number(p))
-            return ad_fail(err, FAIL_CLIENT, "top_p must be a number");
-        if (json_object_set(cfg, "topP", (json_t *)p) < 0)
-            return ad_oom(err);
-    }
-    const json_t *stop = json_object_get(req, "stop");
-    if (!stop || json_is_null(stop))
-        return 0;
-    json_t *seq = json_array();
-    if (!seq)
-        return ad_oom(err);
-    int rc = 0;
-    if (json_is_string(stop)) {
-        if (json_string_length(stop))
-            rc = json_array_append(seq, (json_t *)stop);
-    } else if (json_is_array(stop)) {
-        size_t i;
-        const json_t *s;
-        json_array_foreach(stop, i, s) {
-            if (!json_is_string(s)) {
-                json_decref(seq);
-                return ad_fail(err, FAIL_CLIENT, "stop[%zu] must be a string", i);
-            }
-            if (json_string_length(s) && (rc = json_array_append(seq, (json_t *)s)) < 0)
-                break;
-        }
-    } else {
-        json_decref(seq);
-        return ad_fail(err, FAIL_CLIENT, "stop must be a string or an array of strings");
-    }
-    if (rc == 0 && json_array_size(seq))
-        rc = json_object_set(cfg, "stopSequences", seq);
-    json_decref(seq);
+    json_int_t n;
+    double t;
+    const json_t *p;
+    json_t *stop;
+    int rn = ad_max_tokens(req, &n, err);
+    int rt = rn < 0 ? -1 : ad_temperature01(req, &t, err);
+    int rp = rt < 0 ? -1 : ad_top_p(req, &p, err);
+    int rs = rp < 0 ? -1 : ad_stop_sequences(req, &stop, err);
+    if (rs < 0)
+        return -1;
+    int rc = rn ? json_object_set_new(cfg, "maxTokens", json_integer(n)) : 0;
+    if (rc == 0 && rt)
+        rc = json_object_set_new(cfg, "temperature", json_real(t));
+    if (rc == 0 && rp)
+        rc = json_object_set(cfg, "topP", (json_t *)p);
+    if (rs && rc == 0)
+        rc = json_object_set_new(cfg, "stopSequences", stop);
+    else if (rs)
+        json_decref(stop);
     return rc < 0 ? ad_oom(err) : 0;
 }
 

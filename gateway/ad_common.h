@@ -56,6 +56,19 @@ int ad_data_url(const char *url, char **mime, const char **payload);
  * object (FAIL_CLIENT, naming the place) or memory ran out. */
 json_t *ad_tool_input(const json_t *args, size_t mi, size_t ci, struct ad_error *err);
 
+/* ---- OpenAI parameters (ad_params.c) ---- */
+
+/* Each returns 1 with the value when the request gives it, 0 when it does
+ * not, -1 with err (FAIL_CLIENT, naming the key) when it is malformed. */
+/* max_completion_tokens, else max_tokens: a positive integer. */
+int ad_max_tokens(const json_t *req, json_int_t *n, struct ad_error *err);
+/* temperature clamped to 0..1. */
+int ad_temperature01(const json_t *req, double *v, struct ad_error *err);
+/* top_p (borrowed). */
+int ad_top_p(const json_t *req, const json_t **v, struct ad_error *err);
+/* stop as a new array of its non-empty strings (0 when none is left). */
+int ad_stop_sequences(const json_t *req, json_t **seq, struct ad_error *err);
+
 /* ---- OpenAI shapes ---- */
 
 /* The gateway's clock for "created"; tests pin it. */
