@@ -8,102 +8,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* What the model is told when JSON is wanted but cannot be forced through
- * a tool (the client's own tools are in play). */
-#define JSON_INSTRUCTION "Answer with one JSON object only: no prose before or after it, no code fences."
-
-/* The tool_choice, and for allowed_tools the names the tools are cut to. */
-static int tool_choice(const json_t *req, json_t **choice, const json_t **allowed, struct ad_error *err)
+/* The Anthropic tool_choice object. */
+static int tool_choice(const json_t *req, json_t **choice, struct ad_choice *c, struct ad_error *err)
 {
-    const json_t *tc = json_object_get(req, "tool_choice");
-    const char *type = NULL;
-    const char *name = NULL;
+    static const char *const types[] = { "auto", "any", "none", "tool" };
     *choice = NULL;
-    *allowed = NULL;
-    if (!tc || json_is_null(tc)) {
-        type = "auto";
-    } else if (json_is_string(tc)) {
-        const char *s = json_string_value(tc);
-        type = strcmp(s, "auto") == 0 ? "auto" : strcmp(s, "required") == 0 ? "any"
-                                              : strcmp(s, "none") == 0   ? "none" : NULL;
-    } else if (json_is_object(tc)) {
-        const char *t = ad_str(tc, "type");
-        if (t && strcmp(t, "function") == 0) {
-            name = ad_str(json_object_get(tc, "function"), "name");
-            type = name && *name ? "tool" : NULL;
-        } else if (t && strcmp(t, "allowed_tools") == 0) {
-            const json_t *at = json_object_get(tc, "allowed_tools");
-            const char *mode = ad_str(at, "mode");
-            *allowed = json_object_get(at, "tools");
-            type = !json_is_array(*allowed) || !mode ? NULL : strcmp(mode, "auto") == 0 ? "auto"
-                                                   : strcmp(mode, "required") == 0   ? "any" : NULL;
-        }
-    }
-    if (!type)
-        return ad_fail(err, FAIL_CLIENT, "tool_choice is not one Anthropic can express");
-    *choice = name ? json_pack("{s:s, s:s}", "type", type, "name", name) : json_pack("{s:s}", "type", type);
+    if (ad_tool_choice(req, c, "Anthropic", err) < 0)
+        return -1;
+    const char *type = types[c->kind];
+    *choice = c->name ? json_pack("{s:s, s:s}", "type", type, "name", c->name) : json_pack("{s:s}", "type", type);
     if (!*choice)
         return ad_oom(err);
     const json_t *ptc = json_object_get(req, "parallel_tool_calls");
     /* Anthropic accepts the flag on every choice but none. */
-    if (json_is_false(ptc) && strcmp(type, "none") != 0 &&
+    if (json_is_false(ptc) && c->kind != AD_CHOICE_NONE &&
         json_object_set_new(*choice, "disable_parallel_tool_use", json_true()) < 0)
         return ad_oom(err);
     return 0;
 }
 
-static bool allowed_has(const json_t *allowed, const char *name)
-{
-    size_t i;
-    const json_t *t;
-    json_array_foreach(allowed, i, t) {
-        const char *n = ad_str(json_object_get(t, "function"), "name");
-        if (!n)
-            n = ad_str(t, "name");
-        if (n && strcmp(n, name) == 0)
-            return true;
-    }
-    return false;
-}
-
 static json_t *one_tool(const json_t *tool, size_t i, struct ad_error *err)
 {
-    const char *type = ad_str(tool, "type");
+    json_t *schema = ad_tool_schema(tool, i, "Anthropic", err);
+    if (!schema)
+        return NULL;
     const json_t *fn = json_object_get(tool, "function");
     const char *name = ad_str(fn, "name");
-    if (!type || strcmp(type, "function") != 0) {
-        ad_fail(err, FAIL_CLIENT, "tools[%zu]: %.40s tools cannot be sent to Anthropic", i, type ? type : "untyped");
-        return NULL;
-    }
-    if (!name || !*name) {
-        ad_fail(err, FAIL_CLIENT, "tools[%zu].function.name is missing", i);
-        return NULL;
-    }
     if (strcmp(name, AD_ANTHROPIC_JSON_TOOL) == 0) {
+        json_decref(schema);
         ad_fail(err, FAIL_CLIENT, "tools[%zu]: the name %s is reserved by the gateway", i, name);
         return NULL;
     }
-    const json_t *params = json_object_get(fn, "parameters");
-    json_t *schema;
-    if (!params || json_is_null(params)) {
-        schema = json_pack("{s:s, s:{}}", "type", "object", "properties");
-    } else if (!json_is_object(params)) {
-        ad_fail(err, FAIL_CLIENT, "tools[%zu].function.parameters must be a JSON Schema object", i);
-        return NULL;
-    } else {
-        const char *st = ad_str(params, "type");
-        if (st && strcmp(st, "object") != 0) {
-            ad_fail(err, FAIL_CLIENT, "tools[%zu].function.parameters must describe an object", i);
-            return NULL;
-        }
-        /* Anthropic insists on "type":"object"; OpenAI lets it be implied. */
-        schema = json_copy((json_t *)params);
-        if (schema && !st && json_object_set_new(schema, "type", json_string("object")) < 0) {
-            json_decref(schema);
-            schema = NULL;
-        }
-    }
-    json_t *t = schema ? json_pack("{s:s, s:o}", "name", name, "input_schema", schema) : NULL;
+    json_t *t = json_pack("{s:s, s:o}", "name", name, "input_schema", schema);
     const char *desc = ad_str(fn, "description");
     if (t && desc && json_object_set_new(t, "description", json_string(desc)) < 0) {
         json_decref(t);
@@ -124,8 +60,8 @@ static int client_tools(const json_t *req, json_t *body, bool *have_tools, struc
     if (!json_is_array(list))
         return ad_fail(err, FAIL_CLIENT, "tools must be an array");
     json_t *choice;
-    const json_t *allowed;
-    if (tool_choice(req, &choice, &allowed, err) < 0) {
+    struct ad_choice c;
+    if (tool_choice(req, &choice, &c, err) < 0) {
         json_decref(choice);
         return -1;
     }
@@ -138,7 +74,7 @@ static int client_tools(const json_t *req, json_t *body, bool *have_tools, struc
     const json_t *tool;
     json_array_foreach(list, i, tool) {
         const char *name = ad_str(json_object_get(tool, "function"), "name");
-        if (allowed && (!name || !allowed_has(allowed, name)))
+        if (!ad_tool_allowed(&c, name))
             continue;
         json_t *t = one_tool(tool, i, err);
         if (!t || json_array_append_new(out, t) < 0) {
@@ -177,16 +113,12 @@ static int system_append(json_t *body, const char *text, struct ad_error *err)
 
 static int json_instruction(json_t *body, const json_t *schema, struct ad_error *err)
 {
-    if (system_append(body, JSON_INSTRUCTION, err) < 0)
+    if (system_append(body, AD_JSON_INSTRUCTION, err) < 0)
         return -1;
     if (!schema)
         return 0;
-    char *text = json_dumps(schema, AD_JSON_FLAGS);
-    char *line = NULL;
-    int rc = !text || asprintf(&line, "The object must match this JSON Schema: %s", text) < 0
-                 ? ad_oom(err)
-                 : system_append(body, line, err);
-    free(text);
+    char *line = ad_json_schema_line(schema);
+    int rc = line ? system_append(body, line, err) : ad_oom(err);
     free(line);
     return rc;
 }

@@ -14,56 +14,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define JSON_INSTRUCTION "Answer with one JSON object only: no prose before or after it, no code fences."
-
 /* {"auto":{}}, {"any":{}}, {"tool":{"name":..}}, or NULL for "none". */
-static int tool_choice(const json_t *req, json_t **choice, const json_t **allowed, struct ad_error *err)
+static int tool_choice(const json_t *req, json_t **choice, struct ad_choice *c, struct ad_error *err)
 {
-    const json_t *tc = json_object_get(req, "tool_choice");
-    const char *type = NULL;
-    const char *name = NULL;
-    bool none = false;
+    static const char *const keys[] = { "auto", "any", NULL, "tool" };
     *choice = NULL;
-    *allowed = NULL;
-    if (!tc || json_is_null(tc)) {
-        type = "auto";
-    } else if (json_is_string(tc)) {
-        const char *s = json_string_value(tc);
-        none = strcmp(s, "none") == 0;
-        type = strcmp(s, "auto") == 0 ? "auto" : strcmp(s, "required") == 0 ? "any" : NULL;
-    } else if (json_is_object(tc)) {
-        const char *t = ad_str(tc, "type");
-        if (t && strcmp(t, "function") == 0) {
-            name = ad_str(json_object_get(tc, "function"), "name");
-            type = name && *name ? "tool" : NULL;
-        } else if (t && strcmp(t, "allowed_tools") == 0) {
-            const json_t *at = json_object_get(tc, "allowed_tools");
-            const char *mode = ad_str(at, "mode");
-            *allowed = json_object_get(at, "tools");
-            type = !json_is_array(*allowed) || !mode ? NULL : strcmp(mode, "auto") == 0 ? "auto"
-                                                   : strcmp(mode, "required") == 0   ? "any" : NULL;
-        }
-    }
-    if (none)
+    if (ad_tool_choice(req, c, "Bedrock", err) < 0)
+        return -1;
+    if (c->kind == AD_CHOICE_NONE)
         return 0;
-    if (!type)
-        return ad_fail(err, FAIL_CLIENT, "tool_choice is not one Bedrock can express");
-    *choice = name ? json_pack("{s:{s:s}}", type, "name", name) : json_pack("{s:{}}", type);
+    const char *key = keys[c->kind];
+    *choice = c->name ? json_pack("{s:{s:s}}", key, "name", c->name) : json_pack("{s:{}}", key);
     return *choice ? 0 : ad_oom(err);
-}
-
-static bool allowed_has(const json_t *allowed, const char *name)
-{
-    size_t i;
-    const json_t *t;
-    json_array_foreach(allowed, i, t) {
-        const char *n = ad_str(json_object_get(t, "function"), "name");
-        if (!n)
-            n = ad_str(t, "name");
-        if (n && strcmp(n, name) == 0)
-            return true;
-    }
-    return false;
 }
 
 static bool valid_name(const char *name)
@@ -91,35 +53,15 @@ static json_t *spec(const char *name, const char *desc, json_t *schema)
 
 static json_t *one_tool(const json_t *tool, size_t i, struct ad_error *err)
 {
-    const char *type = ad_str(tool, "type");
+    json_t *schema = ad_tool_schema(tool, i, "Bedrock", err);
+    if (!schema)
+        return NULL;
     const json_t *fn = json_object_get(tool, "function");
     const char *name = ad_str(fn, "name");
-    if (!type || strcmp(type, "function") != 0) {
-        ad_fail(err, FAIL_CLIENT, "tools[%zu]: %.40s tools cannot be sent to Bedrock", i, type ? type : "untyped");
-        return NULL;
-    }
-    if (!name || !valid_name(name)) {
+    if (!valid_name(name)) {
+        json_decref(schema);
         ad_fail(err, FAIL_CLIENT, "tools[%zu].function.name must be 1-64 of [A-Za-z0-9_-] for Bedrock", i);
         return NULL;
-    }
-    const json_t *params = json_object_get(fn, "parameters");
-    json_t *schema;
-    if (!params || json_is_null(params)) {
-        schema = json_pack("{s:s, s:{}}", "type", "object", "properties");
-    } else if (!json_is_object(params)) {
-        ad_fail(err, FAIL_CLIENT, "tools[%zu].function.parameters must be a JSON Schema object", i);
-        return NULL;
-    } else {
-        const char *st = ad_str(params, "type");
-        if (st && strcmp(st, "object") != 0) {
-            ad_fail(err, FAIL_CLIENT, "tools[%zu].function.parameters must describe an object", i);
-            return NULL;
-        }
-        schema = json_copy((json_t *)params);
-        if (schema && !st && json_object_set_new(schema, "type", json_string("object")) < 0) {
-            json_decref(schema);
-            schema = NULL;
-        }
     }
     json_t *t = spec(name, ad_str(fn, "description"), schema);
     if (!t)
@@ -140,7 +82,7 @@ static bool declared(const json_t *tools, const char *name)
 }
 
 /* The client's tools (cut to allowed_tools). */
-static int client_tools(const json_t *list, const json_t *allowed, json_t *out, struct ad_error *err)
+static int client_tools(const json_t *list, const struct ad_choice *c, json_t *out, struct ad_error *err)
 {
     if (!list || json_is_null(list))
         return 0;
@@ -150,7 +92,7 @@ static int client_tools(const json_t *list, const json_t *allowed, json_t *out, 
     const json_t *tool;
     json_array_foreach(list, i, tool) {
         const char *name = ad_str(json_object_get(tool, "function"), "name");
-        if (allowed && (!name || !allowed_has(allowed, name)))
+        if (!ad_tool_allowed(c, name))
             continue;
         json_t *t = one_tool(tool, i, err);
         if (!t)
@@ -207,16 +149,12 @@ static int response_format(const json_t *req, json_t *body, struct ad_error *err
     } else if (!type || strcmp(type, "json_object") != 0) {
         return ad_fail(err, FAIL_CLIENT, "response_format type %.40s is not supported", type ? type : "(none)");
     }
-    if (system_append(body, JSON_INSTRUCTION, err) < 0)
+    if (system_append(body, AD_JSON_INSTRUCTION, err) < 0)
         return -1;
     if (!schema)
         return 0;
-    char *text = json_dumps(schema, AD_JSON_FLAGS);
-    char *line = NULL;
-    int rc = !text || asprintf(&line, "The object must match this JSON Schema: %s", text) < 0
-                 ? ad_oom(err)
-                 : system_append(body, line, err);
-    free(text);
+    char *line = ad_json_schema_line(schema);
+    int rc = line ? system_append(body, line, err) : ad_oom(err);
     free(line);
     return rc;
 }
@@ -226,8 +164,8 @@ int ad_bedrock_tools(const json_t *req, const json_t *history, json_t *body, str
     const json_t *list = json_object_get(req, "tools");
     bool offered = json_is_array(list) && json_array_size(list) > 0;
     json_t *choice = NULL;
-    const json_t *allowed = NULL;
-    if (offered && tool_choice(req, &choice, &allowed, err) < 0)
+    struct ad_choice c = { .kind = AD_CHOICE_AUTO };
+    if (offered && tool_choice(req, &choice, &c, err) < 0)
         return -1;
     json_t *tools = json_array();
     if (!tools) {
@@ -236,7 +174,7 @@ int ad_bedrock_tools(const json_t *req, const json_t *history, json_t *body, str
     }
     /* tool_choice "none" (choice NULL) declares the tools only when the
      * history needs them. */
-    int rc = offered && (choice || json_array_size(history)) ? client_tools(list, allowed, tools, err) : 0;
+    int rc = offered && (choice || json_array_size(history)) ? client_tools(list, &c, tools, err) : 0;
     if (rc == 0 && !offered && list && !json_is_null(list) && !json_is_array(list))
         rc = ad_fail(err, FAIL_CLIENT, "tools must be an array");
     if (rc == 0)

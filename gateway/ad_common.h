@@ -69,6 +69,33 @@ int ad_top_p(const json_t *req, const json_t **v, struct ad_error *err);
 /* stop as a new array of its non-empty strings (0 when none is left). */
 int ad_stop_sequences(const json_t *req, json_t **seq, struct ad_error *err);
 
+/* ---- OpenAI tools (ad_tools.c) ---- */
+
+enum ad_choice_kind { AD_CHOICE_AUTO, AD_CHOICE_ANY, AD_CHOICE_NONE, AD_CHOICE_TOOL };
+
+/* A tool_choice: auto (also when absent), required (any), none, one named
+ * function, or allowed_tools (auto or required over the tools it lists). */
+struct ad_choice {
+    enum ad_choice_kind kind;
+    const char *name;          /* AD_CHOICE_TOOL: borrowed from the request */
+    const json_t *allowed;     /* allowed_tools' list, or NULL: all */
+};
+/* -1 with err (FAIL_CLIENT) when it is none of these, naming provider. */
+int ad_tool_choice(const json_t *req, struct ad_choice *out, const char *provider, struct ad_error *err);
+/* Whether the choice lets the tool named name be offered. */
+bool ad_tool_allowed(const struct ad_choice *c, const char *name);
+/* tools[i] checked (a function with a name) and its parameters as a new
+ * object schema ({"type":"object","properties":{}} when absent); NULL with
+ * err set otherwise. */
+json_t *ad_tool_schema(const json_t *tool, size_t i, const char *provider, struct ad_error *err);
+
+/* What the model is told when JSON is wanted and the provider has no way
+ * to force it (or the client's own tools are in play). */
+#define AD_JSON_INSTRUCTION "Answer with one JSON object only: no prose before or after it, no code fences."
+/* "The object must match this JSON Schema: <schema>"; malloc'd, NULL when
+ * memory ran out. */
+char *ad_json_schema_line(const json_t *schema);
+
 /* ---- OpenAI shapes ---- */
 
 /* The gateway's clock for "created"; tests pin it. */
