@@ -34,9 +34,6 @@ int ad_anthropic_messages(const json_t *messages, json_t **system, json_t **out,
                           struct ad_error *err);
 /* ad_anthropic_tools.c: tools, tool_choice and response_format into body. */
 int ad_anthropic_tools(const json_t *req, json_t *body, struct ad_error *err);
-/* A tool id Anthropic accepts ([A-Za-z0-9_-]+): the id itself when it
- * already is one, else with the other characters replaced.  malloc'd. */
-char *ad_anthropic_tool_id(const char *id);
 
 /* ad_anthropic_resp.c */
 json_t *ad_anthropic_parse(const char *body, size_t len, const char *model, struct ad_error *err);

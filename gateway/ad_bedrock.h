@@ -16,11 +16,9 @@
 /* ad_bedrock_req.c */
 int ad_bedrock_build(const json_t *req, bool stream, const struct ad_target *t, struct ad_request *out,
                      struct ad_error *err);
-/* ad_bedrock_msgs.c: OpenAI messages -> Converse system (array, NULL when
- * there is none) and messages; *tool_names: the names of every tool used
- * in the history (Bedrock wants them declared in toolConfig). */
-int ad_bedrock_messages(const json_t *messages, json_t **system, json_t **out, json_t **tool_names,
-                        struct ad_error *err);
+/* ad_bedrock_msgs.c: OpenAI messages -> Converse system, messages and the
+ * names of the tools the history uses (Bedrock wants them declared). */
+int ad_bedrock_messages(const json_t *messages, struct ad_msgs *out, struct ad_error *err);
 /* ad_bedrock_tools.c: toolConfig and JSON mode into body. */
 int ad_bedrock_tools(const json_t *req, const json_t *history_tools, json_t *body, struct ad_error *err);
 /* ad_bedrock_sign.c: the URL and the headers, signed. */

@@ -1,43 +1,25 @@
 /*
- * ad_bedrock_msgs: an OpenAI conversation as Converse wants it.
- *
- * System and developer messages become the top-level system list.  Every
- * other message becomes content blocks; empty ones are dropped and
- * neighbours of one role merged (Converse wants alternating, non-empty
- * turns that open with the user).  Tool results ride in user turns ahead of
- * any text there, since they must answer the assistant turn before them.
- * Images must be data URLs: Converse takes bytes or S3, not web URLs, and
- * the gateway does not fetch on a client's behalf.
+ * ad_bedrock_msgs: an OpenAI conversation as Converse wants it: the rules
+ * are ad_msgs.c's, the blocks Converse's (one-member unions).  Images must
+ * be data URLs: Converse takes bytes or S3, not web URLs, and the gateway
+ * does not fetch on a client's behalf.  A tool result must hold content,
+ * so an empty one says so in words.
  */
 #include "ad_bedrock.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ad_anthropic.h"
-
-/* Put in front of a conversation that would otherwise open with an
- * assistant turn (or have no turn at all). */
-#define FIRST_USER_PLACEHOLDER "."
-/* A tool result must hold content; an empty one says so in words. */
 #define EMPTY_RESULT "(empty result)"
 
 static const char *const formats[] = { "jpeg", "png", "gif", "webp" };
 
-static int append(json_t *blocks, json_t *block, struct ad_error *err)
+static json_t *text(const char *t)
 {
-    return json_array_append_new(blocks, block) < 0 ? ad_oom(err) : 0;
+    return json_pack("{s:s}", "text", t);
 }
 
-static int text_block(json_t *blocks, const char *text, struct ad_error *err)
-{
-    if (!ad_has_text(text))
-        return 0; /* Converse rejects blank text blocks */
-    return append(blocks, json_pack("{s:s}", "text", text), err);
-}
-
-static int image_block(json_t *blocks, const json_t *part, size_t mi, size_t pi, struct ad_error *err)
+static int image(json_t *blocks, const json_t *part, size_t mi, size_t pi, struct ad_error *err)
 {
     const json_t *iu = json_object_get(part, "image_url");
     const char *url = json_is_string(iu) ? json_string_value(iu) : ad_str(iu, "url");
@@ -62,117 +44,22 @@ static int image_block(json_t *blocks, const json_t *part, size_t mi, size_t pi,
         return -1;
     }
     free(mime);
-    return append(blocks, json_pack("{s:{s:s, s:{s:s}}}", "image", "format", format, "source", "bytes", data), err);
+    json_t *b = json_pack("{s:{s:s, s:{s:s}}}", "image", "format", format, "source", "bytes", data);
+    return json_array_append_new(blocks, b) < 0 ? ad_oom(err) : 0;
 }
 
-/* Content (string, parts or null) into blocks.  images: image parts are
- * allowed; refusal: refusal parts count as text (assistant content). */
-static int content_blocks(json_t *blocks, const json_t *content, size_t mi, bool images, bool refusal,
-                          struct ad_error *err)
+static json_t *tool_use(const char *id, const char *name, json_t *input)
 {
-    if (!content || json_is_null(content))
-        return 0;
-    if (json_is_string(content))
-        return text_block(blocks, json_string_value(content), err);
-    if (!json_is_array(content))
-        return ad_fail(err, FAIL_CLIENT, "messages[%zu].content must be a string, an array or null", mi);
-    size_t pi;
-    const json_t *part;
-    json_array_foreach(content, pi, part) {
-        const char *type = ad_str(part, "type");
-        int rc;
-        if (type && strcmp(type, "text") == 0 && json_is_string(json_object_get(part, "text")))
-            rc = text_block(blocks, ad_str(part, "text"), err);
-        else if (refusal && type && strcmp(type, "refusal") == 0 && json_is_string(json_object_get(part, "refusal")))
-            rc = text_block(blocks, ad_str(part, "refusal"), err);
-        else if (images && type && strcmp(type, "image_url") == 0)
-            rc = image_block(blocks, part, mi, pi, err);
-        else
-            rc = ad_fail(err, FAIL_CLIENT, "messages[%zu].content[%zu]: a %.40s part cannot be sent to Bedrock here",
-                         mi, pi, type ? type : "untyped");
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    return json_pack("{s:{s:s, s:s, s:o}}", "toolUse", "toolUseId", id, "name", name, "input", input);
 }
 
-static int note_tool(json_t *names, const char *name, struct ad_error *err)
+static json_t *tool_result(const char *id, json_t *content)
 {
-    size_t i;
-    const json_t *n;
-    json_array_foreach(names, i, n)
-        if (strcmp(json_string_value(n), name) == 0)
-            return 0;
-    return json_array_append_new(names, json_string(name)) < 0 ? ad_oom(err) : 0;
-}
-
-static int tool_use_block(json_t *blocks, json_t *names, const json_t *call, size_t mi, size_t ci,
-                          struct ad_error *err)
-{
-    const json_t *fn = json_object_get(call, "function");
-    const char *id = ad_str(call, "id");
-    const char *name = ad_str(fn, "name");
-    if (!id || !*id || !name || !*name)
-        return ad_fail(err, FAIL_CLIENT, "messages[%zu].tool_calls[%zu] needs an id and a function name", mi, ci);
-    json_t *input = ad_tool_input(json_object_get(fn, "arguments"), mi, ci, err);
-    if (!input)
-        return -1;
-    /* Converse wants [A-Za-z0-9_-]+ ids, as Anthropic does. */
-    char *tid = ad_anthropic_tool_id(id);
-    json_t *b = NULL;
-    if (tid)
-        b = json_pack("{s:{s:s, s:s, s:o}}", "toolUse", "toolUseId", tid, "name", name, "input", input);
-    else
-        json_decref(input);
-    free(tid);
-    if (append(blocks, b, err) < 0)
-        return -1;
-    return note_tool(names, name, err);
-}
-
-static int assistant_blocks(json_t *blocks, json_t *names, const json_t *m, size_t mi, struct ad_error *err)
-{
-    if (json_object_get(m, "function_call") && !json_is_null(json_object_get(m, "function_call")))
-        return ad_fail(err, FAIL_CLIENT, "messages[%zu]: legacy function_call is not supported; use tool_calls", mi);
-    if (content_blocks(blocks, json_object_get(m, "content"), mi, false, true, err) < 0)
-        return -1;
-    const json_t *calls = json_object_get(m, "tool_calls");
-    if (!calls || json_is_null(calls))
-        return 0;
-    if (!json_is_array(calls))
-        return ad_fail(err, FAIL_CLIENT, "messages[%zu].tool_calls must be an array", mi);
-    size_t ci;
-    const json_t *call;
-    json_array_foreach(calls, ci, call)
-        if (tool_use_block(blocks, names, call, mi, ci, err) < 0)
-            return -1;
-    return 0;
-}
-
-static int tool_result_blocks(json_t *blocks, const json_t *m, size_t mi, struct ad_error *err)
-{
-    const char *id = ad_str(m, "tool_call_id");
-    if (!id || !*id)
-        return ad_fail(err, FAIL_CLIENT, "messages[%zu]: a tool message needs tool_call_id", mi);
-    json_t *content = json_array();
-    if (!content)
-        return ad_oom(err);
-    if (content_blocks(content, json_object_get(m, "content"), mi, true, false, err) < 0) {
+    if (json_array_size(content) == 0 && json_array_append_new(content, text(EMPTY_RESULT)) < 0) {
         json_decref(content);
-        return -1;
+        return NULL;
     }
-    if (json_array_size(content) == 0 && append(content, json_pack("{s:s}", "text", EMPTY_RESULT), err) < 0) {
-        json_decref(content);
-        return -1;
-    }
-    char *tid = ad_anthropic_tool_id(id);
-    json_t *b = tid ? json_pack("{s:{s:s, s:o, s:s}}", "toolResult", "toolUseId", tid, "content", content, "status",
-                                "success")
-                    : NULL;
-    if (!tid)
-        json_decref(content);
-    free(tid);
-    return append(blocks, b, err);
+    return json_pack("{s:{s:s, s:o, s:s}}", "toolResult", "toolUseId", id, "content", content, "status", "success");
 }
 
 static bool is_tool_result(const json_t *block)
@@ -180,131 +67,16 @@ static bool is_tool_result(const json_t *block)
     return json_object_get(block, "toolResult") != NULL;
 }
 
-/* Adds a turn's blocks (stolen), merged into the previous turn when it has
- * the same role. */
-static int push(json_t *out, const char *role, json_t *blocks, struct ad_error *err)
-{
-    if (json_array_size(blocks) == 0) {
-        json_decref(blocks);
-        return 0;
-    }
-    json_t *last = json_array_get(out, json_array_size(out) - 1);
-    if (!last || strcmp(ad_str(last, "role"), role) != 0) {
-        json_t *m = json_pack("{s:s, s:o}", "role", role, "content", blocks);
-        return json_array_append_new(out, m) < 0 ? ad_oom(err) : 0;
-    }
-    json_t *dst = json_object_get(last, "content");
-    size_t lead = 0;
-    while (lead < json_array_size(dst) && is_tool_result(json_array_get(dst, lead)))
-        lead++;
-    size_t i;
-    json_t *b;
-    int rc = 0;
-    json_array_foreach(blocks, i, b) {
-        rc = is_tool_result(b) ? json_array_insert(dst, lead++, b) : json_array_append(dst, b);
-        if (rc < 0)
-            break;
-    }
-    json_decref(blocks);
-    return rc < 0 ? ad_oom(err) : 0;
-}
+static const struct ad_msgs_style style = {
+    .provider = "Bedrock",
+    .text = text,
+    .image = image,
+    .tool_use = tool_use,
+    .tool_result = tool_result,
+    .is_tool_result = is_tool_result,
+};
 
-static int system_blocks(json_t *system, const json_t *m, size_t mi, struct ad_error *err)
+int ad_bedrock_messages(const json_t *messages, struct ad_msgs *out, struct ad_error *err)
 {
-    const json_t *c = json_object_get(m, "content");
-    if (json_is_array(c)) {
-        size_t pi;
-        const json_t *part;
-        json_array_foreach(c, pi, part) {
-            const char *type = ad_str(part, "type");
-            if (!type || strcmp(type, "text") != 0 || !json_is_string(json_object_get(part, "text")))
-                return ad_fail(err, FAIL_CLIENT, "messages[%zu].content[%zu]: system messages hold text only", mi, pi);
-        }
-    }
-    return content_blocks(system, c, mi, false, false, err);
-}
-
-static int convert_one(json_t *system, json_t *out, json_t *names, const json_t *m, size_t mi,
-                       struct ad_error *err)
-{
-    const char *role = ad_str(m, "role");
-    if (!json_is_object(m) || !role)
-        return ad_fail(err, FAIL_CLIENT, "messages[%zu] needs a role", mi);
-    if (strcmp(role, "system") == 0 || strcmp(role, "developer") == 0)
-        return system_blocks(system, m, mi, err);
-    json_t *blocks = json_array();
-    if (!blocks)
-        return ad_oom(err);
-    int rc;
-    const char *to = "user";
-    if (strcmp(role, "user") == 0) {
-        rc = content_blocks(blocks, json_object_get(m, "content"), mi, true, false, err);
-    } else if (strcmp(role, "assistant") == 0) {
-        rc = assistant_blocks(blocks, names, m, mi, err);
-        to = "assistant";
-    } else if (strcmp(role, "tool") == 0) {
-        rc = tool_result_blocks(blocks, m, mi, err);
-    } else {
-        rc = ad_fail(err, FAIL_CLIENT, "messages[%zu]: role %.32s is not supported", mi, role);
-    }
-    if (rc < 0) {
-        json_decref(blocks);
-        return rc;
-    }
-    return push(out, to, blocks, err);
-}
-
-/* A prefill (a final assistant turn) may not end in white space. */
-static void trim_prefill(json_t *out)
-{
-    json_t *last = json_array_get(out, json_array_size(out) - 1);
-    if (!last || strcmp(ad_str(last, "role"), "assistant") != 0)
-        return;
-    json_t *blocks = json_object_get(last, "content");
-    json_t *b = json_array_get(blocks, json_array_size(blocks) - 1);
-    const char *text = ad_str(b, "text");
-    if (!text)
-        return;
-    size_t n = strlen(text);
-    while (n && isspace((unsigned char)text[n - 1]))
-        n--;
-    json_object_set_new(b, "text", json_stringn(text, n)); /* never empty: text_block saw non-space */
-}
-
-int ad_bedrock_messages(const json_t *messages, json_t **system_out, json_t **out_msgs, json_t **tool_names,
-                        struct ad_error *err)
-{
-    *system_out = *out_msgs = *tool_names = NULL;
-    if (!json_is_array(messages))
-        return ad_fail(err, FAIL_CLIENT, "messages must be an array");
-    json_t *system = json_array();
-    json_t *out = json_array();
-    json_t *names = json_array();
-    if (!system || !out || !names)
-        goto oom;
-    size_t mi;
-    const json_t *m;
-    json_array_foreach(messages, mi, m)
-        if (convert_one(system, out, names, m, mi, err) < 0)
-            goto fail;
-    trim_prefill(out);
-    const char *first = json_array_size(out) ? ad_str(json_array_get(out, 0), "role") : NULL;
-    if (!first || strcmp(first, "user") != 0) {
-        json_t *m0 = json_pack("{s:s, s:[{s:s}]}", "role", "user", "content", "text", FIRST_USER_PLACEHOLDER);
-        if (json_array_insert_new(out, 0, m0) < 0)
-            goto oom;
-    }
-    if (json_array_size(system))
-        *system_out = json_incref(system);
-    json_decref(system);
-    *out_msgs = out;
-    *tool_names = names;
-    return 0;
-oom:
-    ad_oom(err);
-fail:
-    json_decref(system);
-    json_decref(out);
-    json_decref(names);
-    return -1;
+    return ad_msgs_convert(&style, messages, out, err);
 }

@@ -46,12 +46,12 @@ static int build_body(const json_t *req, json_t *body, struct ad_error *err)
     const json_t *n = json_object_get(req, "n");
     if (n && !json_is_null(n) && !(json_is_integer(n) && json_integer_value(n) == 1))
         return ad_fail(err, FAIL_CLIENT, "n must be 1 for a Bedrock target (one call gives one answer)");
-    json_t *system, *messages, *names;
-    if (ad_bedrock_messages(json_object_get(req, "messages"), &system, &messages, &names, err) < 0)
+    struct ad_msgs c;
+    if (ad_bedrock_messages(json_object_get(req, "messages"), &c, err) < 0)
         return -1;
-    int rc = system ? json_object_set_new(body, "system", system) : 0;
-    if (json_object_set_new(body, "messages", messages) < 0 || rc < 0) {
-        json_decref(names);
+    int rc = json_array_size(c.system) ? json_object_set(body, "system", c.system) : 0;
+    if (json_object_set(body, "messages", c.messages) < 0 || rc < 0) {
+        ad_msgs_free(&c);
         return ad_oom(err);
     }
     json_t *cfg = json_object();
@@ -60,8 +60,8 @@ static int build_body(const json_t *req, json_t *body, struct ad_error *err)
         rc = ad_oom(err);
     json_decref(cfg);
     if (rc == 0)
-        rc = ad_bedrock_tools(req, names, body, err);
-    json_decref(names);
+        rc = ad_bedrock_tools(req, c.tool_names, body, err);
+    ad_msgs_free(&c);
     return rc;
 }
 

@@ -96,6 +96,37 @@ json_t *ad_tool_schema(const json_t *tool, size_t i, const char *provider, struc
  * memory ran out. */
 char *ad_json_schema_line(const json_t *schema);
 
+/* ---- conversations (ad_msgs.c) ---- */
+
+/* How a block-structured provider spells the parts of a conversation.
+ * Builders return a new block (NULL when memory ran out) and take over
+ * what they are given. */
+struct ad_msgs_style {
+    const char *provider;                    /* for messages: "Anthropic" */
+    json_t *(*text)(const char *text);
+    /* An image_url part (messages[mi].content[pi]) appended to blocks; -1
+     * with err when the provider cannot take it. */
+    int (*image)(json_t *blocks, const json_t *part, size_t mi, size_t pi, struct ad_error *err);
+    json_t *(*tool_use)(const char *id, const char *name, json_t *input);
+    /* content: the result's blocks (text and images), possibly none. */
+    json_t *(*tool_result)(const char *id, json_t *content);
+    bool (*is_tool_result)(const json_t *block);
+};
+
+/* A converted conversation; all members new. */
+struct ad_msgs {
+    json_t *system;          /* text blocks (maybe none) */
+    json_t *messages;        /* [{"role","content":[blocks]}], user first, alternating */
+    json_t *tool_names;      /* names of the tools the history calls */
+};
+
+int ad_msgs_convert(const struct ad_msgs_style *st, const json_t *messages, struct ad_msgs *out,
+                    struct ad_error *err);
+void ad_msgs_free(struct ad_msgs *m);
+/* A tool id both providers accept ([A-Za-z0-9_-]+): the id itself when it
+ * already is one, else with the other characters replaced.  malloc'd. */
+char *ad_tool_id(const char *id);
+
 /* ---- OpenAI shapes ---- */
 
 /* The gateway's clock for "created"; tests pin it. */
