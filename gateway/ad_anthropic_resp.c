@@ -10,25 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct answer {
-    char *text;
-    size_t len;
-    json_t *calls;
-};
-
-static int add_text(struct answer *a, const char *s, size_t n)
-{
-    char *t = realloc(a->text, a->len + n + 1);
-    if (!t)
-        return -1;
-    memcpy(t + a->len, s, n);
-    a->len += n;
-    t[a->len] = '\0';
-    a->text = t;
-    return 0;
-}
-
-static int add_block(struct answer *a, const json_t *b, size_t i, struct ad_error *err)
+static int add_block(struct ad_answer *a, const json_t *b, size_t i, struct ad_error *err)
 {
     const char *type = ad_str(b, "type");
     if (!type)
@@ -37,7 +19,7 @@ static int add_block(struct answer *a, const json_t *b, size_t i, struct ad_erro
         const json_t *t = json_object_get(b, "text");
         if (!json_is_string(t))
             return ad_fail(err, FAIL_BAD_RESPONSE, "upstream content[%zu] text is not a string", i);
-        return add_text(a, json_string_value(t), json_string_length(t)) < 0 ? ad_oom(err) : 0;
+        return ad_answer_text(a, json_string_value(t), json_string_length(t)) < 0 ? ad_oom(err) : 0;
     }
     if (strcmp(type, "tool_use") != 0)
         return 0;
@@ -46,36 +28,22 @@ static int add_block(struct answer *a, const json_t *b, size_t i, struct ad_erro
     const json_t *input = json_object_get(b, "input");
     if (!id || !name || (input && !json_is_object(input)))
         return ad_fail(err, FAIL_BAD_RESPONSE, "upstream content[%zu] is not a valid tool_use block", i);
+    if (strcmp(name, AD_ANTHROPIC_JSON_TOOL) != 0)
+        return ad_answer_call(a, id, name, input) < 0 ? ad_oom(err) : 0;
     char *args = input ? json_dumps(input, AD_JSON_FLAGS) : strdup("{}");
-    if (!args)
-        return ad_oom(err);
-    int rc;
-    if (strcmp(name, AD_ANTHROPIC_JSON_TOOL) == 0)
-        rc = add_text(a, args, strlen(args));
-    else
-        rc = json_array_append_new(a->calls, json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", id, "type", "function",
-                                                       "function", "name", name, "arguments", args));
+    int rc = args ? ad_answer_text(a, args, strlen(args)) : -1;
     free(args);
     return rc < 0 ? ad_oom(err) : 0;
 }
 
-static json_t *completion(const json_t *msg, struct answer *a, const char *model)
+static json_t *completion(const json_t *msg, const struct ad_answer *a, const char *model)
 {
-    size_t ncalls = json_array_size(a->calls);
-    json_t *content = a->len ? json_stringn(a->text, a->len) : ncalls ? json_null() : json_string("");
-    json_t *m = json_pack("{s:s, s:o, s:n}", "role", "assistant", "content", content, "refusal");
-    if (m && ncalls && json_object_set(m, "tool_calls", a->calls) < 0) {
-        json_decref(m);
-        return NULL;
-    }
     const char *id = ad_str(msg, "id");
-    const char *finish = ad_anthropic_finish(ad_str(msg, "stop_reason"), ncalls > 0);
-    json_t *usage = ad_anthropic_usage(json_object_get(msg, "usage"));
+    const char *finish = ad_anthropic_finish(ad_str(msg, "stop_reason"), json_array_size(a->calls) > 0);
     if (!model)
         model = ad_str(msg, "model");
-    return json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:o, s:n, s:s}], s:o}", "id", id ? id : "msg_unknown", "object",
-                     "chat.completion", "created", (json_int_t)ad_clock(), "model", model ? model : "unknown",
-                     "choices", "index", 0, "message", m, "logprobs", "finish_reason", finish, "usage", usage);
+    return ad_answer_completion(a, id ? id : "msg_unknown", model, finish,
+                                ad_anthropic_usage(json_object_get(msg, "usage")));
 }
 
 json_t *ad_anthropic_parse(const char *body, size_t len, const char *model, struct ad_error *err)
@@ -86,7 +54,8 @@ json_t *ad_anthropic_parse(const char *body, size_t len, const char *model, stru
         ad_fail(err, FAIL_BAD_RESPONSE, "upstream answer is not JSON: %s", jerr.text);
         return NULL;
     }
-    struct answer a = { NULL, 0, json_array() };
+    struct ad_answer a;
+    int arc = ad_answer_init(&a);
     json_t *out = NULL;
     const char *type = ad_str(msg, "type");
     const json_t *content = json_object_get(msg, "content");
@@ -97,7 +66,7 @@ json_t *ad_anthropic_parse(const char *body, size_t len, const char *model, stru
         ad_fail(err, FAIL_BAD_RESPONSE, "upstream answered 2xx with an error: %s", m ? m : "?");
     } else if (!json_is_array(content)) {
         ad_fail(err, FAIL_BAD_RESPONSE, "upstream answer has no content array");
-    } else if (!a.calls) {
+    } else if (arc < 0) {
         ad_oom(err);
     } else {
         size_t i;
@@ -109,8 +78,7 @@ json_t *ad_anthropic_parse(const char *body, size_t len, const char *model, stru
         if (rc == 0 && !(out = completion(msg, &a, model)))
             ad_oom(err);
     }
-    free(a.text);
-    json_decref(a.calls);
+    ad_answer_free(&a);
     json_decref(msg);
     return out;
 }

@@ -145,6 +145,24 @@ json_t *ad_openai_usage(json_int_t input, json_int_t cache_read, json_int_t cach
 json_t *ad_openai_chunk(const char *id, json_int_t created, const char *model, json_t *delta,
                         const char *finish_reason, bool usage_null, json_t *usage);
 
+/* ---- whole answers (ad_answer.c) ---- */
+
+struct ad_answer {
+    char *text;              /* the text pieces joined (malloc'd), or NULL */
+    size_t len;
+    json_t *calls;           /* OpenAI tool calls */
+};
+/* 0, or -1 when memory ran out (each of them). */
+int ad_answer_init(struct ad_answer *a);
+void ad_answer_free(struct ad_answer *a);
+int ad_answer_text(struct ad_answer *a, const char *s, size_t n);
+/* A tool call; input NULL counts as {}. */
+int ad_answer_call(struct ad_answer *a, const char *id, const char *name, const json_t *input);
+/* The chat.completion (usage stolen); content null when there is only
+ * tool calls, "" when there is nothing.  NULL when memory ran out. */
+json_t *ad_answer_completion(const struct ad_answer *a, const char *id, const char *model, const char *finish,
+                             json_t *usage);
+
 /* ---- stream core ---- */
 
 /* The state every decoder shares; the adapter keeps its own in impl. */
