@@ -8,34 +8,13 @@
 
 #include "ad_anthropic.h"
 #include "gw_classify.h"
-#include "unit.h"
+#include "ad_test.h"
 
 static time_t pinned_clock(void)
 {
     return 1717000000;
 }
 
-/* Whether got equals the JSON text want; prints both when not. */
-static int same_json(const json_t *got, const char *want, int line)
-{
-    json_error_t e;
-    json_t *w = json_loads(want, JSON_DECODE_ANY, &e);
-    if (!w) {
-        fprintf(stderr, "line %d: bad expected JSON: %s\n", line, e.text);
-        return 0;
-    }
-    int ok = got && json_equal(got, w);
-    if (!ok) {
-        char *g = got ? json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-        char *x = json_dumps(w, JSON_COMPACT | JSON_SORT_KEYS);
-        fprintf(stderr, "line %d:\n  got  %s\n  want %s\n", line, g ? g : "(null)", x);
-        free(g);
-        free(x);
-    }
-    json_decref(w);
-    return ok;
-}
-#define SAME_JSON(got, want) CHECK(same_json(got, want, __LINE__))
 
 static const struct ad_target target = { .base_url = "https://api.anthropic.com", .model = "claude-opus-4-20250514", .api_key = "sk-ant-test" };
 

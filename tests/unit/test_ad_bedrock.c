@@ -11,33 +11,13 @@
 #include "evs.h"
 #include "gw_classify.h"
 #include "sigv4.h"
-#include "unit.h"
+#include "ad_test.h"
 
 static time_t pinned_clock(void)
 {
     return 1704067200; /* 2024-01-01T00:00:00Z */
 }
 
-static int same_json(const json_t *got, const char *want, int line)
-{
-    json_error_t e;
-    json_t *w = json_loads(want, JSON_DECODE_ANY, &e);
-    if (!w) {
-        fprintf(stderr, "line %d: bad expected JSON: %s\n", line, e.text);
-        return 0;
-    }
-    int ok = got && json_equal(got, w);
-    if (!ok) {
-        char *g = got ? json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-        char *x = json_dumps(w, JSON_COMPACT | JSON_SORT_KEYS);
-        fprintf(stderr, "line %d:\n  got  %s\n  want %s\n", line, g ? g : "(null)", x);
-        free(g);
-        free(x);
-    }
-    json_decref(w);
-    return ok;
-}
-#define SAME_JSON(got, want) CHECK(same_json(got, want, __LINE__))
 
 static const char secret[] = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 static const struct ad_target target = {
