@@ -28,40 +28,11 @@ static void plan_error(struct sim_plan *p, const struct sim_bdr_error *e)
 		 e->type ? e->type : "InternalServerException");
 }
 
-static int plan_stream_faults(struct sim_plan *p, const struct sim_fault *f, size_t n_data)
-{
-	if (!f)
-		return 0;
-	if (sim_fault_has(f, SIM_F_CLOSE_AFTER)) {
-		size_t n = (size_t)f->close_after;
-		p->n_send = n < n_data ? n : n_data;
-		p->end = SIM_END_CLOSE;
-		p->success = false;
-	} else if (sim_fault_has(f, SIM_F_STREAM_ERROR_AFTER)) {
-		size_t n = (size_t)f->stream_error_after;
-		sim_strv_truncate(&p->events, n < n_data ? n : n_data);
-		if (sim_bdr_push_exception(&p->events, sim_fault_has(f, SIM_F_CODE) ? f->code : NULL,
-					   sim_fault_has(f, SIM_F_MESSAGE) ? f->message : NULL) < 0)
-			return -1;
-		p->n_send = p->events.n;
-		p->success = false;
-	}
-	return 0;
-}
-
 static int plan_answer(struct sim_server *srv, struct sim_plan *p, struct sim_bdr_request *r,
 		       const struct sim_fault *f, unsigned long long id)
 {
-	if (f && sim_fault_has(f, SIM_F_NO_TOOLS)) {
-		r->conv.tool_name = NULL;
-		r->conv.tool_schema = NULL;
-	}
-	struct sim_gen_opts o = {
-		.name = srv->name,
-		.empty_tool_turn = f && sim_fault_has(f, SIM_F_EMPTY_TOOL_TURN),
-		.bad_tool_args = f && sim_fault_has(f, SIM_F_BAD_TOOL_ARGS),
-		.words = (f && sim_fault_has(f, SIM_F_WORDS)) ? f->words : 0,
-	};
+	struct sim_gen_opts o;
+	sim_chat_gen_opts(srv, f, &r->conv, &o);
 	struct sim_answer a;
 	if (sim_gen_answer(&r->conv, &o, &a) < 0)
 		return -1;
@@ -83,7 +54,7 @@ static int plan_answer(struct sim_server *srv, struct sim_plan *p, struct sim_bd
 					   &n_data);
 		p->n_send = p->events.n;
 		if (rc == 0)
-			rc = plan_stream_faults(p, f, n_data);
+			rc = sim_chat_stream_faults(p, f, n_data, sim_bdr_push_exception);
 	}
 	sim_answer_free(&a);
 	return rc;

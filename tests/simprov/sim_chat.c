@@ -82,10 +82,8 @@ static void plan_error(struct sim_plan *p, const struct sim_oai_error *e)
 		p->status = 500;
 }
 
-/* Stream faults cut the prepared events short; the [DONE] sentinel (and
- * anything else after the data chunks) is never sent under them. */
-static int plan_stream_faults(struct sim_plan *p, const struct sim_fault *f,
-			      size_t n_data)
+int sim_chat_stream_faults(struct sim_plan *p, const struct sim_fault *f, size_t n_data,
+			   sim_error_event_fn error_event)
 {
 	if (!f)
 		return 0;
@@ -97,10 +95,8 @@ static int plan_stream_faults(struct sim_plan *p, const struct sim_fault *f,
 	} else if (sim_fault_has(f, SIM_F_STREAM_ERROR_AFTER)) {
 		size_t n = (size_t)f->stream_error_after;
 		sim_strv_truncate(&p->events, n < n_data ? n : n_data);
-		char *ev = sim_oai_render_stream_error(
-			sim_fault_has(f, SIM_F_CODE) ? f->code : NULL,
-			sim_fault_has(f, SIM_F_MESSAGE) ? f->message : NULL);
-		if (!ev || sim_strv_push(&p->events, ev, strlen(ev)) < 0)
+		if (error_event(&p->events, sim_fault_has(f, SIM_F_CODE) ? f->code : NULL,
+				sim_fault_has(f, SIM_F_MESSAGE) ? f->message : NULL) < 0)
 			return -1;
 		p->n_send = p->events.n;
 		p->success = false;
@@ -108,20 +104,35 @@ static int plan_stream_faults(struct sim_plan *p, const struct sim_fault *f,
 	return 0;
 }
 
+void sim_chat_gen_opts(const struct sim_server *srv, const struct sim_fault *f, struct sim_conv *conv,
+		       struct sim_gen_opts *o)
+{
+	if (f && sim_fault_has(f, SIM_F_NO_TOOLS)) {
+		conv->tool_name = NULL;
+		conv->tool_schema = NULL;
+	}
+	memset(o, 0, sizeof(*o));
+	o->name = srv->name;
+	o->empty_tool_turn = f && sim_fault_has(f, SIM_F_EMPTY_TOOL_TURN);
+	o->bad_tool_args = f && sim_fault_has(f, SIM_F_BAD_TOOL_ARGS);
+	o->words = (f && sim_fault_has(f, SIM_F_WORDS)) ? f->words : 0;
+}
+
+/* The error a stream_error_after fault ends an OpenAI stream with; the
+ * [DONE] sentinel (and anything after the data chunks) is never sent under
+ * a stream fault. */
+static int oai_error_event(struct sim_strv *events, const char *code, const char *message)
+{
+	char *ev = sim_oai_render_stream_error(code, message);
+	return ev ? sim_strv_push(events, ev, strlen(ev)) : -1;
+}
+
 static int plan_answer(struct sim_server *srv, struct sim_plan *p,
 		       struct sim_oai_request *r, const struct sim_fault *f,
 		       unsigned long long id)
 {
-	if (f && sim_fault_has(f, SIM_F_NO_TOOLS)) {
-		r->conv.tool_name = NULL;
-		r->conv.tool_schema = NULL;
-	}
-	struct sim_gen_opts o = {
-		.name = srv->name,
-		.empty_tool_turn = f && sim_fault_has(f, SIM_F_EMPTY_TOOL_TURN),
-		.bad_tool_args = f && sim_fault_has(f, SIM_F_BAD_TOOL_ARGS),
-		.words = (f && sim_fault_has(f, SIM_F_WORDS)) ? f->words : 0,
-	};
+	struct sim_gen_opts o;
+	sim_chat_gen_opts(srv, f, &r->conv, &o);
 	struct sim_answer a;
 	if (sim_gen_answer(&r->conv, &o, &a) < 0)
 		return -1;
@@ -155,7 +166,7 @@ static int plan_answer(struct sim_server *srv, struct sim_plan *p,
 					   &p->events, &n_data);
 		p->n_send = p->events.n;
 		if (rc == 0)
-			rc = plan_stream_faults(p, f, n_data);
+			rc = sim_chat_stream_faults(p, f, n_data, oai_error_event);
 	}
 	sim_answer_free(&a);
 	return rc;
