@@ -5,9 +5,12 @@
  * request from what goes over the wire.
  *
  * Why not libcurl's CURLOPT_AWS_SIGV4: adapters build their requests
- * without curl (gateway/ad.h), and the simulator must recompute the
- * signature anyway; one signer, tested against AWS's published vector,
- * serves both.
+ * without curl (gateway/ad.h), the simulator must recompute the signature
+ * anyway, and libcurl 7.88 (this machine's) does not encode the path a
+ * second time in the canonical request, as AWS wants for every service but
+ * S3: a model id with ':' (all of Anthropic's on Bedrock) would be refused.
+ * tests/unit/test_sigv4_curl.c shows both: where the paths agree, this
+ * signer gives curl's signature byte for byte.
  *
  * Ownership: returned strings are malloc'd and belong to the caller.
  */
