@@ -285,3 +285,14 @@ def test_anthropic_bad_answers_fail_over(env):
     a.fault("model=claude-other;count=1")
     r = gw.post(chat_body())
     check(r.status == 200 and r.json()["model"] == "claude-other", r.body)
+
+
+def test_anthropic_target_is_probed(env):
+    """The controller probes an Anthropic target with GET /v1/models (the
+    sim's base ends in /v1, so /models is appended) and marks it up."""
+    from test_probes import FAST_PROBES, state_is
+    from harness import wait_for
+    a = env.sim("sim-a")
+    cfg = mixed_config(env, [(a, "anthropic")], probes=dict(FAST_PROBES, enabled=True))
+    gw = env.gateway(cfg)
+    wait_for(lambda: state_is(gw, "sim-a/sim-a-model", "up"), 10, what="anthropic target up")
