@@ -300,3 +300,22 @@ def test_anthropic_target_is_probed(env):
     cfg = mixed_config(env, [(a, "anthropic")], probes=dict(FAST_PROBES, enabled=True))
     gw = env.gateway(cfg)
     wait_for(lambda: state_is(gw, "sim-a/sim-a-model", "up"), 10, what="anthropic target up")
+
+
+def test_hedge_across_formats(env):
+    """A slow Anthropic target is hedged by an OpenAI one (and the other way
+    round); the winner's answer reaches the client, the loser is cancelled."""
+    from harness import wait_for
+    for i, (ta, tb) in enumerate([("anthropic", "openai"), ("openai", "anthropic")]):
+        a = env.sim(f"sim-a{i}", fault="ttfb_ms=1500;latency_ms=1500")
+        b = env.sim(f"sim-b{i}")
+        cfg = mixed_config(env, [(a, ta), (b, tb)])
+        cfg["models"]["sim-chat"]["hedge"] = {"after_ms": 100, "budget_pct": 100}
+        gw = env.gateway(cfg, name=f"gw{i}")
+        for stream in (False, True):
+            r = gw.post(chat_body(stream=stream))
+            check(r.status == 200 and r.header("x-backstop-provider") == f"sim-b{i}", (ta, stream, r.headers))
+            check(r.header("x-backstop-failover") == f"sim-a{i}/sim-a{i}-model=hedged", r.headers)
+            text = stream_text(chunks(r.body)) if stream else r.json()["choices"][0]["message"]["content"]
+            check(text == f"Hello from sim-b{i}. You said: hello there", text)
+        wait_for(lambda: a.stats()["cancelled"] == 2, 5, what="losers cancelled")
