@@ -319,3 +319,20 @@ def test_hedge_across_formats(env):
             text = stream_text(chunks(r.body)) if stream else r.json()["choices"][0]["message"]["content"]
             check(text == f"Hello from sim-b{i}. You said: hello there", text)
         wait_for(lambda: a.stats()["cancelled"] == 2, 5, what="losers cancelled")
+
+
+def test_untranslatable_request_is_a_client_error(env):
+    """A request no target's format can express (tool arguments that are
+    not JSON cannot become Anthropic's input object) is the client's error,
+    named; a chain with an OpenAI target still serves it."""
+    a = env.sim("sim-a")
+    b = env.sim("sim-b")
+    body = tool_result_body({"id": "call_1", "name": "get_weather", "arguments": "{not json"})
+    gw = env.gateway(mixed_config(env, [(a, "anthropic")]))
+    r = gw.post(body)
+    check(r.status == 400 and r.json()["error"]["type"] == "invalid_request_error", (r.status, r.body))
+    check("arguments" in r.json()["error"]["message"], r.body)
+    check(a.stats()["requests"] == 0, "an untranslatable request was sent")
+    gw2 = env.gateway(mixed_config(env, [(a, "anthropic"), (b, "openai")]), name="gw2")
+    r = gw2.post(body)
+    check(r.status == 200 and r.header("x-backstop-provider") == "sim-b", (r.status, r.body))
