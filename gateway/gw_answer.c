@@ -97,7 +97,7 @@ void gw_answer_as_is(struct gw_chat *chat, struct gw_attempt *att)
  * event so no client mistakes a cut for a complete answer. */
 void gw_answer_stream_broken(struct gw_chat *chat, struct gw_attempt *att)
 {
-    gw_out_error(chat, att->fail, att->detail);
+    gw_out_error(chat, att->fail, att->detail, att->ad ? att->error_body : NULL);
 }
 
 void gw_answer_all_failed(struct gw_chat *chat)

@@ -181,6 +181,9 @@ static int on_emit(void *arg, const char *chunk, size_t len, bool done, const st
     struct gw_chat *chat = att->chat;
     if (error) {
         fail_with(att, error->fail == FAIL_NONE ? FAIL_STREAM_ERROR : error->fail, error->message);
+        /* Kept for an Anthropic client, whose error event it refines. */
+        json_decref(att->error_body);
+        att->error_body = len ? json_loadb(chunk, len, 0, NULL) : NULL;
         return 1;
     }
     if (done) {

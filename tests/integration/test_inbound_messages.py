@@ -201,8 +201,8 @@ def test_messages_errors_in_anthropic_shape(env):
     r = post(gw, ant_body(stream=True))
     ev = named_events(r.body)
     check(ev[-1][0] == "error" and ev[-1][1]["type"] == "error", ev)
-    # The class survives (a server error), Anthropic's finer type does not.
-    check(ev[-1][1]["error"]["type"] == "api_error" and ev[-1][1]["error"]["message"] == "Overloaded", ev[-1])
+    check(ev[-1][1]["error"]["type"] == "overloaded_error" and ev[-1][1]["error"]["message"] == "Overloaded",
+          ev[-1])
     check("message_stop" not in [n for n, _ in ev], ev)
 
 
