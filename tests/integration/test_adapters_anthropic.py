@@ -46,9 +46,13 @@ def test_anthropic_stream(env):
     check(chs[-1]["choices"] == [] and chs[-1]["usage"]["completion_tokens"] == 7, chs[-1])
     log = gw.access()[-1]
     check(log["stream"] and log["completion_tokens"] == 7, log)
-    # Without include_usage there is no usage chunk.
+    # Without include_usage there is no usage in the stream, and the access
+    # log still has the counts.
     chs = chunks(gw.post(chat_body(stream=True)).body)
-    check(all(c["choices"] for c in chs) and "usage" not in chs[-1], chs[-1])
+    check(all(c["choices"] and "usage" not in c for c in chs), chs)
+    check(stream_text(chs) == "Hello from sim-a. You said: hello there", chs)
+    log = gw.access()[-1]
+    check(log["prompt_tokens"] == 3 and log["completion_tokens"] == 7, log)
 
 
 def test_anthropic_tool_round_trip(env):
@@ -285,3 +289,50 @@ def test_anthropic_bad_answers_fail_over(env):
     a.fault("model=claude-other;count=1")
     r = gw.post(chat_body())
     check(r.status == 200 and r.json()["model"] == "claude-other", r.body)
+
+
+def test_anthropic_target_is_probed(env):
+    """The controller probes an Anthropic target with GET /v1/models (the
+    sim's base ends in /v1, so /models is appended) and marks it up."""
+    from test_probes import FAST_PROBES, state_is
+    from harness import wait_for
+    a = env.sim("sim-a")
+    cfg = mixed_config(env, [(a, "anthropic")], probes=dict(FAST_PROBES, enabled=True))
+    gw = env.gateway(cfg)
+    wait_for(lambda: state_is(gw, "sim-a/sim-a-model", "up"), 10, what="anthropic target up")
+
+
+def test_hedge_across_formats(env):
+    """A slow Anthropic target is hedged by an OpenAI one (and the other way
+    round); the winner's answer reaches the client, the loser is cancelled."""
+    from harness import wait_for
+    for i, (ta, tb) in enumerate([("anthropic", "openai"), ("openai", "anthropic")]):
+        a = env.sim(f"sim-a{i}", fault="ttfb_ms=1500;latency_ms=1500")
+        b = env.sim(f"sim-b{i}")
+        cfg = mixed_config(env, [(a, ta), (b, tb)])
+        cfg["models"]["sim-chat"]["hedge"] = {"after_ms": 100, "budget_pct": 100}
+        gw = env.gateway(cfg, name=f"gw{i}")
+        for stream in (False, True):
+            r = gw.post(chat_body(stream=stream))
+            check(r.status == 200 and r.header("x-backstop-provider") == f"sim-b{i}", (ta, stream, r.headers))
+            check(r.header("x-backstop-failover") == f"sim-a{i}/sim-a{i}-model=hedged", r.headers)
+            text = stream_text(chunks(r.body)) if stream else r.json()["choices"][0]["message"]["content"]
+            check(text == f"Hello from sim-b{i}. You said: hello there", text)
+        wait_for(lambda: a.stats()["cancelled"] == 2, 5, what="losers cancelled")
+
+
+def test_untranslatable_request_is_a_client_error(env):
+    """A request no target's format can express (tool arguments that are
+    not JSON cannot become Anthropic's input object) is the client's error,
+    named; a chain with an OpenAI target still serves it."""
+    a = env.sim("sim-a")
+    b = env.sim("sim-b")
+    body = tool_result_body({"id": "call_1", "name": "get_weather", "arguments": "{not json"})
+    gw = env.gateway(mixed_config(env, [(a, "anthropic")]))
+    r = gw.post(body)
+    check(r.status == 400 and r.json()["error"]["type"] == "invalid_request_error", (r.status, r.body))
+    check("arguments" in r.json()["error"]["message"], r.body)
+    check(a.stats()["requests"] == 0, "an untranslatable request was sent")
+    gw2 = env.gateway(mixed_config(env, [(a, "anthropic"), (b, "openai")]), name="gw2")
+    r = gw2.post(body)
+    check(r.status == 200 and r.header("x-backstop-provider") == "sim-b", (r.status, r.body))

@@ -28,11 +28,26 @@ static void plan_error(struct sim_plan *p, const struct sim_bdr_error *e)
 		 e->type ? e->type : "InternalServerException");
 }
 
+/* Stream faults as for every format, but the exception frame is binary
+ * (NULs and all), so it is pushed here rather than rendered as text. */
+static int plan_stream_faults(struct sim_plan *p, const struct sim_fault *f, size_t n_data)
+{
+	if (!f || !sim_fault_has(f, SIM_F_STREAM_ERROR_AFTER))
+		return sim_chat_plan_stream_faults(p, f, n_data, NULL);
+	size_t n = (size_t)f->stream_error_after;
+	sim_strv_truncate(&p->events, n < n_data ? n : n_data);
+	if (sim_bdr_push_exception(&p->events, sim_fault_has(f, SIM_F_CODE) ? f->code : NULL,
+				   sim_fault_has(f, SIM_F_MESSAGE) ? f->message : NULL) < 0)
+		return -1;
+	p->n_send = p->events.n;
+	p->success = false;
+	return 0;
+}
+
 static int plan_answer(struct sim_server *srv, struct sim_plan *p, struct sim_bdr_request *r,
 		       const struct sim_fault *f, unsigned long long id)
 {
-	struct sim_gen_opts o;
-	sim_chat_gen_opts(srv, f, &r->conv, &o);
+	struct sim_gen_opts o = sim_chat_gen_opts(srv, f, &r->conv);
 	struct sim_answer a;
 	if (sim_gen_answer(&r->conv, &o, &a) < 0)
 		return -1;
@@ -54,7 +69,7 @@ static int plan_answer(struct sim_server *srv, struct sim_plan *p, struct sim_bd
 					   &n_data);
 		p->n_send = p->events.n;
 		if (rc == 0)
-			rc = sim_chat_stream_faults(p, f, n_data, sim_bdr_push_exception);
+			rc = plan_stream_faults(p, f, n_data);
 	}
 	sim_answer_free(&a);
 	return rc;
@@ -95,45 +110,32 @@ static int verify(struct sim_server *srv, struct evhttp_request *req, const void
 
 void sim_chat_bedrock(struct sim_server *srv, struct evhttp_request *req, const char *model, bool stream)
 {
-	struct sim_exchange *ex = sim_exchange_new(srv, req);
-	if (!ex) {
-		evhttp_send_error(req, 500, NULL);
-		return;
-	}
-	struct sim_plan *p = sim_exchange_plan(ex);
-	unsigned long long id = ++srv->next_id;
-	snprintf(p->request_id, sizeof(p->request_id), "req_%s_%llu", srv->name, id);
-
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	size_t len = evbuffer_get_length(in);
-	const char *raw = len ? (const char *)evbuffer_pullup(in, -1) : "";
-	json_t *body = len ? json_loadb(raw, len, 0, NULL) : NULL;
 	struct evkeyvalq *hdr = evhttp_request_get_input_headers(req);
-	struct sim_bdr_error he;
-	memset(&he, 0, sizeof(he));
-	int hrc = verify(srv, req, raw, len, &he);
-	sim_stats_arrival(&srv->stats, body, evhttp_find_header(hdr, "authorization"),
-			  evhttp_find_header(hdr, "x-request-id"), evhttp_find_header(hdr, "content-type"));
-	/* Converse names the model in the URL only. */
+	struct sim_chat_req c;
+	if (sim_chat_begin(srv, req, evhttp_find_header(hdr, "authorization"), &c) < 0)
+		return;
+	struct sim_plan *p = c.p;
+	/* Converse names the model and the mode in the URL only. */
 	sim_stats_model(&srv->stats, model);
 	if (stream)
 		srv->stats.stream_requests++;
 
-	struct sim_fault f;
-	struct sim_fault_error ferr;
+	/* The signature covers the body's bytes as they came. */
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	const char *raw = len ? (const char *)evbuffer_pullup(in, -1) : "";
+	struct sim_bdr_error he;
+	memset(&he, 0, sizeof(he));
+	int hrc = verify(srv, req, raw, len, &he);
+
 	struct sim_bdr_request r;
 	struct sim_bdr_error e;
-	enum pick pk = sim_chat_pick_fault(srv, req, &f, &ferr);
-	const struct sim_fault *fp = pk == PICK_FAULT ? &f : NULL;
-	int prc = sim_bdr_parse_request(body, stream, &r, &e);
-	if (fp) {
-		srv->stats.faulted++;
-		sim_chat_plan_timing(p, fp);
-	}
+	const struct sim_fault *fp = c.fp;
+	int prc = sim_bdr_parse_request(c.body, stream, &r, &e);
 
-	if (pk == PICK_BAD_HEADER) {
+	if (c.pk == PICK_BAD_HEADER) {
 		struct sim_bdr_error be = { .status = 400, .type = "ValidationException" };
-		snprintf(be.message, sizeof(be.message), "x-sim-fault: %s", ferr.message);
+		snprintf(be.message, sizeof(be.message), "x-sim-fault: %s", c.ferr.message);
 		plan_error(p, &be);
 	} else if (hrc < 0) {
 		/* The front end refuses an unsigned or badly signed request
@@ -150,22 +152,16 @@ void sim_chat_bedrock(struct sim_server *srv, struct evhttp_request *req, const 
 		plan_error(p, &fe);
 	} else if (prc < 0) {
 		plan_error(p, &e);
-	} else if (plan_answer(srv, p, &r, fp, id) < 0) {
-		free(p->body);
-		p->body = NULL;
-		sim_strv_free(&p->events);
-		p->stream = false;
-		p->content_type = "application/json";
-		p->success = false;
-		p->status = 500;
+	} else if (plan_answer(srv, p, &r, fp, c.id) < 0) {
+		sim_chat_plan_failed(p);
 	}
 	if (srv->verbose)
 		fprintf(stderr, "simprov %s: %s bedrock model=%s stream=%d -> %d\n", srv->name, p->request_id,
 			model, p->stream, p->status);
 	if (prc == 0)
 		sim_bdr_request_free(&r);
-	json_decref(body);
-	sim_exchange_start(ex);
+	json_decref(c.body);
+	sim_exchange_start(c.ex);
 }
 
 bool sim_bedrock_match(const char *path, char *model, size_t size, bool *stream)
