@@ -18,46 +18,6 @@ static time_t pinned_clock(void)
 
 static const struct ad_target target = { .base_url = "https://api.anthropic.com", .model = "claude-opus-4-20250514", .api_key = "sk-ant-test" };
 
-/* Builds from OpenAI request text; returns the body as JSON (NULL on error). */
-static json_t *build(const char *openai, bool stream, const struct ad_target *t, struct ad_request *r,
-                     struct ad_error *err)
-{
-    json_t *req = json_loads(openai, 0, NULL);
-    if (!req)
-        fprintf(stderr, "bad test request: %s\n", openai);
-    memset(err, 0, sizeof *err);
-    int rc = ad_anthropic_ops.build_request(req, stream, t, r, err);
-    json_decref(req);
-    if (rc < 0)
-        return NULL;
-    return json_loadb(r->body, r->body_len, 0, NULL);
-}
-
-/* The body for a request that must build; the request is freed. */
-static json_t *body_of(const char *openai)
-{
-    struct ad_request r;
-    struct ad_error err;
-    json_t *b = build(openai, false, &target, &r, &err);
-    if (!b)
-        fprintf(stderr, "build failed: %s\n", err.message);
-    ad_request_free(&r);
-    return b;
-}
-
-/* The error of a request that must fail. */
-static struct ad_error fails(const char *openai)
-{
-    struct ad_request r;
-    struct ad_error err;
-    json_t *b = build(openai, false, &target, &r, &err);
-    CHECK(b == NULL);
-    CHECK(r.url == NULL && r.body == NULL && r.headers == NULL);
-    json_decref(b);
-    ad_request_free(&r);
-    return err;
-}
-
 static bool has_header(const struct ad_request *r, const char *h)
 {
     for (char **p = r->headers; p && *p; p++)
@@ -439,61 +399,6 @@ static void test_response(void)
 }
 
 /* ---- streams ---- */
-
-struct out {
-    char *text;
-    size_t len;
-    int stop_after;          /* non-zero: the callback stops at this call */
-    int calls;
-    bool content_at[64];     /* ad_stream_has_content inside each call */
-    struct ad_stream *s;
-};
-
-static void put(struct out *o, const char *s, size_t n)
-{
-    o->text = realloc(o->text, o->len + n + 1);
-    memcpy(o->text + o->len, s, n);
-    o->len += n;
-    o->text[o->len] = '\0';
-}
-
-static int collect(void *arg, const char *chunk, size_t len, bool done, const struct ad_error *error)
-{
-    struct out *o = arg;
-    if (o->calls < 64)
-        o->content_at[o->calls] = ad_stream_has_content(o->s);
-    o->calls++;
-    if (error) {
-        char head[64];
-        snprintf(head, sizeof head, "ERR %s ", fail_class_name(error->fail));
-        put(o, head, strlen(head));
-    }
-    if (done)
-        put(o, "[DONE]", 6);
-    else
-        put(o, chunk, len);
-    put(o, "\n", 1);
-    return o->stop_after && o->calls == o->stop_after ? 9 : 0;
-}
-
-/* Feeds stream cut at the given points (sorted, may be empty); returns the
- * last feed's value and fills o. */
-static int run(const char *stream, size_t len, const size_t *cuts, size_t ncuts, bool usage, struct out *o)
-{
-    struct ad_stream *s = ad_anthropic_ops.stream_new(NULL, usage);
-    memset(o, 0, sizeof *o);
-    o->s = s;
-    put(o, "", 0);
-    size_t at = 0;
-    int rc = 0;
-    for (size_t i = 0; i <= ncuts; i++) {
-        size_t end = i < ncuts ? cuts[i] : len;
-        rc = ad_anthropic_ops.stream_feed(s, stream + at, end - at, collect, o);
-        at = end;
-    }
-    ad_anthropic_ops.stream_free(s);
-    return rc;
-}
 
 /* Every two-piece cut and one byte at a time give want. */
 static void check_all_cuts(const char *stream, bool usage, const char *want, int want_rc)
@@ -1026,6 +931,8 @@ static void test_error_table(void)
 int main(void)
 {
     ad_clock = pinned_clock;
+    ad_test_ops = &ad_anthropic_ops;
+    ad_test_target = &target;
     srand(4);
     test_request_tools_example();
     test_request_conversation();

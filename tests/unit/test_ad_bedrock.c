@@ -28,43 +28,6 @@ static const struct ad_target target = {
     .aws_secret_key = secret,
 };
 
-static json_t *build(const char *openai, bool stream, const struct ad_target *t, struct ad_request *r,
-                     struct ad_error *err)
-{
-    json_t *req = json_loads(openai, 0, NULL);
-    if (!req)
-        fprintf(stderr, "bad test request: %s\n", openai);
-    memset(err, 0, sizeof *err);
-    int rc = ad_bedrock_ops.build_request(req, stream, t, r, err);
-    json_decref(req);
-    if (rc < 0)
-        return NULL;
-    return json_loadb(r->body, r->body_len, 0, NULL);
-}
-
-static json_t *body_of(const char *openai)
-{
-    struct ad_request r;
-    struct ad_error err;
-    json_t *b = build(openai, false, &target, &r, &err);
-    if (!b)
-        fprintf(stderr, "build failed: %s\n", err.message);
-    ad_request_free(&r);
-    return b;
-}
-
-static struct ad_error fails(const char *openai)
-{
-    struct ad_request r;
-    struct ad_error err;
-    json_t *b = build(openai, false, &target, &r, &err);
-    CHECK(b == NULL);
-    CHECK(r.url == NULL && r.body == NULL && r.headers == NULL);
-    json_decref(b);
-    ad_request_free(&r);
-    return err;
-}
-
 static const char *header(const struct ad_request *r, const char *name)
 {
     size_t n = strlen(name);
@@ -402,64 +365,9 @@ static void ev(struct bytes *b, const char *type, const char *payload)
     add(b, "event", type, payload);
 }
 
-struct out {
-    char *text;
-    size_t len;
-    int calls;
-    int stop_after;
-};
-
-static void put(struct out *o, const char *s, size_t n)
+static int run_bytes(const struct bytes *b, const size_t *cuts, size_t ncuts, bool usage, struct out *o)
 {
-    o->text = realloc(o->text, o->len + n + 1);
-    memcpy(o->text + o->len, s, n);
-    o->len += n;
-    o->text[o->len] = '\0';
-}
-
-/* The random id is replaced by ID, so chunks compare. */
-static int collect(void *arg, const char *chunk, size_t len, bool done, const struct ad_error *error)
-{
-    struct out *o = arg;
-    o->calls++;
-    if (error) {
-        char head[64];
-        snprintf(head, sizeof head, "ERR %s ", fail_class_name(error->fail));
-        put(o, head, strlen(head));
-    }
-    if (done) {
-        put(o, "[DONE]", 6);
-    } else {
-        const char *id = len > 8 ? strstr(chunk, "\"id\":\"chatcmpl-") : NULL;
-        if (id) {
-            put(o, chunk, (size_t)(id - chunk));
-            put(o, "\"id\":\"ID\"", 9);
-            const char *end = strchr(id + 6, '"');
-            put(o, end + 1, len - (size_t)(end + 1 - chunk));
-        } else {
-            put(o, chunk, len);
-        }
-    }
-    put(o, "\n", 1);
-    return o->stop_after && o->calls == o->stop_after ? 9 : 0;
-}
-
-static int run(const struct bytes *b, const size_t *cuts, size_t ncuts, bool usage, struct out *o)
-{
-    struct ad_stream *s = ad_bedrock_ops.stream_new("alias", usage);
-    int stop = o->stop_after;
-    memset(o, 0, sizeof *o);
-    o->stop_after = stop;
-    put(o, "", 0);
-    size_t at = 0;
-    int rc = 0;
-    for (size_t i = 0; i <= ncuts; i++) {
-        size_t end = i < ncuts ? cuts[i] : b->len;
-        rc = ad_bedrock_ops.stream_feed(s, (const char *)b->p + at, end - at, collect, o);
-        at = end;
-    }
-    ad_bedrock_ops.stream_free(s);
-    return rc;
+    return run((const char *)b->p, b->len, cuts, ncuts, usage, o);
 }
 
 static void check_all_cuts(const struct bytes *b, bool usage, const char *want, int want_rc)
@@ -469,7 +377,7 @@ static void check_all_cuts(const struct bytes *b, bool usage, const char *want, 
     for (size_t a = 0; a <= b->len; a++) {
         for (size_t c = a; c <= b->len; c += 7) {
             size_t cuts[2] = { a, c };
-            int rc = run(b, cuts, 2, usage, &o);
+            int rc = run_bytes(b, cuts, 2, usage, &o);
             if (rc != want_rc || strcmp(o.text, want) != 0) {
                 if (!bad++)
                     fprintf(stderr, "cuts %zu,%zu (rc %d):\n%s\nwant:\n%s\n", a, c, rc, o.text, want);
@@ -481,7 +389,7 @@ static void check_all_cuts(const struct bytes *b, bool usage, const char *want, 
     size_t *cuts = malloc(b->len * sizeof *cuts);
     for (size_t i = 0; i < b->len; i++)
         cuts[i] = i + 1;
-    int rc = run(b, cuts, b->len ? b->len - 1 : 0, usage, &o);
+    int rc = run_bytes(b, cuts, b->len ? b->len - 1 : 0, usage, &o);
     CHECK(rc == want_rc && strcmp(o.text, want) == 0);
     free(o.text);
     free(cuts);
@@ -544,16 +452,21 @@ static void test_stream_golden(void)
     struct out o = { 0 };
     size_t cut = t.len - 1;
     ev(&t, "messageStart", "{}");
-    CHECK(run(&t, &cut, 1, false, &o) == 0 && strstr(o.text, "[DONE]\n") && o.calls == 4);
+    CHECK(run_bytes(&t, &cut, 1, false, &o) == 0 && strstr(o.text, "[DONE]\n") && o.calls == 4);
     free(o.text);
     struct bytes u = { 0 };
     ev(&u, "messageStart", "{\"role\":\"assistant\"}");
     ev(&u, "messageStop", "{\"stopReason\":\"end_turn\"}");
-    CHECK(run(&u, NULL, 0, false, &o) == 0 && !strstr(o.text, "[DONE]") && !strstr(o.text, "ERR"));
+    CHECK(run_bytes(&u, NULL, 0, false, &o) == 0 && !strstr(o.text, "[DONE]") && !strstr(o.text, "ERR"));
     free(o.text);
     /* The callback stops decoding, and it stays stopped. */
+    struct ad_stream *s = ad_bedrock_ops.stream_new("alias", false);
+    memset(&o, 0, sizeof o);
+    o.s = s;
     o.stop_after = 2;
-    CHECK(run(&b, NULL, 0, false, &o) == 9 && o.calls == 2);
+    CHECK(ad_bedrock_ops.stream_feed(s, (const char *)b.p, b.len, collect, &o) == 9 && o.calls == 2);
+    CHECK(ad_bedrock_ops.stream_feed(s, (const char *)b.p, 10, collect, &o) == 9 && o.calls == 2);
+    ad_bedrock_ops.stream_free(s);
     free(o.text);
     free(b.p);
     free(t.p);
@@ -584,7 +497,7 @@ static void test_stream_errors(void)
         add(&b, "exception", exc[i].type, payload);
         ev(&b, "metadata", "{}");
         for (size_t cut = 0; cut <= b.len; cut += 3) {
-            int rc = run(&b, &cut, 1, false, &o);
+            int rc = run_bytes(&b, &cut, 1, false, &o);
             CHECK(rc == -1 && strstr(o.text, exc[i].want) && strstr(o.text, exc[i].msg) && !strstr(o.text, "[DONE]"));
             if (rc != -1 || !strstr(o.text, exc[i].want))
                 fprintf(stderr, "exc %zu cut %zu rc %d: %s\n", i, cut, rc, o.text);
@@ -597,11 +510,11 @@ static void test_stream_errors(void)
     struct bytes b = { 0 };
     tool_stream(&b);
     struct out good = { 0 };
-    run(&b, NULL, 0, false, &good);
+    run_bytes(&b, NULL, 0, false, &good);
     int wrong = 0;
     for (size_t i = 0; i < b.len; i += 5) {
         b.p[i] ^= 0x10;
-        int rc = run(&b, NULL, 0, false, &o);
+        int rc = run_bytes(&b, NULL, 0, false, &o);
         bool failed = rc == -1 && strstr(o.text, "ERR bad_response ");
         bool waiting = rc == 0 && !strstr(o.text, "[DONE]");
         /* What came out before the damage is a prefix of the good output. */
@@ -620,7 +533,7 @@ static void test_stream_errors(void)
     };
     struct bytes c = { 0 };
     ev(&c, bad[0][0], bad[0][1]);
-    CHECK(run(&c, NULL, 0, false, &o) == -1 && strstr(o.text, "ERR bad_response "));
+    CHECK(run_bytes(&c, NULL, 0, false, &o) == -1 && strstr(o.text, "ERR bad_response "));
     free(o.text);
     free(c.p);
     static const char *const after_start[][2] = {
@@ -636,7 +549,7 @@ static void test_stream_errors(void)
         struct bytes d = { 0 };
         ev(&d, "messageStart", "{\"role\":\"assistant\"}");
         ev(&d, after_start[i][0], after_start[i][1]);
-        int rc = run(&d, NULL, 0, false, &o);
+        int rc = run_bytes(&d, NULL, 0, false, &o);
         CHECK(rc == -1 && strstr(o.text, "ERR bad_response "));
         if (rc != -1)
             fprintf(stderr, "case %zu: %s\n", i, o.text);
@@ -645,7 +558,7 @@ static void test_stream_errors(void)
     }
     /* An HTML page where the event stream should be. */
     struct bytes h = { (unsigned char *)"<html><body>502 Bad Gateway</body></html>", 41 };
-    CHECK(run(&h, NULL, 0, false, &o) == -1 && strstr(o.text, "ERR bad_response "));
+    CHECK(run_bytes(&h, NULL, 0, false, &o) == -1 && strstr(o.text, "ERR bad_response "));
     free(o.text);
     /* An error message (not an exception). */
     struct bytes e = { 0 };
@@ -654,7 +567,7 @@ static void test_stream_errors(void)
     size_t n;
     e.p = evs_encode(names, values, 3, "", 0, &n);
     e.len = n;
-    CHECK(run(&e, NULL, 0, false, &o) == -1 && strstr(o.text, "ERR stream_error ") && strstr(o.text, "it broke"));
+    CHECK(run_bytes(&e, NULL, 0, false, &o) == -1 && strstr(o.text, "ERR stream_error ") && strstr(o.text, "it broke"));
     free(o.text);
     free(e.p);
 }
@@ -724,6 +637,10 @@ static void test_error_table(void)
 int main(void)
 {
     ad_clock = pinned_clock;
+    ad_test_ops = &ad_bedrock_ops;
+    ad_test_target = &target;
+    ad_test_model = "alias";
+    ad_test_mask_ids = true;
     test_request_example();
     test_request_pitfalls();
     test_request_params();
