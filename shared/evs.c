@@ -200,6 +200,8 @@ int evs_feed(struct evs_decoder *d, const void *buf, size_t len, evs_message_fn 
     if (len)
         memcpy(d->buf + d->len, buf, len);
     d->len += len;
+    if (d->len == 0)
+        return 0;
     size_t off = 0;
     int rc = 0;
     for (;;) {
@@ -209,8 +211,10 @@ int evs_feed(struct evs_decoder *d, const void *buf, size_t len, evs_message_fn 
         if (rc || used == 0)
             break;
     }
-    memmove(d->buf, d->buf + off, d->len - off);
-    d->len -= off;
+    if (off) {
+        memmove(d->buf, d->buf + off, d->len - off);
+        d->len -= off;
+    }
     return rc;
 }
 
