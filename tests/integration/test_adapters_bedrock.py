@@ -269,3 +269,53 @@ def test_bedrock_stream_cut_and_continue(env):
     check(stream_text(chs) == "Hello from Hello from sim-b. You said: hello there", chs)
     check(b.stats()["last_request"]["messages"][-1] == {"role": "assistant", "content": "Hello from "},
           b.stats()["last_request"])
+
+
+def test_bedrock_for_anthropic_clients(env):
+    """An Anthropic SDK client (POST /v1/messages) served by Bedrock: a
+    message, the exact event sequence when streamed, a tool call."""
+    from adapters import ANT_HEADERS, ANT_WEATHER_TOOL, ant_body, named_events
+    a = bedrock_sim(env, "sim-a")
+    gw = env.gateway(mixed_config(env, [(a, "bedrock")]))
+    r = gw.post(ant_body(system="Be terse.", stop_sequences=["zzz"]), headers=ANT_HEADERS, path="/v1/messages")
+    check(r.status == 200, (r.status, r.body))
+    m = r.json()
+    check(m["type"] == "message" and m["content"] == [{"type": "text", "text": "Hello from sim-a. You said: hello there"}],
+          m)
+    check(m["stop_reason"] == "end_turn" and m["usage"]["output_tokens"] == 7, m)
+    up = a.stats()["last_request"]
+    check(up["system"] == [{"text": "Be terse."}] and up["inferenceConfig"]["stopSequences"] == ["zzz"], up)
+    check(up["inferenceConfig"]["maxTokens"] == 256, up)
+    r = gw.post(ant_body(stream=True), headers=ANT_HEADERS, path="/v1/messages")
+    ev = named_events(r.body)
+    names = [n for n, _ in ev if n != "ping"]
+    check(names[0] == "message_start" and names[-2:] == ["message_delta", "message_stop"], names)
+    check("".join(d["delta"].get("text", "") for n, d in ev if n == "content_block_delta")
+          == "Hello from sim-a. You said: hello there", ev)
+    r = gw.post(ant_body(text="Weather in Oslo?", tools=[ANT_WEATHER_TOOL]), headers=ANT_HEADERS, path="/v1/messages")
+    m = r.json()
+    check(m["stop_reason"] == "tool_use", m)
+    use = [b for b in m["content"] if b["type"] == "tool_use"][0]
+    check(use["name"] == "get_weather" and use["input"] == {"city": "x"}, m)
+
+
+def test_bedrock_session_token_in_stored_key(env):
+    """A stored "ACCESS_KEY_ID:SECRET:SESSION_TOKEN": the token is sent and
+    signed; the signature verifies."""
+    import os
+    import subprocess
+    from adapters import AWS_SECRET
+    from harness import BIN, wait_for
+    a = bedrock_sim(env, "sim-a")
+    cfg = mixed_config(env, [(a, "bedrock")])
+    p = cfg["providers"]["sim-a"]
+    del p["aws_secret_key_env"]
+    p["api_key_env"] = None
+    gw = env.gateway(cfg)
+    out = subprocess.run([os.path.join(BIN, "backstopctl"), "-c", gw.config_path, "keys", "set", "sim-a"],
+                         input=f"{AWS_AKID}:{AWS_SECRET}:IQoJb3JpZ2luX2VjEXAMPLE\n", capture_output=True, text=True,
+                         timeout=20, env=env.proc_env)
+    check(out.returncode == 0, (out.stdout, out.stderr))
+    wait_for(lambda: gw.post(chat_body()).status == 200, 15, what="stored key in use")
+    auth = a.stats()["last_headers"]["authorization"]
+    check("SignedHeaders=content-type;host;x-amz-date;x-amz-security-token," in auth, auth)
