@@ -172,25 +172,31 @@ def test_bedrock_bad_signature(env):
     check("x-amz-security-token" in a.stats()["last_headers"]["authorization"], a.stats()["last_headers"])
 
 
-def test_bedrock_stored_key(env):
-    """A stored key "ACCESS_KEY_ID:SECRET" signs without any variable."""
+def _stored_key_gateway(env, key):
+    """A bedrock sim and a gateway whose provider has no variables, only the
+    stored key; returns (sim, the Authorization it got) once it is used."""
     import os
     import subprocess
-    from harness import BIN
+    from harness import BIN, wait_for
     a = bedrock_sim(env, "sim-a")
     cfg = mixed_config(env, [(a, "bedrock")])
     p = cfg["providers"]["sim-a"]
     del p["aws_secret_key_env"]
     p["api_key_env"] = None
     gw = env.gateway(cfg)
-    from adapters import AWS_SECRET
-    out = subprocess.run([os.path.join(BIN, "backstopctl"), "-c", gw.config_path, "keys", "set", "sim-a"], input=f"{AWS_AKID}:{AWS_SECRET}\n", capture_output=True, text=True,
-                         timeout=20, env=env.proc_env)
+    out = subprocess.run([os.path.join(BIN, "backstopctl"), "-c", gw.config_path, "keys", "set", "sim-a"],
+                         input=key + "\n", capture_output=True, text=True, timeout=20, env=env.proc_env)
     check(out.returncode == 0, (out.stdout, out.stderr))
-    from harness import wait_for
     wait_for(lambda: gw.post(chat_body()).status == 200, 15, what="stored key in use")
-    auth = a.stats()["last_headers"]["authorization"]
+    return a, a.stats()["last_headers"]["authorization"]
+
+
+def test_bedrock_stored_key(env):
+    """A stored key "ACCESS_KEY_ID:SECRET" signs without any variable."""
+    from adapters import AWS_SECRET
+    _, auth = _stored_key_gateway(env, f"{AWS_AKID}:{AWS_SECRET}")
     check(auth.startswith(f"AWS4-HMAC-SHA256 Credential={AWS_AKID}/"), auth)
+    check("x-amz-security-token" not in auth, auth)
 
 
 def _loop_into_bedrock(env, stream):
@@ -302,20 +308,6 @@ def test_bedrock_for_anthropic_clients(env):
 def test_bedrock_session_token_in_stored_key(env):
     """A stored "ACCESS_KEY_ID:SECRET:SESSION_TOKEN": the token is sent and
     signed; the signature verifies."""
-    import os
-    import subprocess
     from adapters import AWS_SECRET
-    from harness import BIN, wait_for
-    a = bedrock_sim(env, "sim-a")
-    cfg = mixed_config(env, [(a, "bedrock")])
-    p = cfg["providers"]["sim-a"]
-    del p["aws_secret_key_env"]
-    p["api_key_env"] = None
-    gw = env.gateway(cfg)
-    out = subprocess.run([os.path.join(BIN, "backstopctl"), "-c", gw.config_path, "keys", "set", "sim-a"],
-                         input=f"{AWS_AKID}:{AWS_SECRET}:IQoJb3JpZ2luX2VjEXAMPLE\n", capture_output=True, text=True,
-                         timeout=20, env=env.proc_env)
-    check(out.returncode == 0, (out.stdout, out.stderr))
-    wait_for(lambda: gw.post(chat_body()).status == 200, 15, what="stored key in use")
-    auth = a.stats()["last_headers"]["authorization"]
+    _, auth = _stored_key_gateway(env, f"{AWS_AKID}:{AWS_SECRET}:IQoJb3JpZ2luX2VjEXAMPLE")
     check("SignedHeaders=content-type;host;x-amz-date;x-amz-security-token," in auth, auth)
