@@ -311,3 +311,29 @@ def test_bedrock_session_token_in_stored_key(env):
     from adapters import AWS_SECRET
     _, auth = _stored_key_gateway(env, f"{AWS_AKID}:{AWS_SECRET}:IQoJb3JpZ2luX2VjEXAMPLE")
     check("SignedHeaders=content-type;host;x-amz-date;x-amz-security-token," in auth, auth)
+
+
+def test_bedrock_damaged_frame(env):
+    """A ConverseStream frame whose CRC does not match is a bad answer:
+    before content it fails over unseen; after content the answer goes on
+    from the next target (continue_streams) or ends with an error event."""
+    a = bedrock_sim(env, "sim-a")
+    b = env.sim("sim-b")
+    cfg = mixed_config(env, [(a, "bedrock"), (b, "openai")])
+    cfg["models"]["sim-chat"]["continue_streams"] = True
+    gw = env.gateway(cfg)
+    a.fault("bad_crc_after=1;count=1")
+    r = gw.post(chat_body(stream=True))
+    check(r.header("x-backstop-failover") == "sim-a/sim-a-model=bad_response", r.headers)
+    check(stream_text(chunks(r.body)) == "Hello from sim-b. You said: hello there", r.body)
+    a.fault("bad_crc_after=3;count=1")
+    r = gw.post(chat_body(stream=True))
+    check(stream_text(chunks(r.body)) == "Hello from Hello from sim-b. You said: hello there", r.body)
+    # Alone in its chain: the client is told, after what it already got.
+    gw2 = env.gateway(mixed_config(env, [(a, "bedrock")]), name="alone")
+    a.fault("bad_crc_after=3;count=1")
+    r = gw2.post(chat_body(stream=True))
+    from harness import sse_events
+    ev = sse_events(r.body)
+    check(ev[-1] != "[DONE]" and "error" in json.loads(ev[-1]), ev)
+    check(stream_text([json.loads(e) for e in ev[:-1]]) == "Hello from ", ev)

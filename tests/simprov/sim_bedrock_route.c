@@ -70,6 +70,13 @@ static int plan_answer(struct sim_server *srv, struct sim_plan *p, struct sim_bd
 		p->n_send = p->events.n;
 		if (rc == 0)
 			rc = plan_stream_faults(p, f, n_data);
+		/* A frame damaged in transit: its message CRC no longer matches. */
+		if (rc == 0 && f && sim_fault_has(f, SIM_F_BAD_CRC_AFTER) && (size_t)f->bad_crc_after < p->events.n) {
+			size_t len;
+			char *frame = (char *)sim_strv_at(&p->events, (size_t)f->bad_crc_after, &len);
+			frame[len - 1] ^= 0x5a;
+			p->success = false;
+		}
 	}
 	sim_answer_free(&a);
 	return rc;

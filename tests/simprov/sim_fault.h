@@ -42,6 +42,7 @@ enum sim_fault_bit {
 	SIM_F_RATE               = 1u << 18,
 	SIM_F_NONE               = 1u << 19,
 	SIM_F_WORDS              = 1u << 20,
+	SIM_F_BAD_CRC_AFTER      = 1u << 21,
 };
 
 #define SIM_FAULT_SPEC_MAX   4096
@@ -65,6 +66,7 @@ struct sim_fault {
 	long count;
 	long rate;
 	long words;
+	long bad_crc_after;
 	char code[SIM_FAULT_CODE_MAX];
 	char message[SIM_FAULT_MSG_MAX];
 	char model[SIM_FAULT_MODEL_MAX];

@@ -115,6 +115,7 @@ static void test_every_key(void)
 	      strcmp(f.model, "gpt-4o-2099-01-01") == 0 &&
 	      sim_fault_has(&f, SIM_F_MODEL));
 	CHECK(ok("no_tools") && f.has == SIM_F_NO_TOOLS);
+	CHECK(ok("bad_crc_after=2") && f.has == SIM_F_BAD_CRC_AFTER && f.bad_crc_after == 2);
 	CHECK(ok("status=503;count=3") && f.count == 3 &&
 	      sim_fault_has(&f, SIM_F_COUNT));
 	CHECK(ok("status=503;rate=25") && f.rate == 25 &&
