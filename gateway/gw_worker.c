@@ -129,7 +129,16 @@ static int setup(struct gw *gw, const char *state_dir)
     gw->access_fd = log_open_append(cfg->log.access_log);
     if (gw->access_fd < 0)
         log_err("cannot open the access log %s: %s", cfg->log.access_log, strerror(-gw->access_fd));
-    gw->base = event_base_new();
+    /* The changelist folds an event deleted and re-added within one loop
+     * turn (a client write enabled, flushed, disabled; curl switching a
+     * socket from send to receive) into one epoll_ctl or none.  Its known
+     * hazard is dup()ed descriptors, which the worker never watches. */
+    struct event_config *ec = event_config_new();
+    if (!ec)
+        return -1;
+    event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    gw->base = event_base_new_with_config(ec);
+    event_config_free(ec);
     if (!gw->base)
         return -1;
     gw->up = gw_up_new(gw->base, 0);
