@@ -87,7 +87,7 @@ void gw_chat_report(struct gw_chat *chat, struct gw_attempt *att)
     tel_copy(t.model, sizeof t.model, att->tgt->model);
     tel_copy(t.chain, sizeof t.chain, chat->chain->name);
     tel_copy(t.request_id, sizeof t.request_id, chat->request_id);
-    gw_tel_send(chat->gw, &t, sizeof t);
+    gw_tel_attempt(chat->gw, &t);
 }
 
 /* One failover event for the controller's history: the request moved from

@@ -186,6 +186,7 @@ static void teardown(struct gw *gw)
     if (gw->http)
         http_server_free(gw->http);
     gw_up_free(gw->up);
+    gw_tel_batch_free(gw); /* sends what it summed: before the channel closes */
     for (size_t i = 0; i < sizeof gw->sig_ev / sizeof gw->sig_ev[0]; i++)
         if (gw->sig_ev[i])
             event_free(gw->sig_ev[i]);
