@@ -54,6 +54,7 @@ struct gw {
     struct gw_up *up;
     int tel_fd;
     int access_fd;
+    struct gw_access_buf *accbuf;    /* access-log lines of the current loop pass */
     bool draining;
     bool log_content;
     uint64_t served;

@@ -61,7 +61,7 @@ void gw_chat_finish(struct gw_chat *chat, const char *error)
         .error = error,
         .worker = gw->slot,
     };
-    gw_access_write(gw->access_fd, &a);
+    gw_access_write(gw->accbuf, gw->access_fd, &a);
     gw_request_finished(gw);
     chat_free(chat);
 }
