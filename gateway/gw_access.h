@@ -27,9 +27,11 @@ struct gw_access {
 
 /*
  * Lines written while the event loop handles one batch of events are
- * collected and written to the log together at the end of that loop pass:
- * one write() for many requests under load, and a line never waits for
- * anything but the callbacks already running.  The buffer is owned by the
+ * collected and written to the log together at the end of that loop pass,
+ * or before the server writes to a client, whichever comes first (the
+ * worker flushes from http_server_set_before_write): one write() for many
+ * requests under load, and the line of an answer is in the log before the
+ * answer leaves.  The buffer is owned by the
  * worker (struct gw) and lives as long as its event base.
  */
 struct gw_access_buf;

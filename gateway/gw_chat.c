@@ -32,6 +32,7 @@ static void chat_free(struct gw_chat *chat)
     gw_attempt_free(chat->loser);
     gw_attempt_free(chat->att);
     json_decref(chat->body);
+    ad_in_stream_free(chat->in_stream);
     gw_cont_free(chat);
     free(chat->order);
     gw_catalog_unref(chat->cat);
@@ -46,7 +47,7 @@ void gw_chat_finish(struct gw_chat *chat, const char *error)
         .request_id = chat->request_id,
         .client = chat->peer,
         .method = "POST",
-        .path = "/v1/chat/completions",
+        .path = chat->api == GW_API_ANTHROPIC ? "/v1/messages" : "/v1/chat/completions",
         .model = chat->chain ? chat->chain->name : NULL,
         .provider = chat->served_provider,
         .upstream_model = chat->served_model,
@@ -166,7 +167,6 @@ static void set_request_id(struct gw_chat *chat, const char *given)
              (unsigned long long)x);
 }
 
-/* 0, or an HTTP status with msg filled: the client's request is unusable. */
 json_t *gw_chat_body(struct gw_chat *chat)
 {
     if (chat->body || !chat->req)
@@ -182,6 +182,81 @@ json_t *gw_chat_body(struct gw_chat *chat)
     return chat->body;
 }
 
+/* An OpenAI client's fields, read from the scan: no document is built. */
+static int openai_fields(struct gw_chat *chat, const char *body, const struct gw_reqscan *scan,
+                         char *name, size_t name_cap, char *msg, size_t cap)
+{
+    const struct gw_member *model = gw_reqscan_get(scan, body, "model");
+    if (!model || body[model->val] != '"' || model->val_end - model->val == 2) {
+        snprintf(msg, cap, "'model' is required and must be a non-empty string");
+        return 400;
+    }
+    chat->model_vs = model->val;
+    chat->model_ve = model->val_end;
+    if (gw_reqscan_string(body, model, name, name_cap) < 0)
+        snprintf(name, name_cap, "(a name too long for any chain)");
+    const struct gw_member *messages = gw_reqscan_get(scan, body, "messages");
+    size_t m = messages ? messages->val + 1 : 0;
+    while (messages && m < messages->val_end && strchr(" \t\r\n", body[m]))
+        m++;
+    if (!messages || body[messages->val] != '[' || body[m] == ']') {
+        snprintf(msg, cap, "'messages' is required and must be a non-empty array");
+        return 400;
+    }
+    const struct gw_member *stream = gw_reqscan_get(scan, body, "stream");
+    char sv = stream ? body[stream->val] : 'n';
+    if (sv != 't' && sv != 'f' && sv != 'n') {
+        snprintf(msg, cap, "'stream' must be a boolean");
+        return 400;
+    }
+    chat->stream = sv == 't';
+    const struct gw_member *so = chat->stream ? gw_reqscan_get(scan, body, "stream_options") : NULL;
+    if (so && body[so->val] == '{') {
+        struct gw_reqscan opts;
+        const char *o = body + so->val;
+        const struct gw_member *iu = gw_reqscan(o, so->val_end - so->val, &opts, NULL, 0) == 0
+                                         ? gw_reqscan_get(&opts, o, "include_usage") : NULL;
+        chat->include_usage = iu && o[iu->val] == 't';
+    }
+    return 0;
+}
+
+/* An Anthropic client's request, translated into an OpenAI document that
+ * becomes chat->body; answers are translated back in gw_out.c. */
+static int anthropic_fields(struct gw_chat *chat, char *name, size_t name_cap, char *msg,
+                            size_t cap)
+{
+    json_t *in = gw_chat_body(chat);
+    if (!in) {
+        snprintf(msg, cap, "the gateway is out of memory");
+        return 503;
+    }
+    struct ad_error err = { 0 };
+    json_t *oreq = ad_in_request(in, &err);
+    if (!oreq) {
+        snprintf(msg, cap, "%s", err.message);
+        return err.fail == FAIL_INTERNAL ? 503 : 400;
+    }
+    json_decref(chat->body);
+    chat->body = oreq;
+    json_t *model = json_object_get(oreq, "model");
+    if (!json_is_string(model) || json_string_length(model) == 0) {
+        snprintf(msg, cap, "'model' is required and must be a non-empty string");
+        return 400;
+    }
+    snprintf(name, name_cap, "%s", json_string_value(model));
+    json_t *messages = json_object_get(oreq, "messages");
+    if (!json_is_array(messages) || json_array_size(messages) == 0) {
+        snprintf(msg, cap, "'messages' is required and must be a non-empty array");
+        return 400;
+    }
+    chat->stream = json_is_true(json_object_get(oreq, "stream"));
+    chat->include_usage = chat->stream &&
+        json_is_true(json_object_get(json_object_get(oreq, "stream_options"), "include_usage"));
+    return 0;
+}
+
+/* 0, or an HTTP status with msg filled: the client's request is unusable. */
 static int parse_request(struct gw_chat *chat, struct http_req *req, char *msg, size_t cap,
                          const char **code)
 {
@@ -201,36 +276,17 @@ static int parse_request(struct gw_chat *chat, struct http_req *req, char *msg, 
         snprintf(msg, cap, "request body must be a JSON object");
         return 400;
     }
-    const struct gw_member *model = gw_reqscan_get(&scan, body, "model");
     char name[256];
-    if (!model || body[model->val] != '"' || model->val_end - model->val == 2) {
-        snprintf(msg, cap, "'model' is required and must be a non-empty string");
-        return 400;
-    }
-    chat->model_vs = model->val;
-    chat->model_ve = model->val_end;
-    const struct gw_member *messages = gw_reqscan_get(&scan, body, "messages");
-    size_t m = messages ? messages->val + 1 : 0;
-    while (messages && m < messages->val_end && strchr(" \t\r\n", body[m]))
-        m++;
-    if (!messages || body[messages->val] != '[' || body[m] == ']') {
-        snprintf(msg, cap, "'messages' is required and must be a non-empty array");
-        return 400;
-    }
-    const struct gw_member *stream = gw_reqscan_get(&scan, body, "stream");
-    char sv = stream ? body[stream->val] : 'n';
-    if (sv != 't' && sv != 'f' && sv != 'n') {
-        snprintf(msg, cap, "'stream' must be a boolean");
-        return 400;
-    }
-    chat->stream = sv == 't';
-    if (gw_reqscan_string(body, model, name, sizeof name) == 0)
-        chat->chain = gw_catalog_find(chat->cat, name);
+    int status = chat->api == GW_API_ANTHROPIC
+                     ? anthropic_fields(chat, name, sizeof name, msg, cap)
+                     : openai_fields(chat, body, &scan, name, sizeof name, msg, cap);
+    if (status)
+        return status;
+    chat->chain = gw_catalog_find(chat->cat, name);
     if (!chat->chain) {
         *code = "model_not_found";
         snprintf(msg, cap, "the model '%.128s' does not exist on this gateway; GET /v1/models lists "
-                           "the models it serves",
-                 gw_reqscan_string(body, model, name, sizeof name) == 0 ? name : "(too long)");
+                           "the models it serves", name);
         return 404;
     }
     int timeout = chat->cat->cfg->timeouts.request_ms;
@@ -249,7 +305,7 @@ static int parse_request(struct gw_chat *chat, struct http_req *req, char *msg, 
     return 0;
 }
 
-void gw_chat_handle(struct gw *gw, struct http_req *req)
+void gw_chat_handle(struct gw *gw, struct http_req *req, enum gw_api api)
 {
     struct gw_chat *chat = calloc(1, sizeof *chat);
     if (!chat) {
@@ -259,6 +315,7 @@ void gw_chat_handle(struct gw *gw, struct http_req *req)
     }
     chat->gw = gw;
     chat->req = req;
+    chat->api = api;
     chat->cat = gw_catalog_ref(gw->cat);
     chat->start_us = http_req_start_us(req);
     snprintf(chat->peer, sizeof chat->peer, "%s", http_req_peer(req));
