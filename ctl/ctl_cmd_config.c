@@ -73,6 +73,18 @@ int ctl_cmd_config_show(struct ctl *ctl, int argc, char **argv)
         json_t *src;
         json_object_foreach(json_object_get(r, "key_sources"), name, src)
             printf("# provider %s: key from %s\n", name, json_string_value(src));
+        size_t i;
+        json_t *m;
+        json_array_foreach(json_object_get(r, "overridden"), i, m) {
+            char v[3][256];
+            printf("# %s = %s: operator override (%s; the file says %s)\n",
+                   ctl_str(m, "path", v[0], 256), ctl_str(m, "value", v[1], 256),
+                   ctl_str(m, "source", v[2], 256), json_string_value(json_object_get(m, "configured")));
+        }
+        const json_t *ovr = json_object_get(r, "overrides");
+        printf("# forced failures in force: %zu; drains: %zu (`faults`, `drains`)\n",
+               json_array_size(json_object_get(ovr, "faults")),
+               json_array_size(json_object_get(ovr, "drains")));
         ctl_print_json(json_object_get(r, "config"));
     }
     json_decref(r);

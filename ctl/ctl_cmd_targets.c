@@ -30,6 +30,18 @@ static const char *until(const json_t *brk, char *buf, size_t n)
     return buf;
 }
 
+/* "f2:reset,f3:status:503" for the target's forced failures. */
+static void overrides(const json_t *e, char *buf, size_t n)
+{
+    size_t i;
+    json_t *f;
+    snprintf(buf, n, "-");
+    json_array_foreach(json_object_get(e, "faults"), i, f)
+        snprintf(buf + (i ? strlen(buf) : 0), n - (i ? strlen(buf) : 0), "%s%s:%s", i ? "," : "",
+                 json_string_value(json_object_get(f, "id")),
+                 json_string_value(json_object_get(f, "mode")));
+}
+
 int ctl_cmd_targets(struct ctl *ctl, int argc, char **argv)
 {
     json_t *r;
@@ -37,8 +49,8 @@ int ctl_cmd_targets(struct ctl *ctl, int argc, char **argv)
     if (rc != CTL_OK || !r)
         return rc;
     static const char *const heads[] = { "TARGET", "BREAKER", "REASON", "TRIPS", "UNTIL",
-                                         "PROBE", "KEY", "CHAINS" };
-    struct ctl_table *t = ctl_table_new(8, heads);
+                                         "PROBE", "KEY", "DRAIN", "FORCED", "CHAINS" };
+    struct ctl_table *t = ctl_table_new(10, heads);
     size_t i, j;
     json_t *e, *ch;
     json_array_foreach(json_object_get(r, "targets"), i, e) {
@@ -48,11 +60,15 @@ int ctl_cmd_targets(struct ctl *ctl, int argc, char **argv)
             snprintf(chains + strlen(chains), sizeof chains - strlen(chains), "%s%s",
                      j ? "," : "", json_string_value(ch));
         const json_t *probe = json_object_get(e, "probe");
+        char forced[256];
+        overrides(e, forced, sizeof forced);
         const char *row[] = { ctl_str(e, "target", b[0], 64), ctl_str(brk, "state", b[1], 64),
                               ctl_str(brk, "reason", b[2], 64), ctl_str(brk, "trips", b[3], 64),
                               until(brk, b[4], 64),
                               json_is_object(probe) ? ctl_str(probe, "state", b[5], 64) : "-",
-                              json_string_value(json_object_get(e, "key_source")), chains };
+                              json_string_value(json_object_get(e, "key_source")),
+                              json_is_object(json_object_get(e, "drain")) ? "drained" : "-",
+                              forced, chains };
         ctl_table_add(t, row);
     }
     ctl_table_print(t, stdout);

@@ -38,6 +38,21 @@ static const struct command {
     { "keys", "list", ctl_cmd_keys_list, "", "stored keys: provider, fingerprint, version, set time" },
     { "keys", "rotate-master", ctl_cmd_keys_rotate, "",
       "new master key; every stored key re-encrypted under it" },
+    { "pin", NULL, ctl_cmd_pin, " MODEL VERSION [--target PROVIDER/MODEL]",
+      "send VERSION upstream instead of the configured model (all MODEL's targets, or one)" },
+    { "unpin", NULL, ctl_cmd_unpin, " MODEL [--target PROVIDER/MODEL]", "remove a pin" },
+    { "pins", NULL, ctl_cmd_pins, "", "the version pins" },
+    { "fail", NULL, ctl_cmd_fail,
+      " TARGET|PROVIDER --mode MODE [--rate PCT] [--for DURATION] [--model M] [--key FPR]",
+      "force failures of TARGET, as if it failed that way (it is not called); MODE: "
+      "status:CODE[,retry-after=S][,code=C], timeout, hang, reset, stream-cut[:N], "
+      "stream-error[:N], empty-tool-turn, latency:MS" },
+    { "unfail", NULL, ctl_cmd_unfail, " ID|TARGET|PROVIDER|--all", "end forced failures" },
+    { "faults", NULL, ctl_cmd_faults, "", "the forced failures in force" },
+    { "drain", NULL, ctl_cmd_drain, " TARGET|PROVIDER",
+      "no new requests to it (skipped as \"drained\"); those in flight finish" },
+    { "undrain", NULL, ctl_cmd_undrain, " TARGET|PROVIDER|--all", "end a drain" },
+    { "drains", NULL, ctl_cmd_drains, "", "the drained targets and providers" },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -14,9 +14,11 @@
 #include "cfg.h"
 #include "fail.h"
 #include "http_server.h"
+#include "keys.h"
 #include "st.h"
 
 struct gw_up;
+struct gw_ovr;
 struct gw_brk_table;
 
 /* The runtime side of a configured provider: what every request to it
@@ -26,6 +28,7 @@ struct gw_provider {
     bool enabled;                  /* false: key variable unset on an optional provider */
     char *chat_url;                /* base_url + "/chat/completions" */
     struct curl_slist *headers;    /* auth + content type, shared by its requests */
+    char key_fpr[KEYS_HEX_LEN];    /* fingerprint of the key in use, "" without one */
 };
 
 /* An immutable snapshot of the catalog for one generation.  Requests hold a
@@ -40,6 +43,7 @@ struct gw_catalog {
     size_t nslots;                   /* power of two */
     char *models_json;               /* GET /v1/models body, built once */
     size_t models_json_len;
+    struct gw_ovr *ovr;              /* operator overrides of this generation, or NULL */
 };
 
 struct gw {

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "gw_breaker.h"
+#include "gw_ovr.h"
 #include "keys.h"
 #include "log.h"
 
@@ -55,6 +56,7 @@ static void catalog_free(struct gw_catalog *cat)
     free(cat->providers);
     free(cat->slots);
     free(cat->models_json);
+    gw_ovr_free(cat->ovr);
     cfg_free(cat->cfg);
     free(cat);
 }
@@ -175,6 +177,8 @@ static int provider_init(struct gw_provider *gp, const struct cfg_provider *p, s
             gp->enabled = false;
         } else {
             gp->headers = add_auth(gp->headers, key, klen, &ok);
+            if (keys_init() == 0)   /* what `fail --key` matches */
+                keys_fingerprint(key, klen, gp->key_fpr);
         }
     }
     if (stored > 0)
@@ -248,6 +252,7 @@ static struct gw_catalog *catalog_build(struct st_env *st, const char *json, siz
     }
     if (build_models_json(cat) < 0)
         goto fail;
+    cat->ovr = gw_ovr_load(st);
     return cat;
 fail:
     log_err("catalog generation %llu: out of memory", (unsigned long long)gen);

@@ -29,6 +29,7 @@ struct gw_attempt {
     struct gw_chat *chat;
     const struct gw_provider *prov;
     const struct cfg_target *tgt;
+    const char *model;            /* upstream model: the target's, or a pin's (gw_ovr.c) */
     char *body;                   /* upstream request body */
     size_t body_len;
     struct curl_slist rid_node;   /* "X-Request-Id" prepended to the provider's headers */
@@ -54,6 +55,8 @@ struct gw_attempt {
     bool cont;                    /* continues a stream another target broke */
     bool lost;                    /* lost a hedge race: cancelled from its timer, then freed */
     size_t target_idx;            /* index into chat->chain->targets */
+    struct gw_fault_run *fault;   /* a forced failure runs this attempt (gw_fault.c), owned */
+    bool synthetic;               /* ... and makes up the upstream's answer: no curl transfer */
 };
 
 struct gw_chat {
