@@ -101,15 +101,21 @@ static struct gw_ovr *parse(const json_t *doc)
     return o;
 }
 
+struct gw_ovr *gw_ovr_parse(const char *json, size_t len)
+{
+    json_t *doc = json_loadb(json, len, 0, NULL);
+    struct gw_ovr *o = doc ? parse(doc) : NULL;
+    json_decref(doc);
+    return o;
+}
+
 struct gw_ovr *gw_ovr_load(struct st_env *st)
 {
     const void *v;
     size_t len;
     if (st_rd_get(st, ST_DB_META, ST_KEY_OVERRIDES, &v, &len) != 0)
         return NULL;
-    json_t *doc = json_loadb(v, len, 0, NULL);
-    struct gw_ovr *o = doc ? parse(doc) : NULL;
-    json_decref(doc);
+    struct gw_ovr *o = gw_ovr_parse(v, len);
     if (!o)
         log_err("the operator overrides in the state store are unreadable: none applied");
     return o;

@@ -47,6 +47,8 @@ struct gw_ovr {
 /* The overrides stored in the current read transaction of st: NULL when
  * there are none (or they are unreadable: logged). */
 struct gw_ovr *gw_ovr_load(struct st_env *st);
+/* The same from the document's text; NULL when it is not one. */
+struct gw_ovr *gw_ovr_parse(const char *json, size_t len);
 void gw_ovr_free(struct gw_ovr *o);
 
 /* The upstream model for a target of a chain: the target's pin, else the

@@ -50,6 +50,8 @@ static int fail(char *err, size_t errlen, const char *fmt, const char *a)
 /* The options of status:CODE after its comma: retry-after=S, code=STR. */
 static int status_options(const char *p, struct ovr_mode_spec *out, char *err, size_t errlen)
 {
+    if (!*p)
+        return fail(err, errlen, "%s: trailing comma", "status");
     while (*p) {
         const char *end = strchr(p, ',');
         size_t n = end ? (size_t)(end - p) : strlen(p);
