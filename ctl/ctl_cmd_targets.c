@@ -4,20 +4,6 @@
 
 #include <string.h>
 
-static int fetch(struct ctl *ctl, const char *cmd, int argc, char **argv, json_t **r)
-{
-    if (ctl_no_args(cmd, argc, argv))
-        return CTL_USAGE;
-    if (ctl_call(ctl, cmd, NULL, r) != CTL_OK)
-        return CTL_FAILED;
-    if (ctl->json) {
-        ctl_print_json(*r);
-        json_decref(*r);
-        *r = NULL;
-    }
-    return CTL_OK;
-}
-
 /* "in 28s" for an open breaker's cool-down end. */
 static const char *until(const json_t *brk, char *buf, size_t n)
 {
@@ -42,12 +28,9 @@ static void overrides(const json_t *e, char *buf, size_t n)
                  json_string_value(json_object_get(f, "mode")));
 }
 
-int ctl_cmd_targets(struct ctl *ctl, int argc, char **argv)
+static void print_targets(const json_t *r, void *ctx)
 {
-    json_t *r;
-    int rc = fetch(ctl, "targets", argc, argv, &r);
-    if (rc != CTL_OK || !r)
-        return rc;
+    (void)ctx;
     static const char *const heads[] = { "TARGET", "BREAKER", "REASON", "TRIPS", "UNTIL",
                                          "PROBE", "KEY", "DRAIN", "FORCED", "CHAINS" };
     struct ctl_table *t = ctl_table_new(10, heads);
@@ -73,16 +56,11 @@ int ctl_cmd_targets(struct ctl *ctl, int argc, char **argv)
     }
     ctl_table_print(t, stdout);
     ctl_table_free(t);
-    json_decref(r);
-    return CTL_OK;
 }
 
-int ctl_cmd_health(struct ctl *ctl, int argc, char **argv)
+static void print_health(const json_t *r, void *ctx)
 {
-    json_t *r;
-    int rc = fetch(ctl, "health", argc, argv, &r);
-    if (rc != CTL_OK || !r)
-        return rc;
+    (void)ctx;
     static const char *const heads[] = { "TARGET", "ATTEMPTS", "OK", "FAILED", "ERROR%",
                                          "LATENCY_MS", "TTFB_MS", "LAST_FAILURE", "AT" };
     struct ctl_table *t = ctl_table_new(9, heads);
@@ -111,6 +89,14 @@ int ctl_cmd_health(struct ctl *ctl, int argc, char **argv)
     }
     ctl_table_print(t, stdout);
     ctl_table_free(t);
-    json_decref(r);
-    return CTL_OK;
+}
+
+int ctl_cmd_targets(struct ctl *ctl, int argc, char **argv)
+{
+    return ctl_run_noargs(ctl, "targets", argc, argv, print_targets);
+}
+
+int ctl_cmd_health(struct ctl *ctl, int argc, char **argv)
+{
+    return ctl_run_noargs(ctl, "health", argc, argv, print_health);
 }
