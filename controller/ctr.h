@@ -78,6 +78,9 @@ int ctr_listen_open(const char *host, int port, int *out_fd, char *err, size_t e
 
 /* ctr_publish.c */
 int ctr_publish(struct ctr *c, const struct cfg *cfg);
+/* Stores doc under key in ST_DB_META and bumps the generation in the same
+ * durable transaction (c->generation follows); 0 or an st error. */
+int ctr_publish_meta(struct ctr *c, const char *key, const json_t *doc);
 /* errs (may be NULL) gets every reason a reload was rejected. */
 int ctr_reload(struct ctr *c, struct cfg_errors *errs);
 int ctr_check_keys(struct ctr *c, const struct cfg *cfg, struct cfg_errors *errs);
@@ -155,6 +158,7 @@ void ctr_ovr_free(struct ctr *c);
  * and bumps the generation; on success c->ovr is doc (a new reference). */
 int ctr_ovr_store(struct ctr *c, json_t *doc);
 bool ctr_ovr_fault_live(const json_t *fault, uint64_t now_ms);
+json_t *ctr_ovr_live_faults(struct ctr *c);     /* a new array */
 /* {"drain": the drain or null, "faults": [the live faults]} of one target. */
 json_t *ctr_ovr_for_target(struct ctr *c, const char *provider, const char *model);
 

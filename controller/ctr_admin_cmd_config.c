@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bs_time.h"
-
 #define REDACTED "[redacted]"
 
 void admin_cmd_reload(struct ctr *c, const struct admin_peer *peer, json_t *args,
@@ -148,14 +146,9 @@ void admin_cmd_config_show(struct ctr *c, const struct admin_peer *peer, json_t 
     for (size_t i = 0; i < c->cfg->nproviders; i++)
         json_object_set_new(sources, c->cfg->providers[i].name,
                             json_string(admin_key_source(c, &c->cfg->providers[i])));
-    json_t *ovr = json_pack("{s:O, s:o, s:O}", "pins", json_object_get(c->ovr, "pins"),
-                            "faults", json_array(), "drains", json_object_get(c->ovr, "drains"));
-    uint64_t now = bs_wall_ms();
-    size_t i;
-    json_t *f;
-    json_array_foreach(json_object_get(c->ovr, "faults"), i, f)
-        if (ovr && ctr_ovr_fault_live(f, now))
-            json_array_append(json_object_get(ovr, "faults"), f);
+    json_t *ovr = json_pack("{s:O, s:o*, s:O}", "pins", json_object_get(c->ovr, "pins"),
+                            "faults", ctr_ovr_live_faults(c), "drains",
+                            json_object_get(c->ovr, "drains"));
     r->result = json_pack("{s:s, s:I, s:o, s:o, s:o*, s:o*}", "path", c->config_path,
                           "generation", (json_int_t)c->generation, "config", doc, "key_sources",
                           sources, "overridden", marks, "overrides", ovr);

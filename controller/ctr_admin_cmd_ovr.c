@@ -245,6 +245,23 @@ static json_t *take(json_t *d, const char *name, const char *id, const char *tar
     return gone;
 }
 
+/* Takes the matching entries of list `name` out and stores the rest,
+ * answering with what was removed; false (r untouched) when none matched. */
+static bool remove_matching(struct ctr *c, const char *name, const char *id, const char *target,
+                            bool (*match)(const json_t *, const char *, const char *),
+                            struct admin_reply *r)
+{
+    json_t *d = draft(c);
+    json_t *gone = d ? take(d, name, id, target, match) : NULL;
+    if (gone && json_array_size(gone) == 0) {
+        json_decref(gone);
+        json_decref(d);
+        return false;
+    }
+    commit(c, d, "removed", gone, r);
+    return true;
+}
+
 /* Exactly one of the selectors; false with r filled otherwise. */
 static bool one_selector(const char *cmd, json_t *args, const char *const *names,
                          struct admin_reply *r)
@@ -266,16 +283,9 @@ void admin_cmd_unfail(struct ctr *c, const struct admin_peer *peer, json_t *args
     if (!one_selector("unfail", args, sel, r))
         return;
     const char *id = arg_str(args, "id"), *target = arg_str(args, "target");
-    json_t *d = draft(c);
-    json_t *gone = d ? take(d, "faults", id, target, fault_matches) : NULL;
-    if (gone && json_array_size(gone) == 0) {
+    if (!remove_matching(c, "faults", id, target, fault_matches, r))
         admin_fail(r, "not_found", "unfail: no forced failure in force matches %.200s",
                    id ? id : target ? target : "");
-        json_decref(gone);
-        json_decref(d);
-        return;
-    }
-    commit(c, d, "removed", gone, r);
 }
 
 void admin_cmd_faults(struct ctr *c, const struct admin_peer *peer, json_t *args,
@@ -283,14 +293,8 @@ void admin_cmd_faults(struct ctr *c, const struct admin_peer *peer, json_t *args
 {
     (void)peer;
     (void)args;
-    json_t *list = json_array();
-    uint64_t now = bs_wall_ms();
-    size_t i;
-    json_t *f;
-    json_array_foreach(json_object_get(c->ovr, "faults"), i, f)
-        if (list && ctr_ovr_fault_live(f, now))
-            json_array_append(list, f);
-    r->result = json_pack("{s:o*, s:I}", "faults", list, "now_ms", (json_int_t)now);
+    r->result = json_pack("{s:o*, s:I}", "faults", ctr_ovr_live_faults(c), "now_ms",
+                          (json_int_t)bs_wall_ms());
 }
 
 /* --- drains --- */
@@ -325,16 +329,9 @@ void admin_cmd_undrain(struct ctr *c, const struct admin_peer *peer, json_t *arg
     if (!one_selector("undrain", args, sel, r))
         return;
     const char *target = arg_str(args, "target");
-    json_t *d = draft(c);
-    json_t *gone = d ? take(d, "drains", NULL, target, drain_matches) : NULL;
-    if (gone && json_array_size(gone) == 0) {
+    if (!remove_matching(c, "drains", NULL, target, drain_matches, r))
         admin_fail(r, "not_found", "undrain: %.200s%s drained", target ? target : "nothing",
                    target ? " is not" : " is");
-        json_decref(gone);
-        json_decref(d);
-        return;
-    }
-    commit(c, d, "removed", gone, r);
 }
 
 void admin_cmd_drains(struct ctr *c, const struct admin_peer *peer, json_t *args,

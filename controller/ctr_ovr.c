@@ -82,19 +82,6 @@ bool ctr_ovr_fault_live(const json_t *fault, uint64_t now_ms)
     return (uint64_t)json_integer_value(json_object_get(fault, "until_ms")) > now_ms;
 }
 
-struct store_arg {
-    const char *json;
-    size_t len;
-    uint64_t generation;
-};
-
-static int store_txn(struct st_env *st, MDB_txn *txn, void *argp)
-{
-    struct store_arg *a = argp;
-    int rc = st_put(st, txn, ST_DB_META, ST_KEY_OVERRIDES, a->json, a->len);
-    return rc ? rc : st_bump(st, txn, ST_DB_META, ST_KEY_GENERATION, &a->generation);
-}
-
 int ctr_ovr_store(struct ctr *c, json_t *doc)
 {
     json_t *faults = json_object_get(doc, "faults");
@@ -102,20 +89,26 @@ int ctr_ovr_store(struct ctr *c, json_t *doc)
     for (size_t i = json_array_size(faults); i-- > 0;)
         if (!ctr_ovr_fault_live(json_array_get(faults, i), now))
             json_array_remove(faults, i);
-    char *json = json_dumps(doc, JSON_COMPACT);
-    if (!json)
-        return -1;
-    struct store_arg a = { json, strlen(json), 0 };
-    int rc = st_write(c->st, store_txn, &a, true);
-    free(json);
+    int rc = ctr_publish_meta(c, ST_KEY_OVERRIDES, doc);
     if (rc) {
         log_err("cannot store the operator overrides: %s", st_strerror(rc));
         return rc;
     }
     json_decref(c->ovr);
     c->ovr = json_incref(doc);
-    c->generation = a.generation;
     return 0;
+}
+
+json_t *ctr_ovr_live_faults(struct ctr *c)
+{
+    json_t *list = json_array();
+    uint64_t now = bs_wall_ms();
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(c->ovr, "faults"), i, f)
+        if (list && ctr_ovr_fault_live(f, now))
+            json_array_append(list, f);
+    return list;
 }
 
 json_t *ctr_ovr_for_target(struct ctr *c, const char *provider, const char *model)
