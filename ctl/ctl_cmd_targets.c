@@ -58,12 +58,26 @@ static void print_targets(const json_t *r, void *ctx)
     ctl_table_free(t);
 }
 
+/* "drained,f2:reset", "drained", "f2:reset" or "-". */
+static void overrides_cell(const json_t *e, char *buf, size_t n)
+{
+    char forced[256];
+    overrides(e, forced, sizeof forced);
+    if (!json_is_object(json_object_get(e, "drain")))
+        snprintf(buf, n, "%s", forced);
+    else if (strcmp(forced, "-") == 0)
+        snprintf(buf, n, "drained");
+    else
+        snprintf(buf, n, "drained,%s", forced);
+}
+
 static void print_health(const json_t *r, void *ctx)
 {
     (void)ctx;
     static const char *const heads[] = { "TARGET", "ATTEMPTS", "OK", "FAILED", "ERROR%",
-                                         "LATENCY_MS", "TTFB_MS", "LAST_FAILURE", "AT" };
-    struct ctl_table *t = ctl_table_new(9, heads);
+                                         "LATENCY_MS", "TTFB_MS", "LAST_FAILURE", "AT",
+                                         "OVERRIDES" };
+    struct ctl_table *t = ctl_table_new(10, heads);
     size_t i;
     json_t *e;
     json_array_foreach(json_object_get(r, "targets"), i, e) {
@@ -79,12 +93,14 @@ static void print_health(const json_t *r, void *ctx)
         snprintf(b[5], 64, "%.0f", json_real_value(json_object_get(h, "latency_ewma_ms")));
         snprintf(b[6], 64, "%.0f", json_real_value(json_object_get(h, "ttfb_ewma_ms")));
         bool seen = json_is_object(h);
+        char ovr[300];
+        overrides_cell(e, ovr, sizeof ovr);
         const char *row[] = { ctl_str(e, "target", b[0], 64),
                               seen ? ctl_str(h, "attempts", b[1], 64) : "0",
                               seen ? ctl_str(h, "ok", b[2], 64) : "0",
                               seen ? ctl_str(h, "failures", b[3], 64) : "0", b[4],
                               seen ? b[5] : "-", seen ? b[6] : "-",
-                              seen ? ctl_str(h, "last_failure", b[7], 64) : "-", b[8] };
+                              seen ? ctl_str(h, "last_failure", b[7], 64) : "-", b[8], ovr };
         ctl_table_add(t, row);
     }
     ctl_table_print(t, stdout);

@@ -140,6 +140,7 @@ static json_t *item(struct gw_fault_run *run, int step, CURLcode *rc, bool *raw_
 /* Feeds bytes to the body handler; false when the attempt stopped them. */
 static bool feed(struct gw_fault_run *run, const char *p, size_t len, bool *paused)
 {
+    run->att->paused = false;   /* a retried item: the client made room, or pauses it again */
     size_t got = gw_attempt_body(run->att, p, len);
     *paused = got == CURL_WRITEFUNC_PAUSE;
     return got == len;

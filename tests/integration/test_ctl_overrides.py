@@ -189,6 +189,7 @@ def test_rate_model_key_and_breaker(env):
     t = [t for t in ok_json(gw, "targets")["targets"] if t["target"] == "sim-a/sim-a-model"][0]
     check(t["faults"] and t["faults"][0]["mode"] == "reset", t)
     check("reset" in ok(gw, "targets"), "targets table does not show the fault")
+    check("reset" in ok(gw, "health"), "health table does not show the fault")
 
 
 def test_fault_expires(env):
@@ -264,6 +265,7 @@ def test_drain_lets_a_stream_finish(env):
     t = [t for t in ok_json(gw, "targets")["targets"] if t["target"] == "sim-a/sim-a-model"][0]
     check(t["drain"]["target"] == "sim-a", t)
     check("drained" in ok(gw, "targets"), "targets table does not show the drain")
+    check("drained" in ok(gw, "health"), "health table does not show the drain")
     ok(gw, "undrain", "sim-a")
     check(gw.post(chat_body()).header("x-backstop-provider") == "sim-a", "undrain did not apply")
 
