@@ -107,6 +107,8 @@ json_t *ctr_tel_health(struct ctr *c, const char *provider, const char *model);
  * published to LMDB for the workers. */
 int ctr_breaker_start(struct ctr *c);
 void ctr_breaker_attempt(struct ctr *c, int slot, const struct tel_attempt *a);
+/* n successes batched by a worker (TEL_OKS). */
+void ctr_breaker_oks(struct ctr *c, const char *provider, const char *model, uint32_t n);
 void ctr_breaker_trial(struct ctr *c, int slot, const struct tel_trial *t);
 /* A probe verdict after its rise/fall thresholds: up may move an open
  * breaker to half-open early; down opens a closed one. */

@@ -53,10 +53,12 @@ struct gw {
     struct st_env *st;
     struct gw_catalog *cat;          /* current; the worker holds one reference */
     struct gw_brk_table *brk;        /* breaker view, gw_breaker.c */
+    struct gw_tel_batch *telb;       /* successes summed per target, gw_tel_batch.c */
     struct http_server *http;
     struct gw_up *up;
     int tel_fd;
     int access_fd;
+    struct gw_access_buf *accbuf;    /* access-log lines of the current loop pass */
     bool draining;
     bool log_content;
     uint64_t served;
@@ -106,5 +108,13 @@ struct tel_attempt;
 void gw_tel_send(struct gw *gw, void *msg, size_t len);
 void gw_tel_status(struct gw *gw);
 void gw_request_finished(struct gw *gw);
+
+/* gw_tel_batch.c: an attempt's outcome for the controller.  Successes are
+ * summed per target and sent every TEL_OKS_MS; anything else goes at once,
+ * after that target's pending sum. */
+void gw_tel_attempt(struct gw *gw, struct tel_attempt *t);
+/* Sends every pending sum now (drain, exit). */
+void gw_tel_flush(struct gw *gw);
+void gw_tel_batch_free(struct gw *gw);
 
 #endif

@@ -288,10 +288,11 @@ static int build_body(struct gw_attempt *att)
         /* The common case: the client's bytes with only the model changed. */
         size_t len;
         const char *raw = http_req_body(chat->req, &len);
-        if (raw && (att->body = gw_body_with_model(raw, len, att->model, &att->body_len)))
+        if (raw && (att->body = gw_body_splice(raw, len, chat->model_vs, chat->model_ve,
+                                               att->model, &att->body_len)))
             return 0;
     }
-    json_t *base = att->cont ? gw_cont_body(chat) : json_incref(chat->body);
+    json_t *base = att->cont ? gw_cont_body(chat) : json_incref(gw_chat_body(chat));
     json_t *model = json_string(att->model);
     if (base && model && json_object_set_new(base, "model", model) == 0)
         att->body = json_dumps(base, JSON_COMPACT);

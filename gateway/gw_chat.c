@@ -17,6 +17,7 @@
 #include "gw_access.h"
 #include "gw_breaker.h"
 #include "gw_classify.h"
+#include "gw_reqscan.h"
 #include "log.h"
 #include "tel.h"
 
@@ -60,7 +61,7 @@ void gw_chat_finish(struct gw_chat *chat, const char *error)
         .error = error,
         .worker = gw->slot,
     };
-    gw_access_write(gw->access_fd, &a);
+    gw_access_write(gw->accbuf, gw->access_fd, &a);
     gw_request_finished(gw);
     chat_free(chat);
 }
@@ -87,7 +88,7 @@ void gw_chat_report(struct gw_chat *chat, struct gw_attempt *att)
     tel_copy(t.model, sizeof t.model, att->tgt->model);
     tel_copy(t.chain, sizeof t.chain, chat->chain->name);
     tel_copy(t.request_id, sizeof t.request_id, chat->request_id);
-    gw_tel_send(chat->gw, &t, sizeof t);
+    gw_tel_attempt(chat->gw, &t);
 }
 
 /* One failover event for the controller's history: the request moved from
@@ -166,45 +167,70 @@ static void set_request_id(struct gw_chat *chat, const char *given)
 }
 
 /* 0, or an HTTP status with msg filled: the client's request is unusable. */
+json_t *gw_chat_body(struct gw_chat *chat)
+{
+    if (chat->body || !chat->req)
+        return chat->body;
+    size_t len;
+    const char *raw = http_req_body(chat->req, &len);
+    json_error_t jerr;
+    /* Checked by gw_reqscan already; a failure here is memory, or a number
+     * jansson cannot hold (see gw_reqscan.h). */
+    chat->body = json_loadb(raw ? raw : "", len, 0, &jerr);
+    if (!chat->body)
+        log_warn("request %s: cannot build the body document: %s", chat->request_id, jerr.text);
+    return chat->body;
+}
+
 static int parse_request(struct gw_chat *chat, struct http_req *req, char *msg, size_t cap,
                          const char **code)
 {
     size_t len;
     const char *body = http_req_body(req, &len);
-    json_error_t jerr;
+    if (!body)
+        body = "";
+    struct gw_reqscan scan;
+    char why[160];
     *code = "invalid_request";
-    chat->body = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!chat->body) {
+    if (gw_reqscan(body, len, &scan, why, sizeof why) < 0) {
         *code = "invalid_json";
-        snprintf(msg, cap, "request body is not valid JSON: %s at line %d column %d", jerr.text,
-                 jerr.line, jerr.column);
+        snprintf(msg, cap, "request body is not valid JSON: %s", why);
         return 400;
     }
-    if (!json_is_object(chat->body)) {
+    if (!scan.object) {
         snprintf(msg, cap, "request body must be a JSON object");
         return 400;
     }
-    json_t *model = json_object_get(chat->body, "model");
-    if (!json_is_string(model) || json_string_length(model) == 0) {
+    const struct gw_member *model = gw_reqscan_get(&scan, body, "model");
+    char name[256];
+    if (!model || body[model->val] != '"' || model->val_end - model->val == 2) {
         snprintf(msg, cap, "'model' is required and must be a non-empty string");
         return 400;
     }
-    json_t *messages = json_object_get(chat->body, "messages");
-    if (!json_is_array(messages) || json_array_size(messages) == 0) {
+    chat->model_vs = model->val;
+    chat->model_ve = model->val_end;
+    const struct gw_member *messages = gw_reqscan_get(&scan, body, "messages");
+    size_t m = messages ? messages->val + 1 : 0;
+    while (messages && m < messages->val_end && strchr(" \t\r\n", body[m]))
+        m++;
+    if (!messages || body[messages->val] != '[' || body[m] == ']') {
         snprintf(msg, cap, "'messages' is required and must be a non-empty array");
         return 400;
     }
-    json_t *stream = json_object_get(chat->body, "stream");
-    if (stream && !json_is_boolean(stream) && !json_is_null(stream)) {
+    const struct gw_member *stream = gw_reqscan_get(&scan, body, "stream");
+    char sv = stream ? body[stream->val] : 'n';
+    if (sv != 't' && sv != 'f' && sv != 'n') {
         snprintf(msg, cap, "'stream' must be a boolean");
         return 400;
     }
-    chat->stream = json_is_true(stream);
-    chat->chain = gw_catalog_find(chat->cat, json_string_value(model));
+    chat->stream = sv == 't';
+    if (gw_reqscan_string(body, model, name, sizeof name) == 0)
+        chat->chain = gw_catalog_find(chat->cat, name);
     if (!chat->chain) {
         *code = "model_not_found";
         snprintf(msg, cap, "the model '%.128s' does not exist on this gateway; GET /v1/models lists "
-                           "the models it serves", json_string_value(model));
+                           "the models it serves",
+                 gw_reqscan_string(body, model, name, sizeof name) == 0 ? name : "(too long)");
         return 404;
     }
     int timeout = chat->cat->cfg->timeouts.request_ms;

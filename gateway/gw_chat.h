@@ -64,7 +64,9 @@ struct gw_chat {
     struct http_req *req;         /* NULL once the client went away */
     struct gw_catalog *cat;
     const struct cfg_model *chain;
-    json_t *body;
+    json_t *body;                 /* the client's body as a document, built on first need:
+                                     use gw_chat_body() */
+    size_t model_vs, model_ve;    /* the raw body's "model" value, quotes included */
     bool stream;
     char request_id[72];
     char peer[64];
@@ -124,6 +126,10 @@ void gw_cont_free(struct gw_chat *chat);
 int gw_chat_order(struct gw_chat *chat);
 
 /* gw_chat.c: the request's life. */
+/* The client's body as a jansson document, parsed on the first call (the
+ * request path itself only scans it, gw_reqscan.h); NULL when the client is
+ * gone or memory ran out.  Owned by the chat. */
+json_t *gw_chat_body(struct gw_chat *chat);
 /* Access log line, then frees the chat; error is the final class or NULL. */
 void gw_chat_finish(struct gw_chat *chat, const char *error);
 void gw_chat_report(struct gw_chat *chat, struct gw_attempt *att);   /* telemetry */

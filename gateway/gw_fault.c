@@ -226,17 +226,28 @@ static bool offers_tools(const json_t *body)
            !(json_is_string(choice) && strcmp(json_string_value(choice), "none") == 0);
 }
 
+/* The request path only scans the body: the document is parsed here only
+ * when a fault that needs to know about tools is in force. */
+static bool tools_matter(const struct gw_ovr *o)
+{
+    for (size_t i = 0; i < o->nfaults; i++)
+        if (o->faults[i].spec.mode == OVR_EMPTY_TOOL_TURN)
+            return true;
+    return false;
+}
+
 int gw_fault_begin(struct gw_attempt *att)
 {
     struct gw_chat *chat = att->chat;
-    if (!chat->cat->ovr)
+    struct gw_ovr *o = chat->cat->ovr;
+    if (!o || o->nfaults == 0)
         return 0;
     struct gw_fault_query q = {
         .provider = att->prov->cfg->name, .target_key = att->brk_key, .chain = chat->chain->name,
-        .key_fpr = att->prov->key_fpr, .stream = chat->stream, .tools = offers_tools(chat->body),
-        .now_ms = bs_wall_ms(),
+        .key_fpr = att->prov->key_fpr, .stream = chat->stream,
+        .tools = tools_matter(o) && offers_tools(gw_chat_body(chat)), .now_ms = bs_wall_ms(),
     };
-    const struct gw_fault_rule *rule = gw_ovr_fault(chat->cat->ovr, &q);
+    const struct gw_fault_rule *rule = gw_ovr_fault(o, &q);
     if (!rule)
         return 0;
     struct gw_fault_run *run = calloc(1, sizeof *run);

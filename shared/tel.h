@@ -26,6 +26,7 @@ enum tel_kind {
     TEL_STATUS = 2,    /* a worker's periodic status */
     TEL_TRIAL = 3,     /* a worker took the half-open trial it was granted */
     TEL_FAILOVER = 4,  /* a request switched from one target to another */
+    TEL_OKS = 5,       /* successful attempts on one target, batched */
 };
 
 struct tel_hdr {
@@ -51,6 +52,27 @@ struct tel_attempt {
     char model[128];           /* upstream model */
     char chain[128];           /* client-facing model name */
     char request_id[64];
+};
+
+/* Successes are the bulk of the traffic and only move counters, so a
+ * worker sums them per target and sends one of these at most every
+ * TEL_OKS_MS; anything else about a target (a failure, a trial) first
+ * flushes that target's sum, so the controller sees outcomes in order. */
+#define TEL_OKS_MS 100
+
+struct tel_oks {
+    struct tel_hdr hdr;
+    uint64_t wall_ms;          /* when the last of them ended */
+    uint32_t count;
+    int32_t status;            /* the last one's upstream status */
+    uint64_t latency_ms_sum;
+    uint64_t ttfb_ms_sum;
+    uint32_t ttfb_count;       /* those that had a first byte */
+    uint32_t pad;
+    uint64_t prompt_tokens;
+    uint64_t completion_tokens;
+    char provider[64];
+    char model[128];
 };
 
 struct tel_status {

@@ -124,10 +124,10 @@ class Proc:
 
 
 class Sim:
-    def __init__(self, env, name, model_version=None, fault=None):
+    def __init__(self, env, name, model_version=None, fault=None, port=0):
         self.name = name
         port_file = os.path.join(env.dir, f"{name}.port")
-        argv = [os.path.join(BIN, "simprov"), "--listen", "127.0.0.1:0", "--name", name,
+        argv = [os.path.join(BIN, "simprov"), "--listen", f"127.0.0.1:{port}", "--name", name,
                 "--port-file", port_file]
         if model_version:
             argv += ["--model-version", model_version]
@@ -245,8 +245,8 @@ class Env:
         self.proc_env = dict(os.environ)
         self.proc_env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
 
-    def sim(self, name, model_version=None, fault=None):
-        s = Sim(self, name, model_version, fault)
+    def sim(self, name, model_version=None, fault=None, port=0):
+        s = Sim(self, name, model_version, fault, port)
         self.sims.append(s)
         return s
 
