@@ -161,11 +161,13 @@ void admin_cmd_pins(struct ctr *c, const struct admin_peer *peer, json_t *args,
     size_t i;
     json_t *p;
     json_array_foreach(list, i, p) {
-        const struct cfg_model *m = cfg_find_model(c->cfg, json_string_value(json_object_get(p, "model")));
+        const char *model = json_string_value(json_object_get(p, "model"));
         const char *target = json_string_value(json_object_get(p, "target"));
+        const struct cfg_model *m = cfg_find_model(c->cfg, model);
         /* A reload may have removed what the pin names: it stays stored,
          * and applies again if the name comes back. */
-        json_object_set_new(p, "active", json_boolean(m && (!target || is_target_of(c->cfg, m, target))));
+        bool active = m && (!target || is_target_of(c->cfg, m, target));
+        json_object_set_new(p, "active", json_boolean(active));
     }
     r->result = json_pack("{s:o*}", "pins", list);
 }

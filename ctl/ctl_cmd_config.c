@@ -61,10 +61,10 @@ static void print_show(const json_t *r, void *ctx)
     size_t i;
     json_t *m;
     json_array_foreach(json_object_get(r, "overridden"), i, m) {
-        char v[3][256];
+        char v[4][256];
         printf("# %s = %s: operator override (%s; the file says %s)\n",
                ctl_str(m, "path", v[0], 256), ctl_str(m, "value", v[1], 256),
-               ctl_str(m, "source", v[2], 256), json_string_value(json_object_get(m, "configured")));
+               ctl_str(m, "source", v[2], 256), ctl_str(m, "configured", v[3], 256));
     }
     const json_t *ovr = json_object_get(r, "overrides");
     printf("# forced failures in force: %zu; drains: %zu (`faults`, `drains`)\n",

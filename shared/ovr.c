@@ -62,7 +62,8 @@ static int status_options(const char *p, struct ovr_mode_spec *out, char *err, s
         long num;
         if (klen == 11 && strncmp(p, "retry-after", 11) == 0) {
             if (!v || !number(v, vlen, 0, OVR_RETRY_AFTER_MAX, &num) || out->retry_after_s >= 0)
-                return fail(err, errlen, "%s: retry-after takes seconds (0..86400), once", "status");
+                return fail(err, errlen, "%s: retry-after takes seconds (0..86400), once",
+                            "status");
             out->retry_after_s = (int)num;
         } else if (klen == 4 && strncmp(p, "code", 4) == 0) {
             bool ok = v && vlen > 0 && vlen < OVR_CODE_MAX && !out->code[0];
