@@ -110,8 +110,8 @@ void gw_tel_status(struct gw *gw);
 void gw_request_finished(struct gw *gw);
 
 /* gw_tel_batch.c: an attempt's outcome for the controller.  Successes are
- * summed per target and sent every TEL_OKS_MS; anything else goes at once,
- * after that target's pending sum. */
+ * summed per target and sent at the end of the event-loop pass; anything
+ * else goes at once, after that target's pending sum. */
 void gw_tel_attempt(struct gw *gw, struct tel_attempt *t);
 /* Sends every pending sum now (drain, exit). */
 void gw_tel_flush(struct gw *gw);

@@ -12,6 +12,7 @@
 
 #include "bs_time.h"
 #include "gw_body.h"
+#include "gw_usage.h"
 
 /* Gateway-raised errors carry the request id and the attempts too. */
 void gw_chat_reply_error(struct gw_chat *chat, int status, const char *code, const char *msg)
@@ -44,16 +45,10 @@ static void add_served_headers(struct gw_chat *chat, struct gw_attempt *att)
 /* Only the usage member is parsed: the answer itself goes out as it came. */
 static void take_usage_json(struct gw_chat *chat, struct evbuffer *body)
 {
-    size_t len = evbuffer_get_length(body), vs, ve;
+    size_t len = evbuffer_get_length(body);
     const char *text = (const char *)evbuffer_pullup(body, -1);
-    if (!text || gw_body_find_member(text, len, "usage", &vs, &ve) < 0)
-        return;
-    json_t *u = json_loadb(text + vs, ve - vs, 0, NULL);
-    if (json_is_object(u)) {
-        chat->prompt_tokens = (uint32_t)json_integer_value(json_object_get(u, "prompt_tokens"));
-        chat->completion_tokens = (uint32_t)json_integer_value(json_object_get(u, "completion_tokens"));
-    }
-    json_decref(u);
+    if (text)
+        gw_usage_read(text, len, &chat->prompt_tokens, &chat->completion_tokens);
 }
 
 void gw_answer_success(struct gw_chat *chat, struct gw_attempt *att)

@@ -17,6 +17,7 @@
 #include "gw_classify.h"
 #include "gw_fault.h"
 #include "gw_ovr.h"
+#include "gw_usage.h"
 #include "log.h"
 
 #define ERROR_BODY_MAX (64 * 1024)
@@ -69,16 +70,6 @@ static bool is_error_event(const struct sse_event *ev)
     return err;
 }
 
-static void take_usage(struct gw_chat *chat, const char *data, size_t len)
-{
-    json_t *j = json_loadb(data, len, 0, NULL);
-    json_t *u = j ? json_object_get(j, "usage") : NULL;
-    if (json_is_object(u)) {
-        chat->prompt_tokens = (uint32_t)json_integer_value(json_object_get(u, "prompt_tokens"));
-        chat->completion_tokens = (uint32_t)json_integer_value(json_object_get(u, "completion_tokens"));
-    }
-    json_decref(j);
-}
 
 /* Returns non-zero to stop: an error event ends the attempt. */
 static int on_event(void *arg, const struct sse_event *ev)
@@ -93,7 +84,7 @@ static int on_event(void *arg, const struct sse_event *ev)
         snprintf(att->detail, sizeof att->detail, "error event in the stream");
         return 1;
     } else if (memmem(ev->data, ev->data_len, "\"usage\":{", 9)) {
-        take_usage(chat, ev->data, ev->data_len);
+        gw_usage_read(ev->data, ev->data_len, &chat->prompt_tokens, &chat->completion_tokens);
     }
     if (att->mode == ATT_PRECOMMIT && !done) {
         /* The first good event: from here the client sees this target (a

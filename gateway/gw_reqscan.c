@@ -14,6 +14,8 @@ struct scan {
 
 static int fail(struct scan *s, const unsigned char *at, const char *what)
 {
+    if (!s->err || !s->errcap)
+        return -1;
     size_t line = 1, col = 1;
     for (const unsigned char *q = s->start; q < at && q < s->end; q++) {
         if (*q == '\n') {
@@ -23,8 +25,7 @@ static int fail(struct scan *s, const unsigned char *at, const char *what)
             col++;
         }
     }
-    if (s->err && s->errcap)
-        snprintf(s->err, s->errcap, "%s at line %zu column %zu", what, line, col);
+    snprintf(s->err, s->errcap, "%s at line %zu column %zu", what, line, col);
     return -1;
 }
 

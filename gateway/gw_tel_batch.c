@@ -1,8 +1,10 @@
 /*
- * gw_tel_batch: sums a worker's successful attempts per target and sends
- * them as one TEL_OKS message per target every TEL_OKS_MS (see shared/tel.h).
- * Under load this replaces a datagram per request, and the controller's work
- * on it, by a few per second.
+ * gw_tel_batch: sums a worker's successful attempts per target over one pass
+ * of the event loop and sends them as one TEL_OKS message per target at the
+ * end of the pass (see shared/tel.h).  Under load a pass finishes many
+ * requests, so this replaces a datagram per request, and the controller's
+ * work on it, by one per pass; the controller hears of a success no later
+ * than before, give or take the callbacks of the same pass.
  *
  * The table is owned by struct gw (gw->telb), allocated on first use and
  * freed by gw_tel_batch_free.  Open addressing with a fixed size: when it is
@@ -30,7 +32,7 @@ struct ok_sum {
 
 struct gw_tel_batch {
     struct gw *gw;
-    struct event *timer;
+    struct event *flush;       /* active while sums are pending: runs at the end of the pass */
     bool armed;
     size_t used;
     struct ok_sum slot[SLOTS];
@@ -71,7 +73,7 @@ void gw_tel_flush(struct gw *gw)
     b->used = 0;
 }
 
-static void on_timer(evutil_socket_t fd, short what, void *arg)
+static void on_flush(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
@@ -88,8 +90,8 @@ static struct gw_tel_batch *batch_get(struct gw *gw)
     if (!b)
         return NULL;
     b->gw = gw;
-    b->timer = evtimer_new(gw->base, on_timer, b);
-    if (!b->timer) {
+    b->flush = event_new(gw->base, -1, 0, on_flush, b);
+    if (!b->flush) {
         free(b);
         return NULL;
     }
@@ -147,11 +149,8 @@ void gw_tel_attempt(struct gw *gw, struct tel_attempt *t)
     e->msg.prompt_tokens += t->prompt_tokens;
     e->msg.completion_tokens += t->completion_tokens;
     if (!b->armed) {
-        struct timeval tv = { 0, TEL_OKS_MS * 1000 };
-        if (evtimer_add(b->timer, &tv) == 0)
-            b->armed = true;
-        else
-            send_sum(gw, e); /* no timer: never sit on a sum */
+        b->armed = true;
+        event_active(b->flush, EV_TIMEOUT, 1);
     }
 }
 
@@ -161,7 +160,7 @@ void gw_tel_batch_free(struct gw *gw)
     if (!b)
         return;
     gw_tel_flush(gw);
-    event_free(b->timer);
+    event_free(b->flush);
     free(b);
     gw->telb = NULL;
 }

@@ -137,6 +137,12 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *arg)
         evtimer_del(up->timer);
         return 0;
     }
+    if (timeout_ms == 0) {
+        /* "As soon as possible" (a transfer just added): later in this
+         * loop pass, not after another epoll_wait as a 0 ms timer would. */
+        event_active(up->timer, EV_TIMEOUT, 1);
+        return 0;
+    }
     struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
     return evtimer_add(up->timer, &tv) < 0 ? -1 : 0;
 }

@@ -55,11 +55,11 @@ struct tel_attempt {
 };
 
 /* Successes are the bulk of the traffic and only move counters, so a
- * worker sums them per target and sends one of these at most every
- * TEL_OKS_MS; anything else about a target (a failure, a trial) first
- * flushes that target's sum, so the controller sees outcomes in order. */
-#define TEL_OKS_MS 100
-
+ * worker sums them per target over one pass of its event loop and sends one
+ * of these at the end of the pass: under load one datagram covers many
+ * requests, at low load it leaves as soon as a single one would have.
+ * Anything else about a target (a failure, a trial) first sends that
+ * target's sum, so the controller sees each worker's outcomes in order. */
 struct tel_oks {
     struct tel_hdr hdr;
     uint64_t wall_ms;          /* when the last of them ended */

@@ -131,10 +131,10 @@ def test_opens_on_error_rate(env):
 
 
 def test_batched_successes_count(env):
-    # Workers sum successes and send them every 100 ms; failures go at once
-    # after the sum.  The error rate must still see every success: 20 good
-    # answers then 8 failures is 29 %, closed; only a long run of failures
-    # crosses 50 % of all of them.
+    # Workers sum successes over an event-loop pass and send the sums at its
+    # end; failures go at once after the sum.  The error rate must still see
+    # every success: 20 good answers then 8 failures is 29 %, closed; only a
+    # long run of failures crosses 50 % of all of them.
     a = env.sim("sim-a")
     b = env.sim("sim-b")
     gw = env.gateway(breaker_config(env, [a, b], cooldown_ms=60000, consecutive_failures=100,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gw_reqscan.h"
+#include "gw_usage.h"
 #include "unit.h"
 
 static int scan(const char *s, struct gw_reqscan *out)
@@ -178,9 +179,25 @@ static void differential(void)
     CHECK(agree > 250000);
 }
 
+static void usage(void)
+{
+    uint32_t p = 7, c = 7;
+    const char *a = "{\"id\":\"x\",\"choices\":[{\"usage\":{\"prompt_tokens\":1}}],"
+                    "\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3456,\"total_tokens\":3468}}";
+    CHECK(gw_usage_read(a, strlen(a), &p, &c) == 0 && p == 12 && c == 3456);
+    const char *b = "{\"usage\":{\"prompt_tokens\":-1,\"completion_tokens\":99999999999}}";
+    CHECK(gw_usage_read(b, strlen(b), &p, &c) == 0 && p == 0 && c == UINT32_MAX);
+    p = c = 7;
+    const char *none[] = { "{\"usage\":null}", "{\"x\":1}", "[1]", "{\"usage\":{\"prompt_tokens\":1}",
+                           "{\"usage\":[1]}" };
+    for (size_t i = 0; i < sizeof none / sizeof *none; i++)
+        CHECK(gw_usage_read(none[i], strlen(none[i]), &p, &c) < 0 && p == 7 && c == 7);
+}
+
 int main(void)
 {
     known_cases();
+    usage();
     differential();
     UNIT_END("reqscan");
 }
