@@ -66,6 +66,7 @@ struct ctr {
     struct ctr_events *events;
     struct ctr_admin *admin;     /* the admin socket, ctr_admin*.c */
     struct ctr_keys *keys;       /* encrypted provider keys, ctr_keys.c */
+    json_t *ovr;                 /* operator overrides, ctr_ovr.c */
     uint64_t started_wall_ms;
     bool health_dirty;
     bool workers_dirty;
@@ -77,6 +78,9 @@ int ctr_listen_open(const char *host, int port, int *out_fd, char *err, size_t e
 
 /* ctr_publish.c */
 int ctr_publish(struct ctr *c, const struct cfg *cfg);
+/* Stores doc under key in ST_DB_META and bumps the generation in the same
+ * durable transaction (c->generation follows); 0 or an st error. */
+int ctr_publish_meta(struct ctr *c, const char *key, const json_t *doc);
 /* errs (may be NULL) gets every reason a reload was rejected. */
 int ctr_reload(struct ctr *c, struct cfg_errors *errs);
 int ctr_check_keys(struct ctr *c, const struct cfg *cfg, struct cfg_errors *errs);
@@ -147,6 +151,18 @@ int ctr_keys_set(struct ctr *c, const char *provider, const char *secret, size_t
                  json_t **result, char *err, size_t errlen);
 json_t *ctr_keys_list(struct ctr *c, char *err, size_t errlen);
 int ctr_keys_rotate(struct ctr *c, json_t **result, char *err, size_t errlen);
+
+/* ctr_ovr.c: operator overrides (pins, forced failures, drains), durable in
+ * LMDB and published with a generation bump. */
+int ctr_ovr_start(struct ctr *c);       /* load them from the state store */
+void ctr_ovr_free(struct ctr *c);
+/* Stores doc (a whole new document; expired faults are dropped from it)
+ * and bumps the generation; on success c->ovr is doc (a new reference). */
+int ctr_ovr_store(struct ctr *c, json_t *doc);
+bool ctr_ovr_fault_live(const json_t *fault, uint64_t now_ms);
+json_t *ctr_ovr_live_faults(struct ctr *c);     /* a new array */
+/* {"drain": the drain or null, "faults": [the live faults]} of one target. */
+json_t *ctr_ovr_for_target(struct ctr *c, const char *provider, const char *model);
 
 /* The worker's entry point (gateway/gw_worker.c), reached through
  * `backstopd --worker STATE_DIR SLOT` with fds 3 (listen) and 4 (telemetry). */

@@ -14,9 +14,11 @@
 #include "cfg.h"
 #include "fail.h"
 #include "http_server.h"
+#include "keys.h"
 #include "st.h"
 
 struct gw_up;
+struct gw_ovr;
 struct gw_brk_table;
 
 /* The runtime side of a configured provider: what every request to it
@@ -33,6 +35,7 @@ struct gw_provider {
     const struct ad_ops *ad;
     bool native;
     char *api_key;                 /* sodium_malloc'd, for the adapter's headers; NULL: none */
+    char key_fpr[KEYS_HEX_LEN];    /* fingerprint of the key in use, "" without one */
 };
 
 /* An immutable snapshot of the catalog for one generation.  Requests hold a
@@ -47,6 +50,7 @@ struct gw_catalog {
     size_t nslots;                   /* power of two */
     char *models_json;               /* GET /v1/models body, built once */
     size_t models_json_len;
+    struct gw_ovr *ovr;              /* operator overrides of this generation, or NULL */
 };
 
 struct gw {

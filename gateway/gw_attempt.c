@@ -15,6 +15,8 @@
 #include "bs_time.h"
 #include "gw_body.h"
 #include "gw_classify.h"
+#include "gw_fault.h"
+#include "gw_ovr.h"
 #include "gw_usage.h"
 #include "log.h"
 
@@ -109,7 +111,8 @@ static void on_head(struct gw_attempt *att)
 {
     struct gw_chat *chat = att->chat;
     att->head_us = bs_now_us();
-    curl_easy_getinfo(att->xfer.easy, CURLINFO_RESPONSE_CODE, &att->status);
+    if (!att->synthetic)
+        curl_easy_getinfo(att->xfer.easy, CURLINFO_RESPONSE_CODE, &att->status);
     att->sse = strncasecmp(att->content_type, "text/event-stream", 17) == 0;
     if (att->ad && att->status >= 200 && att->status < 300 && chat->stream) {
         /* The adapter knows its stream framing (not always SSE). */
@@ -232,16 +235,12 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
     return len;
 }
 
-static void on_done(struct gw_xfer *x, CURLcode rc)
+void gw_attempt_ended(struct gw_attempt *att, CURLcode rc, bool connected)
 {
-    struct gw_attempt *att = (struct gw_attempt *)x;
     att->running = false;
     if (att->fail == FAIL_NONE) {
-        curl_off_t connected = 0;
-        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &att->status);
-        curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connected);
         if (rc != CURLE_OK) {
-            att->fail = gw_classify_curl(rc, connected > 0, att->head_us != 0 || att->status > 0);
+            att->fail = gw_classify_curl(rc, connected, att->head_us != 0 || att->status > 0);
             snprintf(att->detail, sizeof att->detail, "%s", curl_easy_strerror(rc));
         } else if (att->mode == ATT_HEAD) {
             on_head(att); /* a head without a body */
@@ -261,6 +260,27 @@ static void on_done(struct gw_xfer *x, CURLcode rc)
     attempt_end(att);
 }
 
+static void on_done(struct gw_xfer *x, CURLcode rc)
+{
+    struct gw_attempt *att = (struct gw_attempt *)x;
+    curl_off_t connected = 0;
+    if (att->fail == FAIL_NONE) {
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &att->status);
+        curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connected);
+    }
+    gw_attempt_ended(att, rc, connected > 0);
+}
+
+size_t gw_attempt_header(struct gw_attempt *att, const char *line, size_t len)
+{
+    return on_header((char *)line, 1, len, att);
+}
+
+size_t gw_attempt_body(struct gw_attempt *att, const char *p, size_t len)
+{
+    return on_body((char *)p, 1, len, att);
+}
+
 static void attempt_end(struct gw_attempt *att)
 {
     evtimer_del(att->timer);
@@ -277,11 +297,11 @@ static int build_body(struct gw_attempt *att)
         size_t len;
         const char *raw = http_req_body(chat->req, &len);
         if (raw && (att->body = gw_body_splice(raw, len, chat->model_vs, chat->model_ve,
-                                               att->tgt->model, &att->body_len)))
+                                               att->model, &att->body_len)))
             return 0;
     }
     json_t *base = att->cont ? gw_cont_body(chat) : json_incref(gw_chat_body(chat));
-    json_t *model = json_string(att->tgt->model);
+    json_t *model = json_string(att->model);
     if (base && model && json_object_set_new(base, "model", model) == 0)
         att->body = json_dumps(base, JSON_COMPACT);
     else
@@ -309,6 +329,7 @@ int gw_attempt_start(struct gw_chat *chat, size_t target, uint64_t trial_epoch)
     /* Only an OpenAI client on an OpenAI-format target skips the adapter. */
     att->ad = att->prov->native && chat->api == GW_API_OPENAI ? NULL : att->prov->ad;
     snprintf(att->brk_key, sizeof att->brk_key, "%s/%s", att->prov->cfg->name, tgt->model);
+    att->model = gw_ovr_model(chat->cat->ovr, chat->chain->name, att->brk_key, tgt->model);
     att->resp = evbuffer_new();
     att->timer = evtimer_new(gw->base, on_timer, att);
     att->xfer.easy = gw_up_easy(gw->up);
@@ -334,11 +355,12 @@ int gw_attempt_start(struct gw_chat *chat, size_t target, uint64_t trial_epoch)
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)chat->cat->cfg->timeouts.connect_ms);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (gw_up_start(gw->up, &att->xfer) < 0) {
+    int forced = gw_fault_begin(att);
+    if (forced < 0 || (!forced && gw_up_start(gw->up, &att->xfer) < 0)) {
         gw_attempt_free(att);
         return -1;
     }
-    att->running = true;
+    att->running = !forced;
     gw_attempt_arm(att, chat->cat->cfg->timeouts.first_token_ms);
     chat->att = att;
     chat->attempts++;
@@ -371,6 +393,7 @@ void gw_attempt_cancel(struct gw_attempt *att, enum fail_class why)
         att->running = false;
     }
     evtimer_del(att->timer);
+    gw_fault_stop(att->fault);
     if (att->fail == FAIL_NONE) {
         att->fail = why;
         snprintf(att->detail, sizeof att->detail, "%s", fail_class_name(why));
@@ -390,6 +413,7 @@ void gw_attempt_free(struct gw_attempt *att)
         evbuffer_free(att->resp);
     sse_free(&att->parser);
     gw_att_ad_free(att);
+    gw_fault_free(att->fault);
     free(att->body);
     free(att);
 }

@@ -60,7 +60,7 @@ int gw_att_ad_build(struct gw_attempt *att)
         return -1;
     struct ad_target t = {
         .base_url = p->base_url,
-        .model = att->tgt->model,
+        .model = att->model,   /* the pinned version, if any */
         .api_key = att->prov->api_key,
         .api_version = p->api_version,
     };

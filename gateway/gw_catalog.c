@@ -16,6 +16,7 @@
 
 #include "ad.h"
 #include "gw_breaker.h"
+#include "gw_ovr.h"
 #include "keys.h"
 #include "log.h"
 
@@ -57,6 +58,7 @@ static void catalog_free(struct gw_catalog *cat)
     free(cat->providers);
     free(cat->slots);
     free(cat->models_json);
+    gw_ovr_free(cat->ovr);
     cfg_free(cat->cfg);
     free(cat);
 }
@@ -193,6 +195,8 @@ static int provider_init(struct gw_provider *gp, const struct cfg_provider *p, s
             } else {
                 ok = false;
             }
+            if (keys_init() == 0)   /* what `fail --key` matches */
+                keys_fingerprint(key, klen, gp->key_fpr);
         }
     }
     if (stored > 0)
@@ -270,6 +274,7 @@ static struct gw_catalog *catalog_build(struct st_env *st, const char *json, siz
     }
     if (build_models_json(cat) < 0)
         goto fail;
+    cat->ovr = gw_ovr_load(st);
     return cat;
 fail:
     log_err("catalog generation %llu: out of memory", (unsigned long long)gen);

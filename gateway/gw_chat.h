@@ -31,6 +31,7 @@ struct gw_attempt {
     struct gw_chat *chat;
     const struct gw_provider *prov;
     const struct cfg_target *tgt;
+    const char *model;            /* upstream model: the target's, or a pin's (gw_ovr.c) */
     char *body;                   /* upstream request body */
     size_t body_len;
     struct curl_slist rid_node;   /* "X-Request-Id" prepended to the provider's headers */
@@ -66,6 +67,8 @@ struct gw_attempt {
     json_t *answer;               /* a 2xx body as an OpenAI chat.completion */
     json_t *error_body;           /* a non-2xx body as an OpenAI error (ad->classify), or
                                      the error a stream ended with */
+    struct gw_fault_run *fault;   /* a forced failure runs this attempt (gw_fault.c), owned */
+    bool synthetic;               /* ... and makes up the upstream's answer: no curl transfer */
 };
 
 

@@ -157,6 +157,12 @@ struct cfg_keys {
     char *master_key_file;  /* 32 random bytes, mode 0600; created on first start */
 };
 
+/* Operator overrides set with backstopctl (docs/admin.md). */
+struct cfg_overrides {
+    int fault_default_ms;   /* how long a forced failure lasts without --for */
+    int fault_max_ms;       /* the longest --for accepted */
+};
+
 struct cfg {
     char *listen_host;  /* numeric IPv4/IPv6 address or "localhost" */
     int listen_port;
@@ -172,6 +178,7 @@ struct cfg {
     struct cfg_events events;
     struct cfg_admin admin;
     struct cfg_keys keys;
+    struct cfg_overrides overrides;
     struct cfg_provider *providers;
     size_t nproviders;
     struct cfg_model *models;

@@ -213,6 +213,20 @@ bool cfg_check_provider(struct cfg_ctx *c, const json_t *p)
     return false;
 }
 
+/* A default longer than the maximum would make every `fail` without --for
+ * a refused one. */
+bool cfg_check_overrides(struct cfg_ctx *c, const json_t *o)
+{
+    json_int_t def = json_integer_value(json_object_get(o, "fault_default_ms"));
+    json_int_t max = json_integer_value(json_object_get(o, "fault_max_ms"));
+    if (def <= max)
+        return true;
+    size_t mark = cfg_path_key(c, "fault_default_ms");
+    cfg_err(c, "%lld is more than fault_max_ms (%lld)", (long long)def, (long long)max);
+    cfg_path_pop(c, mark);
+    return false;
+}
+
 static bool same_group(const json_t *a, const json_t *b)
 {
     if (json_is_null(a) || json_is_null(b))

@@ -118,6 +118,12 @@ static const struct cfg_field keys_fields[] = {
     END_ROW
 };
 
+static const struct cfg_field overrides_fields[] = {
+    INT_ROW(struct cfg_overrides, fault_default_ms, 1000, 86400000, "300000"),
+    INT_ROW(struct cfg_overrides, fault_max_ms, 1000, 604800000, "3600000"),
+    END_ROW
+};
+
 static const struct cfg_field provider_fields[] = {
     { .key = "type", .kind = CK_ENUM, .flags = CF_REQUIRED, .enums = cfg_provider_types,
       .store = CS_ENUM, .off = offsetof(struct cfg_provider, type) },
@@ -275,6 +281,8 @@ static const struct cfg_field root_fields[] = {
       .off = offsetof(struct cfg, admin) },
     { .key = "keys", .kind = CK_OBJECT, .def = "{}", .fields = keys_fields,
       .off = offsetof(struct cfg, keys) },
+    { .key = "overrides", .kind = CK_OBJECT, .def = "{}", .fields = overrides_fields,
+      .check_elem = cfg_check_overrides, .off = offsetof(struct cfg, overrides) },
     { .key = "providers", .kind = CK_MAP, .flags = CF_REQUIRED, .min = 1, .noun = "provider",
       .fields = provider_fields, .check_key = cfg_check_provider_name,
       .check_elem = cfg_check_provider,

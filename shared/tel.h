@@ -94,12 +94,13 @@ struct tel_trial {
 };
 
 #define TEL_REASON_BREAKER 0xffff  /* tel_failover.fail: skipped, breaker open */
+#define TEL_REASON_DRAINED 0xfffe  /* tel_failover.fail: skipped, drained by the operator */
 
 struct tel_failover {
     struct tel_hdr hdr;
     uint64_t wall_ms;
     uint32_t added_ms;         /* what the failed target cost the request */
-    uint16_t fail;             /* enum fail_class, or TEL_REASON_BREAKER */
+    uint16_t fail;             /* enum fail_class, or TEL_REASON_BREAKER / _DRAINED */
     uint16_t pad;
     char chain[128];
     char from[TEL_TARGET_MAX];            /* "provider/model" */

@@ -1076,6 +1076,23 @@ static void test_failure_actions(void)
     cfg_errors_clear(&e);
 }
 
+/* The forced-failure durations: defaults, bounds, and a default over the
+ * maximum refused (every `fail` without --for would be). */
+static void test_overrides(void)
+{
+    struct cfg_errors e = { 0 };
+    struct cfg *c = load(MIN_DOC, NULL, &e);
+    CHECK(c && c->overrides.fault_default_ms == 300000 && c->overrides.fault_max_ms == 3600000);
+    cfg_free(c);
+    cfg_errors_clear(&e);
+    EXPECT_OK(WITH("'overrides':{'fault_default_ms':60000,'fault_max_ms':60000}"));
+    EXPECT_ONE(WITH("'overrides':{'fault_default_ms':7200000}"),
+               "$.overrides.fault_default_ms: 7200000 is more than fault_max_ms (3600000)");
+    EXPECT_ONE(WITH("'overrides':{'fault_max_ms':999}"),
+               "$.overrides.fault_max_ms: 999 is out of range 1000..604800000");
+    EXPECT_ONE(WITH("'overrides':{'fault_for':1}"), "$.overrides.fault_for: unknown key");
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -1097,6 +1114,7 @@ int main(void)
     test_lookups();
     test_fuzz();
     test_failure_actions();
+    test_overrides();
     rmdir(tmpdir);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
