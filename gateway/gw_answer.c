@@ -14,7 +14,7 @@
 #include "gw_body.h"
 
 /* Gateway-raised errors carry the request id and the attempts too. */
-void gw_chat_reply_error(struct gw_chat *chat, int status, const char *code, const char *msg)
+static void error_headers(struct gw_chat *chat, int status)
 {
     char n[16];
     snprintf(n, sizeof n, "%d", chat->attempts);
@@ -24,7 +24,37 @@ void gw_chat_reply_error(struct gw_chat *chat, int status, const char *code, con
         http_req_add_header(chat->req, "x-backstop-failover", chat->failover);
     chat->status = status;
     chat->first_out_us = bs_now_us();
+}
+
+void gw_chat_reply_error(struct gw_chat *chat, int status, const char *code, const char *msg)
+{
+    error_headers(chat, status);
     http_req_reply_error(chat->req, status, code, msg);
+}
+
+/* {"error":{"message","type","code"}} as one compact line; NULL without memory. */
+static char *error_json(const char *type, const char *code, const char *msg)
+{
+    json_t *ev = json_pack("{s:{s:s, s:s, s:s}}", "error", "message", msg, "type", type, "code", code);
+    char *text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+    json_decref(ev);
+    return text;
+}
+
+void gw_chat_reply_typed_error(struct gw_chat *chat, int status, const char *type, const char *code,
+                               const char *msg)
+{
+    char *text = error_json(type, code, msg);
+    struct evbuffer *b = text ? evbuffer_new() : NULL;
+    if (!b || evbuffer_add(b, text, strlen(text)) < 0) {
+        gw_chat_reply_error(chat, status, code, msg);
+    } else {
+        error_headers(chat, status);
+        http_req_reply_buffer(chat->req, status, "application/json", b);
+    }
+    if (b)
+        evbuffer_free(b);
+    free(text);
 }
 
 static void add_served_headers(struct gw_chat *chat, struct gw_attempt *att)
@@ -39,6 +69,8 @@ static void add_served_headers(struct gw_chat *chat, struct gw_attempt *att)
     http_req_add_header(chat->req, "x-backstop-attempts", n);
     if (chat->failover[0])
         http_req_add_header(chat->req, "x-backstop-failover", chat->failover);
+    if (chat->rp.notes[0])
+        http_req_add_header(chat->req, "x-backstop-repair", chat->rp.notes);
 }
 
 /* Only the usage member is parsed: the answer itself goes out as it came. */
@@ -86,10 +118,12 @@ void gw_answer_as_is(struct gw_chat *chat, struct gw_attempt *att)
  * event so no client mistakes a cut for a complete answer. */
 void gw_answer_stream_broken(struct gw_chat *chat, struct gw_attempt *att)
 {
-    json_t *ev = json_pack("{s:{s:s, s:s, s:s}}", "error", "message", att->detail, "type",
-                           "server_error", "code", fail_class_name(att->fail));
-    char *text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
-    json_decref(ev);
+    gw_answer_stream_error(chat, "server_error", fail_class_name(att->fail), att->detail);
+}
+
+void gw_answer_stream_error(struct gw_chat *chat, const char *type, const char *code, const char *msg)
+{
+    char *text = error_json(type, code, msg);
     if (text) {
         http_req_stream_write(chat->req, "data: ", 6);
         http_req_stream_write(chat->req, text, strlen(text));

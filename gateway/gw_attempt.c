@@ -15,6 +15,7 @@
 #include "bs_time.h"
 #include "gw_body.h"
 #include "gw_classify.h"
+#include "gw_contract_stream.h"
 #include "log.h"
 
 #define ERROR_BODY_MAX (64 * 1024)
@@ -93,6 +94,8 @@ static int on_event(void *arg, const struct sse_event *ev)
     } else if (memmem(ev->data, ev->data_len, "\"usage\":{", 9)) {
         take_usage(chat, ev->data, ev->data_len);
     }
+    if (att->ct)
+        return gw_repair_relay(att, ev->data, ev->data_len);
     if (att->mode == ATT_PRECOMMIT && !done) {
         /* The first good event: from here the client sees this target (a
          * continuation joins a stream the client already has). */
@@ -198,7 +201,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
     bool was_relaying = att->mode == ATT_RELAY;
     /* A continuation's events are re-stamped and written one by one by
      * on_event; its raw bytes are never relayed. */
-    if (!was_relaying && !att->cont && evbuffer_add(att->resp, p, len) < 0)
+    if (!was_relaying && !att->cont && !att->ct && evbuffer_add(att->resp, p, len) < 0)
         return 0;
     int rc = sse_feed(&att->parser, p, len, on_event, att);
     if (rc < 0 && att->fail == FAIL_NONE) {
@@ -207,8 +210,10 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
     }
     if (att->fail != FAIL_NONE)
         return 0;
-    if (att->cont) {
-        if (att->mode == ATT_RELAY) {
+    if (att->cont || att->ct) {
+        /* A checked stream may hold events back: the upstream is not
+         * silent for it, so its idle limit runs from the first event. */
+        if (att->mode == ATT_RELAY || att->ct) {
             evtimer_del(att->timer);
             arm_timer(att, chat->cat->cfg->timeouts.idle_stream_ms);
         }
@@ -250,6 +255,8 @@ static void on_done(struct gw_xfer *x, CURLcode rc)
                    !att->saw_done) {
             att->fail = FAIL_STREAM_CUT;
             snprintf(att->detail, sizeof att->detail, "stream ended without [DONE]");
+        } else if (att->fail == FAIL_NONE && att->mode == ATT_BUFFER) {
+            gw_repair_check_answer(att);
         }
     }
     attempt_end(att);
@@ -264,14 +271,15 @@ static void attempt_end(struct gw_attempt *att)
 static int build_body(struct gw_attempt *att)
 {
     struct gw_chat *chat = att->chat;
-    if (!att->cont && chat->req) {
+    bool fix = !att->cont && gw_repair_applies(chat, att->target_idx);
+    if (!att->cont && !fix && chat->req) {
         /* The common case: the client's bytes with only the model changed. */
         size_t len;
         const char *raw = http_req_body(chat->req, &len);
         if (raw && (att->body = gw_body_with_model(raw, len, att->tgt->model, &att->body_len)))
             return 0;
     }
-    json_t *base = att->cont ? gw_cont_body(chat) : json_incref(chat->body);
+    json_t *base = att->cont ? gw_cont_body(chat) : fix ? gw_repair_body(chat) : json_incref(chat->body);
     json_t *model = json_string(att->tgt->model);
     if (base && model && json_object_set_new(base, "model", model) == 0)
         att->body = json_dumps(base, JSON_COMPACT);
@@ -302,7 +310,8 @@ int gw_attempt_start(struct gw_chat *chat, size_t target, uint64_t trial_epoch)
     att->timer = evtimer_new(gw->base, on_timer, att);
     att->xfer.easy = gw_up_easy(gw->up);
     att->xfer.done = on_done;
-    if (!att->resp || !att->timer || !att->xfer.easy || build_body(att) < 0) {
+    if (!att->resp || !att->timer || !att->xfer.easy || build_body(att) < 0 ||
+        gw_repair_attempt_init(att) < 0) {
         gw_attempt_free(att);
         return -1;
     }
@@ -378,6 +387,7 @@ void gw_attempt_free(struct gw_attempt *att)
     if (att->resp)
         evbuffer_free(att->resp);
     sse_free(&att->parser);
+    gw_ct_stream_free(att->ct);
     free(att->body);
     free(att);
 }

@@ -30,6 +30,7 @@ static void chat_free(struct gw_chat *chat)
     gw_attempt_free(chat->hedge);
     gw_attempt_free(chat->loser);
     gw_attempt_free(chat->att);
+    gw_repair_free(chat);
     json_decref(chat->body);
     gw_cont_free(chat);
     free(chat->order);
@@ -246,7 +247,7 @@ void gw_chat_handle(struct gw *gw, struct http_req *req)
         gw_chat_finish(chat, code);
         return;
     }
-    if (gw_chat_order(chat) < 0) {
+    if (gw_chat_order(chat) < 0 || gw_repair_init(chat) < 0) {
         gw_chat_reply_error(chat, 503, "out_of_memory", "the gateway is out of memory");
         gw_chat_finish(chat, "internal");
         return;

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "gw.h"
+#include "gw_repair.h"
 #include "gw_upstream.h"
 #include "sse.h"
 #include "tel.h"
@@ -53,6 +54,7 @@ struct gw_attempt {
     uint64_t trial_epoch;         /* non-zero: this is a half-open breaker trial */
     bool cont;                    /* continues a stream another target broke */
     bool lost;                    /* lost a hedge race: cancelled from its timer, then freed */
+    struct ct_stream *ct;         /* a stream checked against the contract (gw_contract_stream.h) */
     size_t target_idx;            /* index into chat->chain->targets */
 };
 
@@ -93,6 +95,9 @@ struct gw_chat {
     json_t *cont_id, *cont_created, *cont_model;
     struct evbuffer *cont_raw;    /* the events relayed, length-prefixed, until needed */
     struct evbuffer *cont_text;   /* parsed from cont_raw when a continuation starts */
+    /* Answer contracts (gw_repair.c): NULL when the request sets none. */
+    struct gw_contract *contract;
+    struct gw_repair rp;
 };
 
 /* gw_attempt.c */
@@ -137,6 +142,11 @@ int gw_chat_commit_stream(struct gw_chat *chat, struct gw_attempt *att);
 void gw_answer_success(struct gw_chat *chat, struct gw_attempt *att);
 void gw_answer_as_is(struct gw_chat *chat, struct gw_attempt *att);
 void gw_answer_stream_broken(struct gw_chat *chat, struct gw_attempt *att);
+/* Ends a started stream with an explicit error event. */
+void gw_answer_stream_error(struct gw_chat *chat, const char *type, const char *code, const char *msg);
+/* An error whose "type" is not the default invalid_request_error. */
+void gw_chat_reply_typed_error(struct gw_chat *chat, int status, const char *type, const char *code,
+                               const char *msg);
 void gw_answer_all_failed(struct gw_chat *chat);
 
 /* gw_failover.c: after an attempt, what next. */
