@@ -5,7 +5,7 @@ then failed over, and reported when every attempt broke them."""
 import json
 import re
 
-from harness import check, chat_body, request, sse_events
+from harness import check, chat_body, request, sse_events, wait_for
 
 WEATHER = {"type": "function", "function": {
     "name": "get_weather", "description": "weather in a city",
@@ -120,14 +120,10 @@ def failed_over(env, stream):
     check(the_call(r, stream) == ("get_weather", {"city": "x"}), r.body)
     # The next target gets the client's own request, not the correction.
     check(len(last_messages(b)) == 1, last_messages(b))
-    return gw
 
 
 def test_repaired_by_failover(env):
-    gw = failed_over(env, False)
-    # A broken answer does not count against the target's health.
-    st = gw.get("/healthz")
-    check(st.status == 200, st.status)
+    failed_over(env, False)
 
 
 def test_repaired_by_failover_stream(env):
@@ -237,3 +233,50 @@ def test_repair_disabled_relays_broken_answer(env):
     r = gw.post(tools_body())
     check(r.status == 200 and r.header("x-backstop-repair") is None, (r.status, r.headers))
     check(a.stats()["requests"] == 1, "a disabled repair retried")
+
+
+def test_text_already_streamed_ends_with_error_event(env):
+    """tool_choice required, and the model answers in prose: the text flows as
+    it comes, so when the missing call shows, it is too late to retry
+    invisibly: the stream ends with an explicit invalid_response event."""
+    a = env.sim("sim-a", fault="no_tools")
+    b = env.sim("sim-b")
+    gw = env.gateway(env.config([a, b]))
+    r = gw.post(tools_body(stream=True))
+    check(r.status == 200 and r.header("x-backstop-provider") == "sim-a", (r.status, r.headers))
+    events = sse_events(r.body)
+    check("[DONE]" not in events, events)
+    text = "".join((json.loads(e)["choices"][0]["delta"].get("content") or "")
+                   for e in events[:-1] if json.loads(e).get("choices"))
+    check(text.startswith("Hello from sim-a"), events)
+    err = json.loads(events[-1])["error"]
+    check(err["type"] == "invalid_response" and err["code"] == "empty_tool_turn", err)
+    check(b.stats()["requests"] == 0, "a committed stream failed over")
+
+
+def test_counted_per_target_not_against_health(env):
+    a = env.sim("sim-a", fault="empty_tool_turn")
+    b = env.sim("sim-b")
+    cfg = env.config([a, b])
+    cfg["breaker"] = {"consecutive_failures": 2}
+    gw = env.gateway(cfg)
+    for i in range(4):
+        r = gw.post(tools_body(), headers={"x-request-id": f"rep-{i}"})
+        check(r.status == 200 and r.header("x-backstop-provider") == "sim-b", (r.status, r.headers))
+    # 8 broken answers in a row, and the breaker never opened: every request
+    # still started at sim-a.
+    check(a.stats()["requests"] == 8, a.stats())
+    ev = wait_for(lambda: [json.loads(v) for v in gw.lmdb("events")
+                           if json.loads(v)["request_id"] == "rep-0"] or None, 5, what="events")
+    check(sorted((e["from"], e["to"], e["reason"]) for e in ev) == [
+        ("sim-a/sim-a-model", "sim-a/sim-a-model", "invalid_response"),
+        ("sim-a/sim-a-model", "sim-b/sim-b-model", "invalid_response")], ev)
+
+    def health():
+        for v in gw.lmdb("health"):
+            h = json.loads(v)
+            if h.get("failures_by_class", {}).get("invalid_response") == 8:
+                return h
+        return None
+    h = wait_for(health, 5, what="health with 8 invalid_response")
+    check(h["failures_by_class"]["invalid_response"] == 8, h)
