@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Text kept of a plain (non-JSON) answer. */
+#define CT_TEXT_KEEP 4096
+
 struct ct_buf {
     char *p;
     size_t len, cap;
@@ -185,7 +188,11 @@ static int feed(struct ct_stream *s, const char *data, size_t len, struct evbuff
     const json_t *content = json_object_get(delta, "content");
     const char *fr = json_string_value(json_object_get(c0, "finish_reason"));
     bool text = json_is_string(content) && json_string_length(content) > 0;
-    int rc = buf_add_json(s, &s->content, content);
+    /* Plain text is only kept as far as the broken turn of a corrective
+     * retry needs it: a long text answer must not hit max_bytes. */
+    int rc = 0;
+    if (gw_contract_json_content(s->c) || s->content.len < CT_TEXT_KEEP)
+        rc = buf_add_json(s, &s->content, content);
     size_t i;
     const json_t *tc;
     json_array_foreach(tcs, i, tc) {

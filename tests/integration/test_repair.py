@@ -280,3 +280,16 @@ def test_counted_per_target_not_against_health(env):
         return None
     h = wait_for(health, 5, what="health with 8 invalid_response")
     check(h["failures_by_class"]["invalid_response"] == 8, h)
+
+
+def test_cut_while_call_held_fails_over_invisibly(env):
+    """A stream cut in the middle of a tool call: nothing of the call reached
+    the client, so the next target answers as if the first never had."""
+    a = env.sim("sim-a", fault="close_after=3")
+    b = env.sim("sim-b")
+    gw = env.gateway(env.config([a, b]))
+    r = gw.post(tools_body(stream=True))
+    check(r.status == 200 and r.header("x-backstop-provider") == "sim-b", (r.status, r.headers))
+    check(r.header("x-backstop-failover") == "sim-a/sim-a-model=stream_cut", r.headers)
+    check(the_call(r, True) == ("get_weather", {"city": "x"}), r.body)
+    check(b"sim-a" not in r.body, r.body)
