@@ -274,8 +274,16 @@ enum ct_problem gw_contract_check_message(struct gw_contract *c, const json_t *m
 enum ct_problem gw_contract_check_answer(struct gw_contract *c, const char *body, size_t len,
                                          struct ct_verdict *v, json_t **turn)
 {
-    v->problem = CT_OK;
     json_t *doc = json_loadb(body, len, 0, NULL);
+    enum ct_problem p = gw_contract_check_completion(c, doc, v, turn);
+    json_decref(doc);
+    return p;
+}
+
+enum ct_problem gw_contract_check_completion(struct gw_contract *c, const json_t *doc,
+                                             struct ct_verdict *v, json_t **turn)
+{
+    v->problem = CT_OK;
     const json_t *choices = json_object_get(doc, "choices");
     size_t i;
     const json_t *ch;
@@ -290,6 +298,5 @@ enum ct_problem gw_contract_check_answer(struct gw_contract *c, const char *body
             break;
         }
     }
-    json_decref(doc);
     return v->problem;
 }

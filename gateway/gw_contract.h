@@ -69,5 +69,8 @@ enum ct_problem gw_contract_check_call(struct gw_contract *c, int index, const c
  * *turn (if given) receives a new reference to the offending message. */
 enum ct_problem gw_contract_check_answer(struct gw_contract *c, const char *body, size_t len,
                                          struct ct_verdict *v, json_t **turn);
+/* The same on a parsed chat.completion. */
+enum ct_problem gw_contract_check_completion(struct gw_contract *c, const json_t *doc,
+                                             struct ct_verdict *v, json_t **turn);
 
 #endif

@@ -40,6 +40,11 @@ bool gw_repair_applies(const struct gw_chat *chat, size_t target)
     return chat->rp.corrective && chat->rp.target == target && chat->rp.turn;
 }
 
+json_t *gw_repair_request(struct gw_chat *chat, size_t target)
+{
+    return gw_repair_applies(chat, target) ? gw_repair_body(chat) : json_incref(chat->body);
+}
+
 /* Header values are one line: control characters become blanks. */
 static void one_line(char *s)
 {
@@ -82,7 +87,7 @@ static void answer_exhausted(struct gw_chat *chat, struct gw_attempt *att)
         if (att->ct)
             gw_repair_answer_held(chat, att);
         else
-            gw_answer_as_is(chat, att);
+            gw_answer_success(chat, att);
         return;
     }
     char msg[1024];
@@ -103,7 +108,7 @@ void gw_repair_after(struct gw_chat *chat, struct gw_attempt *att)
     if (chat->committed) {
         /* Text already reached the client: a retry would repeat it.  The
          * stream ends with an explicit error instead (docs/design.md). */
-        gw_answer_stream_error(chat, "invalid_response", problem, rp->v.message);
+        gw_out_error_as(chat, FAIL_INVALID_RESPONSE, "invalid_response", problem, rp->v.message);
         gw_attempt_free(att);
         gw_chat_finish(chat, fail_class_name(FAIL_INVALID_RESPONSE));
         return;

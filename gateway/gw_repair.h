@@ -49,6 +49,9 @@ int gw_repair_relay(struct gw_attempt *att, const char *data, size_t len);
  * that request (a new reference; NULL without memory). */
 bool gw_repair_applies(const struct gw_chat *chat, size_t target);
 json_t *gw_repair_body(struct gw_chat *chat);
+/* The request for an attempt on target: the corrective one or the client's
+ * (a new reference; NULL without memory). */
+json_t *gw_repair_request(struct gw_chat *chat, size_t target);
 /* return_last for a stream: the broken attempt's held events, as a stream. */
 void gw_repair_answer_held(struct gw_chat *chat, struct gw_attempt *att);
 /* An attempt ended FAIL_INVALID_RESPONSE: retry, fail over or answer.  Takes att. */

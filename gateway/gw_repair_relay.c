@@ -1,8 +1,9 @@
 /*
  * gw_repair_relay: the attempt's side of answer contracts: the check of a
- * whole answer, and the relay of a checked stream, which writes only what
- * gw_contract_stream released, re-framed as "data: ...\n\n" events (a
- * stream without a contract keeps the byte-exact relay of gw_attempt.c).
+ * whole answer, and the relay of a checked stream (native, or translated by
+ * the target's adapter), which writes only what gw_contract_stream
+ * released, through gw_out in the client's API (a stream without a
+ * contract keeps the relays of gw_attempt.c and gw_attempt_ad.c).
  */
 #include "gw_chat.h"
 
@@ -41,15 +42,21 @@ void gw_repair_check_answer(struct gw_attempt *att)
         return;
     struct ct_verdict v;
     json_t *turn = NULL;
-    size_t len = evbuffer_get_length(att->resp);
-    const char *body = (const char *)evbuffer_pullup(att->resp, -1);
-    if (body && gw_contract_check_answer(chat->contract, body, len, &v, &turn) != CT_OK)
+    enum ct_problem p;
+    if (att->answer) { /* translated by the target's adapter */
+        p = gw_contract_check_completion(chat->contract, att->answer, &v, &turn);
+    } else {
+        size_t len = evbuffer_get_length(att->resp);
+        const char *body = (const char *)evbuffer_pullup(att->resp, -1);
+        p = body ? gw_contract_check_answer(chat->contract, body, len, &v, &turn) : CT_OK;
+    }
+    if (p != CT_OK)
         broke(att, &v, turn);
     else
         json_decref(turn);
 }
 
-/* Writes released records as SSE events; -1 when the client is gone. */
+/* Writes released records to the client, in its API; -1 when it is gone. */
 static int write_records(struct gw_chat *chat, struct evbuffer *recs)
 {
     int rc = 0;
@@ -58,9 +65,7 @@ static int write_records(struct gw_chat *chat, struct evbuffer *recs)
         evbuffer_remove(recs, &n, sizeof n);
         const char *data = (const char *)evbuffer_pullup(recs, n);
         bool done = n == 6 && memcmp(data, "[DONE]", 6) == 0;
-        if (rc == 0 && (http_req_stream_write(chat->req, "data: ", 6) < 0 ||
-                        http_req_stream_write(chat->req, data, n) < 0 ||
-                        http_req_stream_write(chat->req, "\n\n", 2) < 0))
+        if (rc == 0 && (done ? gw_out_done(chat) : gw_out_chunk(chat, data, n)) < 0)
             rc = -1;
         if (rc == 0 && !done)
             gw_cont_observe(chat, data, n);
@@ -88,6 +93,8 @@ int gw_repair_relay(struct gw_attempt *att, const char *data, size_t len)
             if (gw_chat_commit_stream(chat, att) < 0)
                 rc = 1;
             att->mode = ATT_RELAY;
+            evtimer_del(att->timer);
+            gw_attempt_arm(att, chat->cat->cfg->timeouts.idle_stream_ms);
         }
         if (rc == 0 && write_records(chat, out) < 0)
             rc = 1;
@@ -105,7 +112,7 @@ void gw_repair_answer_held(struct gw_chat *chat, struct gw_attempt *att)
         write_records(chat, held);
         /* The broken stream was cut where the break was seen. */
         if (!att->saw_done)
-            http_req_stream_write(chat->req, "data: [DONE]\n\n", 14);
+            gw_out_done(chat);
         http_req_stream_end(chat->req);
     }
     if (held)
