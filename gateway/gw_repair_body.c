@@ -3,13 +3,15 @@
  * broken assistant turn appended and a message that names the exact
  * problem: every tool call of the turn gets its tool result (the API
  * requires one per call id), the broken one the error, and a closing user
- * message asks for the corrected turn.  An empty turn is not appended
+ * message asks for the corrected turn.  Built in OpenAI's shape: a target of
+ * another format gets it through its adapter like any request.  An empty turn is not appended
  * (several APIs reject an assistant message with neither content nor calls):
  * the user message alone says what was missing.
  */
 #include "gw_chat.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int add_message(json_t *msgs, const char *role, const char *content)
@@ -17,7 +19,27 @@ static int add_message(json_t *msgs, const char *role, const char *content)
     return json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", role, "content", content));
 }
 
-/* The broken turn, with an id on every call (tool results need one). */
+/* Arguments that are not a JSON object cannot be sent back as they are
+ * (an Anthropic tool_use input, and several OpenAI-compatible servers,
+ * must be an object): the model sees its text wrapped in one. */
+static void wrap_arguments(json_t *fn)
+{
+    const char *args = json_string_value(json_object_get(fn, "arguments"));
+    json_t *a = json_loads(args ? args : "", 0, NULL);
+    bool ok = json_is_object(a);
+    json_decref(a);
+    if (ok)
+        return;
+    json_t *w = json_pack("{s:s}", "invalid_arguments", args ? args : "");
+    char *text = w ? json_dumps(w, JSON_COMPACT) : NULL;
+    if (text)
+        json_object_set_new(fn, "arguments", json_string(text));
+    free(text);
+    json_decref(w);
+}
+
+/* The broken turn, with an id on every call (tool results need one) and
+ * arguments every API takes back. */
 static json_t *assistant_turn(const json_t *turn)
 {
     json_t *t = json_deep_copy(turn);
@@ -30,6 +52,7 @@ static json_t *assistant_turn(const json_t *turn)
             snprintf(id, sizeof id, "call_backstop_%zu", i);
             json_object_set_new(c, "id", json_string(id));
         }
+        wrap_arguments(json_object_get(c, "function"));
     }
     if (t) {
         json_object_set_new(t, "role", json_string("assistant"));

@@ -86,14 +86,17 @@ def test_empty_tool_turn_retried_same_target_stream(env):
 def test_bad_args_retried_with_parse_position(env):
     msgs = repaired_on_same_target(env, "bad_tool_args", "bad_tool_args", False)
     check([m["role"] for m in msgs] == ["user", "assistant", "tool", "user"], msgs)
-    check(msgs[1]["tool_calls"][0]["function"]["arguments"] == '{"city": "Os', msgs[1])
+    # Sent back as an object every API takes, with the model's text in it.
+    args = json.loads(msgs[1]["tool_calls"][0]["function"]["arguments"])
+    check(args == {"invalid_arguments": '{"city": "Os'}, msgs[1])
     check(msgs[2]["tool_call_id"] == msgs[1]["tool_calls"][0]["id"], msgs)
     check("not valid JSON" in msgs[2]["content"] and "position" in msgs[2]["content"], msgs[2])
 
 
 def test_bad_args_retried_stream(env):
     msgs = repaired_on_same_target(env, "bad_tool_args", "bad_tool_args", True)
-    check(msgs[1]["tool_calls"][0]["function"]["arguments"] == '{"city": "Os', msgs[1])
+    args = json.loads(msgs[1]["tool_calls"][0]["function"]["arguments"])
+    check(args == {"invalid_arguments": '{"city": "Os'}, msgs[1])
 
 
 def test_schema_violation_names_json_path(env):

@@ -59,6 +59,8 @@ static int plan_answer(struct sim_server *srv, struct sim_plan *p, struct sim_an
 		.name = srv->name,
 		.empty_tool_turn = f && sim_fault_has(f, SIM_F_EMPTY_TOOL_TURN),
 		.bad_tool_args = f && sim_fault_has(f, SIM_F_BAD_TOOL_ARGS),
+		.unknown_tool = f && sim_fault_has(f, SIM_F_UNKNOWN_TOOL),
+		.schema_violation = f && sim_fault_has(f, SIM_F_SCHEMA_VIOLATION),
 		.words = (f && sim_fault_has(f, SIM_F_WORDS)) ? f->words : 0,
 	};
 	struct sim_answer a;
