@@ -47,8 +47,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         why = FAIL_HEDGED;
     else if (att->timer_is_deadline)
         why = FAIL_DEADLINE;
-    else if (att->mode == ATT_RELAY)
-        why = FAIL_IDLE_TIMEOUT;
+    else if (att->mode == ATT_RELAY || (att->ct && gw_ct_stream_fed(att->ct)))
+        why = FAIL_IDLE_TIMEOUT; /* a checked stream holding events back is not waiting for its first */
     else
         why = FAIL_FIRST_TOKEN_TIMEOUT;
     gw_attempt_cancel(att, why);

@@ -29,6 +29,7 @@ struct ct_stream {
     struct ct_buf content;
     bool finished;                /* the choice finished and passed: the rest flows */
     bool released;
+    bool fed;
 };
 
 static int buf_add(struct ct_stream *s, struct ct_buf *b, const char *p, size_t n)
@@ -163,6 +164,7 @@ static int feed(struct ct_stream *s, const char *data, size_t len, struct evbuff
 int gw_ct_stream_feed(struct ct_stream *s, const char *data, size_t len, struct evbuffer *out,
                       struct ct_verdict *v)
 {
+    s->fed = true;
     int rc = feed(s, data, len, out, v);
     /* The breaking event is kept with the rest of the broken answer, which
      * the chain may still return as it came (repair.on_exhausted). */
@@ -224,6 +226,11 @@ static int feed(struct ct_stream *s, const char *data, size_t len, struct evbuff
 bool gw_ct_stream_released(const struct ct_stream *s)
 {
     return s->released;
+}
+
+bool gw_ct_stream_fed(const struct ct_stream *s)
+{
+    return s->fed;
 }
 
 json_t *gw_ct_stream_turn(const struct ct_stream *s)

@@ -33,8 +33,9 @@ void gw_ct_stream_free(struct ct_stream *s);
  * max_bytes. */
 int gw_ct_stream_feed(struct ct_stream *s, const char *data, size_t len, struct evbuffer *out,
                       struct ct_verdict *v);
-/* Whether anything was released yet. */
+/* Whether anything was released yet; whether any event came at all. */
 bool gw_ct_stream_released(const struct ct_stream *s);
+bool gw_ct_stream_fed(const struct ct_stream *s);
 /* The assistant message as streamed so far: {role, content, tool_calls}. */
 json_t *gw_ct_stream_turn(const struct ct_stream *s);
 /* The records held back (the broken part of the answer), taken by the caller. */

@@ -257,7 +257,8 @@ static void test_stream_text_flows(void)
     struct gw_contract *c = contract(b);
     struct ct_stream *s = gw_ct_stream_new(c, 1 << 20);
     /* the role chunk waits for the first text, then both go, then text flows */
-    CHECK(feed(s, ROLE, &rc, &v) == 0 && rc == 0 && !gw_ct_stream_released(s));
+    CHECK(!gw_ct_stream_fed(s));
+    CHECK(feed(s, ROLE, &rc, &v) == 0 && rc == 0 && !gw_ct_stream_released(s) && gw_ct_stream_fed(s));
     CHECK(feed(s, TEXT("Sun"), &rc, &v) == 2 && rc == 0 && gw_ct_stream_released(s));
     CHECK(feed(s, TEXT("ny."), &rc, &v) == 1 && rc == 0);
     CHECK(feed(s, FINISH("stop"), &rc, &v) == 1 && rc == 0);
