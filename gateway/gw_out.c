@@ -14,13 +14,18 @@
 
 #include "bs_time.h"
 
+/* One event, one write (each write is an HTTP chunk of its own). */
 static int write_data(struct gw_chat *chat, const char *data, size_t len)
 {
-    if (!chat->req || http_req_stream_write(chat->req, "data: ", 6) < 0 ||
-        http_req_stream_write(chat->req, data, len) < 0 ||
-        http_req_stream_write(chat->req, "\n\n", 2) < 0)
+    static struct evbuffer *ev; /* one worker thread: one scratch buffer */
+    if (!chat->req || (!ev && !(ev = evbuffer_new())))
         return -1;
-    return 0;
+    int rc = evbuffer_add(ev, "data: ", 6) | evbuffer_add(ev, data, len) | evbuffer_add(ev, "\n\n", 2);
+    size_t n = evbuffer_get_length(ev);
+    if (rc == 0)
+        rc = http_req_stream_write(chat->req, evbuffer_pullup(ev, -1), n);
+    evbuffer_drain(ev, n);
+    return rc < 0 ? -1 : 0;
 }
 
 /* ad_in_write_fn: the Anthropic events, already framed. */
