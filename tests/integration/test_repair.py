@@ -311,3 +311,18 @@ def test_stall_while_call_held_is_idle_timeout(env):
     check(r.status == 200 and r.header("x-backstop-provider") == "sim-b", (r.status, r.headers))
     check(r.header("x-backstop-failover") == "sim-a/sim-a-model=idle_stream_timeout", r.headers)
     check(the_call(r, True) == ("get_weather", {"city": "x"}), r.body)
+
+
+def test_hedge_race_with_a_broken_racer(env):
+    """The slow first target answers a broken call while the hedge's answer
+    is good: the broken racer drops out (its answer never reached the
+    client) and the hedge's answer is the one served."""
+    a = env.sim("sim-a", fault="bad_tool_args;ttfb_ms=300;latency_ms=300")
+    b = env.sim("sim-b", fault="ttfb_ms=600;latency_ms=600")
+    cfg = env.config([a, b])
+    cfg["models"]["sim-chat"]["hedge"] = {"after_ms": 100, "budget_pct": 100}
+    gw = env.gateway(cfg)
+    for stream in (False, True):
+        r = gw.post(tools_body(stream=stream))
+        check(r.status == 200 and r.header("x-backstop-provider") == "sim-b", (stream, r.status, r.headers))
+        check(the_call(r, stream) == ("get_weather", {"city": "x"}), r.body)
