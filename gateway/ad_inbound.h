@@ -42,7 +42,9 @@ typedef int (*ad_in_write_fn)(void *arg, const char *sse, size_t len);
 
 struct ad_in_stream;
 struct ad_in_stream *ad_in_stream_new(const char *model, ad_in_write_fn write, void *arg);
-/* An ad_emit_fn (arg: the ad_in_stream).  Returns the write function's
+/* An ad_emit_fn (arg: the ad_in_stream).  With error set, chunk may hold
+ * the OpenAI error body that came with it (as decoders emit it), which
+ * refines the Anthropic error type (overloaded, timeout).  Returns the write function's
  * non-zero value, or -1 when memory ran out or a chunk was unusable (an
  * error event has then been written where possible). */
 int ad_in_stream_emit(void *in_stream, const char *chunk, size_t len, bool done, const struct ad_error *error);

@@ -213,13 +213,29 @@ static int finish(struct ad_in_stream *s)
     return rc ? rc : event(s, json_pack("{s:s}", "type", "message_stop"));
 }
 
+/* The Anthropic type of a stream error: its class's, unless the OpenAI
+ * error body that came with it names a case Anthropic has its own type for
+ * (the codes ad_anthropic_openai_error gives overload and timeout). */
+static const char *stream_error_type(const struct ad_error *error, const char *body, size_t len)
+{
+    json_t *doc = body && len ? json_loadb(body, len, 0, NULL) : NULL;
+    const char *code = ad_str(json_object_get(doc, "error"), "code");
+    const char *type = ad_in_error_type_class(error->fail);
+    if (code && strcmp(code, "overloaded") == 0)
+        type = "overloaded_error";
+    else if (code && strcmp(code, "timeout") == 0)
+        type = "timeout_error";
+    json_decref(doc);
+    return type;
+}
+
 int ad_in_stream_emit(void *arg, const char *chunk_text, size_t len, bool done, const struct ad_error *error)
 {
     struct ad_in_stream *s = arg;
     if (s->ended)
         return 0;
     if (error)
-        return error_event(s, ad_in_error_type_class(error->fail), error->message);
+        return error_event(s, stream_error_type(error, chunk_text, len), error->message);
     if (done)
         return finish(s);
     return chunk(s, chunk_text, len);

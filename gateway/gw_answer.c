@@ -111,11 +111,17 @@ void gw_answer_as_is(struct gw_chat *chat, struct gw_attempt *att)
  * event so no client mistakes a cut for a complete answer. */
 void gw_answer_stream_broken(struct gw_chat *chat, struct gw_attempt *att)
 {
-    gw_out_error(chat, att->fail, att->detail);
+    gw_out_error(chat, att->fail, att->detail, att->ad ? att->error_body : NULL);
 }
 
 void gw_answer_all_failed(struct gw_chat *chat)
 {
+    if (chat->attempts == 0 && chat->untranslatable[0]) {
+        /* No target was tried because the request itself cannot be put in
+         * their formats: the client's to fix, as a provider would say. */
+        gw_chat_reply_error(chat, 400, "invalid_request", chat->untranslatable);
+        return;
+    }
     char msg[1024];
     bool late = chat->deadline_hit || bs_now_us() >= chat->deadline_us;
     snprintf(msg, sizeof msg, "%s for model %s: %s",

@@ -75,6 +75,8 @@ int gw_att_ad_build(struct gw_attempt *att)
                        att->tgt->model, "cannot translate the request: ", err.message);
         log_info("request %s: %s/%s cannot take the request: %s", chat->request_id, p->name,
                  att->tgt->model, err.message);
+        if (err.fail == FAIL_CLIENT)
+            snprintf(chat->untranslatable, sizeof chat->untranslatable, "%s", err.message);
         return -1;
     }
     rc = headers_from(att, req.headers);
@@ -179,6 +181,9 @@ static int on_emit(void *arg, const char *chunk, size_t len, bool done, const st
     struct gw_chat *chat = att->chat;
     if (error) {
         fail_with(att, error->fail == FAIL_NONE ? FAIL_STREAM_ERROR : error->fail, error->message);
+        /* Kept for an Anthropic client, whose error event it refines. */
+        json_decref(att->error_body);
+        att->error_body = len ? json_loadb(chunk, len, 0, NULL) : NULL;
         return 1;
     }
     if (done) {

@@ -66,7 +66,8 @@ struct gw_attempt {
     struct curl_slist *req_headers;
     struct ad_stream *ads;        /* the stream decoder, once a 2xx stream head came */
     json_t *answer;               /* a 2xx body as an OpenAI chat.completion */
-    json_t *error_body;           /* a non-2xx body as an OpenAI error (ad->classify) */
+    json_t *error_body;           /* a non-2xx body as an OpenAI error (ad->classify), or
+                                     the error a stream ended with */
 };
 
 
@@ -80,6 +81,7 @@ struct gw_chat {
     bool include_usage;           /* stream_options.include_usage */
     enum gw_api api;
     struct ad_in_stream *in_stream;  /* Anthropic client, streamed: the event writer */
+    char untranslatable[256];     /* why a target's format cannot express the request */
     char request_id[72];
     char peer[64];
     uint64_t start_us, deadline_us, first_out_us;
@@ -145,11 +147,12 @@ void gw_att_ad_free(struct gw_attempt *att);
 int gw_out_stream_begin(struct gw_chat *chat);
 int gw_out_chunk(struct gw_chat *chat, const char *chunk, size_t len);
 int gw_out_done(struct gw_chat *chat);
-/* Ends a started stream with an explicit error event. */
-void gw_out_error(struct gw_chat *chat, enum fail_class c, const char *message);
+/* Ends a started stream with an explicit error event; error: the OpenAI
+ * error body the upstream's stream gave, or NULL. */
+void gw_out_error(struct gw_chat *chat, enum fail_class c, const char *message, const json_t *error);
 /* The same with the OpenAI error's type and code chosen by the caller. */
 void gw_out_error_as(struct gw_chat *chat, enum fail_class c, const char *type, const char *code,
-                     const char *message);
+                     const char *message, const json_t *error);
 /* An error the gateway raises itself, before the stream started, in the
  * client's API ({"error":{message,type,code,param}} for OpenAI). */
 void gw_out_gateway_error(struct gw_chat *chat, int status, const char *type, const char *code,

@@ -57,20 +57,22 @@ int gw_out_done(struct gw_chat *chat)
     return chat->in_stream && ad_in_stream_emit(chat->in_stream, NULL, 0, true, NULL) == 0 ? 0 : -1;
 }
 
-void gw_out_error(struct gw_chat *chat, enum fail_class c, const char *message)
+void gw_out_error(struct gw_chat *chat, enum fail_class c, const char *message, const json_t *error)
 {
-    gw_out_error_as(chat, c, "server_error", fail_class_name(c), message);
+    gw_out_error_as(chat, c, "server_error", fail_class_name(c), message, error);
 }
 
 void gw_out_error_as(struct gw_chat *chat, enum fail_class c, const char *type, const char *code,
-                     const char *message)
+                     const char *message, const json_t *error)
 {
     int rc = -1;
     if (chat->api == GW_API_ANTHROPIC) {
         struct ad_error err = { .fail = c };
         snprintf(err.message, sizeof err.message, "%s", message);
+        char *body = error ? json_dumps(error, JSON_COMPACT) : NULL;
         if (chat->in_stream && !ad_in_stream_ended(chat->in_stream))
-            ad_in_stream_emit(chat->in_stream, NULL, 0, false, &err);
+            ad_in_stream_emit(chat->in_stream, body, body ? strlen(body) : 0, false, &err);
+        free(body);
         rc = chat->in_stream && ad_in_stream_ended(chat->in_stream) ? 0 : -1;
     } else {
         json_t *ev = json_pack("{s:{s:s, s:s, s:s}}", "error", "message", message, "type", type,

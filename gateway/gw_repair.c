@@ -108,7 +108,7 @@ void gw_repair_after(struct gw_chat *chat, struct gw_attempt *att)
     if (chat->committed) {
         /* Text already reached the client: a retry would repeat it.  The
          * stream ends with an explicit error instead (docs/design.md). */
-        gw_out_error_as(chat, FAIL_INVALID_RESPONSE, "invalid_response", problem, rp->v.message);
+        gw_out_error_as(chat, FAIL_INVALID_RESPONSE, "invalid_response", problem, rp->v.message, NULL);
         gw_attempt_free(att);
         gw_chat_finish(chat, fail_class_name(FAIL_INVALID_RESPONSE));
         return;

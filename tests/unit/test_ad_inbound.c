@@ -421,6 +421,21 @@ static void test_stream(void)
         EV("error", "{\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":\"Slow down\"}}");
     check_cuts(&ad_anthropic_ops, err_stream, err_want, -1);
 
+    /* Anthropic to Anthropic, an overload keeps its own type. */
+    static const char over_stream[] =
+        EV("message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_E\",\"model\":\"c\",\"usage\":{}}}")
+        EV("content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}")
+        EV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}")
+        EV("error", "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}");
+    static const char over_want[] =
+        EV("message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_E\",\"type\":\"message\",\"role\":\"assistant\","
+                            "\"content\":[],\"model\":\"c\",\"stop_reason\":null,\"stop_sequence\":null,"
+                            "\"usage\":{\"input_tokens\":0,\"output_tokens\":0}}}")
+        EV("content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}")
+        EV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}")
+        EV("error", "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}");
+    check_cuts(&ad_anthropic_ops, over_stream, over_want, -1);
+
     /* An error the gateway raises itself, before anything went out, and
      * the client's model name. */
     struct sink k = { NULL, 0 };
