@@ -72,7 +72,9 @@ static void on_attempt(struct ctr *c, const struct tel_attempt *a)
         ewma(&h->latency_ewma_ms, a->latency_ms, h->ok);
         if (a->ttfb_ms)
             ewma(&h->ttfb_ewma_ms, a->ttfb_ms, h->ok);
-    } else if (a->fail != FAIL_CANCELLED) {
+    } else if (a->fail != FAIL_CANCELLED && a->fail != FAIL_INVALID_RESPONSE) {
+        /* A broken answer says nothing about the target's health: it shows
+         * in by_class only. */
         h->failures++;
         h->last_fail = a->fail;
         h->last_fail_wall_ms = a->wall_ms;

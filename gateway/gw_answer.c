@@ -15,7 +15,7 @@
 #include "gw_usage.h"
 
 /* Gateway-raised errors carry the request id and the attempts too. */
-void gw_chat_reply_error(struct gw_chat *chat, int status, const char *code, const char *msg)
+static void error_headers(struct gw_chat *chat, int status)
 {
     char n[16];
     snprintf(n, sizeof n, "%d", chat->attempts);
@@ -25,7 +25,19 @@ void gw_chat_reply_error(struct gw_chat *chat, int status, const char *code, con
         http_req_add_header(chat->req, "x-backstop-failover", chat->failover);
     chat->status = status;
     chat->first_out_us = bs_now_us();
+}
+
+void gw_chat_reply_error(struct gw_chat *chat, int status, const char *code, const char *msg)
+{
+    error_headers(chat, status);
     http_req_reply_error(chat->req, status, code, msg);
+}
+
+void gw_chat_reply_typed_error(struct gw_chat *chat, int status, const char *type, const char *code,
+                               const char *msg)
+{
+    error_headers(chat, status);
+    gw_out_gateway_error(chat, status, type, code, msg);
 }
 
 static void add_served_headers(struct gw_chat *chat, struct gw_attempt *att)
@@ -40,6 +52,8 @@ static void add_served_headers(struct gw_chat *chat, struct gw_attempt *att)
     http_req_add_header(chat->req, "x-backstop-attempts", n);
     if (chat->failover[0])
         http_req_add_header(chat->req, "x-backstop-failover", chat->failover);
+    if (chat->rp.notes[0])
+        http_req_add_header(chat->req, "x-backstop-repair", chat->rp.notes);
 }
 
 /* Only the usage member is parsed: the answer itself goes out as it came. */

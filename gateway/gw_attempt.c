@@ -18,6 +18,7 @@
 #include "gw_fault.h"
 #include "gw_ovr.h"
 #include "gw_usage.h"
+#include "gw_contract_stream.h"
 #include "log.h"
 
 #define ERROR_BODY_MAX (64 * 1024)
@@ -49,8 +50,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         why = FAIL_HEDGED;
     else if (att->timer_is_deadline)
         why = FAIL_DEADLINE;
-    else if (att->mode == ATT_RELAY)
-        why = FAIL_IDLE_TIMEOUT;
+    else if (att->mode == ATT_RELAY || (att->ct && gw_ct_stream_fed(att->ct)))
+        why = FAIL_IDLE_TIMEOUT; /* a checked stream holding events back is not waiting for its first */
     else
         why = FAIL_FIRST_TOKEN_TIMEOUT;
     gw_attempt_cancel(att, why);
@@ -86,6 +87,8 @@ static int on_event(void *arg, const struct sse_event *ev)
     } else if (memmem(ev->data, ev->data_len, "\"usage\":{", 9)) {
         gw_usage_read(ev->data, ev->data_len, &chat->prompt_tokens, &chat->completion_tokens);
     }
+    if (att->ct)
+        return gw_repair_relay(att, ev->data, ev->data_len);
     if (att->mode == ATT_PRECOMMIT && !done) {
         /* The first good event: from here the client sees this target (a
          * continuation joins a stream the client already has). */
@@ -205,7 +208,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
     bool was_relaying = att->mode == ATT_RELAY;
     /* A continuation's events are re-stamped and written one by one by
      * on_event; its raw bytes are never relayed. */
-    if (!was_relaying && !att->cont && evbuffer_add(att->resp, p, len) < 0)
+    if (!was_relaying && !att->cont && !att->ct && evbuffer_add(att->resp, p, len) < 0)
         return 0;
     int rc = sse_feed(&att->parser, p, len, on_event, att);
     if (rc < 0 && att->fail == FAIL_NONE) {
@@ -214,8 +217,10 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
     }
     if (att->fail != FAIL_NONE)
         return 0;
-    if (att->cont) {
-        if (att->mode == ATT_RELAY) {
+    if (att->cont || att->ct) {
+        /* A checked stream may hold events back: the upstream is not
+         * silent for it, so its idle limit runs from the first event. */
+        if (att->mode == ATT_RELAY || att->ct) {
             evtimer_del(att->timer);
             gw_attempt_arm(att, chat->cat->cfg->timeouts.idle_stream_ms);
         }
@@ -256,6 +261,8 @@ void gw_attempt_ended(struct gw_attempt *att, CURLcode rc, bool connected)
             att->fail = FAIL_STREAM_CUT;
             snprintf(att->detail, sizeof att->detail, "stream ended without [DONE]");
         }
+        if (att->fail == FAIL_NONE && att->mode == ATT_BUFFER)
+            gw_repair_check_answer(att);
     }
     attempt_end(att);
 }
@@ -292,7 +299,8 @@ static int build_body(struct gw_attempt *att)
     struct gw_chat *chat = att->chat;
     if (att->ad)
         return gw_att_ad_build(att);
-    if (!att->cont && chat->req) {
+    bool fix = !att->cont && gw_repair_applies(chat, att->target_idx);
+    if (!att->cont && !fix && chat->req) {
         /* The common case: the client's bytes with only the model changed. */
         size_t len;
         const char *raw = http_req_body(chat->req, &len);
@@ -300,7 +308,7 @@ static int build_body(struct gw_attempt *att)
                                                att->model, &att->body_len)))
             return 0;
     }
-    json_t *base = att->cont ? gw_cont_body(chat) : json_incref(gw_chat_body(chat));
+    json_t *base = att->cont ? gw_cont_body(chat) : gw_repair_request(chat, att->target_idx);
     json_t *model = json_string(att->model);
     if (base && model && json_object_set_new(base, "model", model) == 0)
         att->body = json_dumps(base, JSON_COMPACT);
@@ -334,7 +342,8 @@ int gw_attempt_start(struct gw_chat *chat, size_t target, uint64_t trial_epoch)
     att->timer = evtimer_new(gw->base, on_timer, att);
     att->xfer.easy = gw_up_easy(gw->up);
     att->xfer.done = on_done;
-    if (!att->resp || !att->timer || !att->xfer.easy || build_body(att) < 0) {
+    if (!att->resp || !att->timer || !att->xfer.easy || build_body(att) < 0 ||
+        gw_repair_attempt_init(att) < 0) {
         gw_attempt_free(att);
         return -1;
     }
@@ -412,6 +421,7 @@ void gw_attempt_free(struct gw_attempt *att)
     if (att->resp)
         evbuffer_free(att->resp);
     sse_free(&att->parser);
+    gw_ct_stream_free(att->ct);
     gw_att_ad_free(att);
     gw_fault_free(att->fault);
     free(att->body);

@@ -55,7 +55,7 @@ int gw_att_ad_build(struct gw_attempt *att)
 {
     struct gw_chat *chat = att->chat;
     const struct cfg_provider *p = att->prov->cfg;
-    json_t *base = att->cont ? gw_cont_body(chat) : json_incref(gw_chat_body(chat));
+    json_t *base = att->cont ? gw_cont_body(chat) : gw_repair_request(chat, att->target_idx);
     if (!base)
         return -1;
     struct ad_target t = {
@@ -188,6 +188,8 @@ static int on_emit(void *arg, const char *chunk, size_t len, bool done, const st
     }
     if (done) {
         att->saw_done = true;
+        if (att->ct) /* an answer contract: gw_repair_relay.c decides what goes out */
+            return gw_repair_relay(att, "[DONE]", 6);
         /* A stream that ended without content is still a complete answer. */
         if (att->mode == ATT_PRECOMMIT && commit(att) < 0)
             return broken(att);
@@ -213,7 +215,7 @@ static int on_emit(void *arg, const char *chunk, size_t len, bool done, const st
         copy[len - 1] = '}';
         chunk = copy;
     }
-    int rc = relay(att, chunk, len);
+    int rc = att->ct ? gw_repair_relay(att, chunk, len) : relay(att, chunk, len);
     free(copy);
     return rc;
 }
@@ -240,7 +242,8 @@ size_t gw_att_ad_feed(struct gw_attempt *att, const char *p, size_t len)
         fail_with(att, FAIL_BAD_RESPONSE, "unusable upstream stream");
     if (att->fail != FAIL_NONE)
         return 0;
-    if (att->mode == ATT_RELAY && !att->saw_done) {
+    /* A checked stream may hold chunks back: the upstream is not silent. */
+    if ((att->mode == ATT_RELAY || att->ct) && !att->saw_done) {
         evtimer_del(att->timer);
         gw_attempt_arm(att, chat->cat->cfg->timeouts.idle_stream_ms);
     }

@@ -31,6 +31,7 @@ static void chat_free(struct gw_chat *chat)
     gw_attempt_free(chat->hedge);
     gw_attempt_free(chat->loser);
     gw_attempt_free(chat->att);
+    gw_repair_free(chat);
     json_decref(chat->body);
     ad_in_stream_free(chat->in_stream);
     gw_cont_free(chat);
@@ -210,6 +211,9 @@ static int openai_fields(struct gw_chat *chat, const char *body, const struct gw
         return 400;
     }
     chat->stream = sv == 't';
+    const struct gw_member *tools = gw_reqscan_get(scan, body, "tools");
+    const struct gw_member *rf = gw_reqscan_get(scan, body, "response_format");
+    chat->contract_fields = (tools && body[tools->val] == '[') || (rf && body[rf->val] == '{');
     const struct gw_member *so = chat->stream ? gw_reqscan_get(scan, body, "stream_options") : NULL;
     if (so && body[so->val] == '{') {
         struct gw_reqscan opts;
@@ -329,7 +333,7 @@ void gw_chat_handle(struct gw *gw, struct http_req *req, enum gw_api api)
         gw_chat_finish(chat, code);
         return;
     }
-    if (gw_chat_order(chat) < 0) {
+    if (gw_chat_order(chat) < 0 || gw_repair_init(chat) < 0) {
         gw_chat_reply_error(chat, 503, "out_of_memory", "the gateway is out of memory");
         gw_chat_finish(chat, "internal");
         return;

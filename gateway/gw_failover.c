@@ -189,6 +189,10 @@ void gw_chat_attempt_done(struct gw_chat *chat, struct gw_attempt *att)
         gw_chat_finish(chat, fail_class_name(FAIL_CANCELLED));
         return;
     }
+    if (att->fail == FAIL_INVALID_RESPONSE) {
+        gw_repair_after(chat, att);
+        return;
+    }
     if (att->fail == FAIL_NONE) {
         gw_answer_success(chat, att);
         gw_attempt_free(att);

@@ -77,6 +77,19 @@ struct cfg_hedge {
     int budget_pct;     /* at most this share of a worker's requests on the chain hedge */
 };
 
+/* After the answer repair gives up (docs/config.md, `repair`). */
+enum cfg_exhausted {
+    CFG_EXH_ERROR = 0,     /* a 502 invalid_response error naming every problem */
+    CFG_EXH_RETURN_LAST,   /* the last answer, marked x-backstop-validation: failed */
+};
+
+/* Checking 200 answers against the request's contract (tools, response_format). */
+struct cfg_repair {
+    bool enabled;          /* false: answers are relayed unchecked */
+    int retry_same;        /* corrective retries of the target that broke it, then failover */
+    enum cfg_exhausted on_exhausted;
+};
+
 /* A chain.  Its primary group is its first target's group: the targets of
  * that group (all of them when no group is named) are ordered by the
  * strategy and tried first; every other target is a cross-model fallback,
@@ -90,6 +103,7 @@ struct cfg_model {
                                at the next target, with the partial answer as prefix */
     struct cfg_retry retry;
     struct cfg_hedge hedge;
+    struct cfg_repair repair;
     enum cfg_action on[FAIL__COUNT];  /* by failure class; FAIL_NONE and the
                                          gateway-internal classes are unused */
 };

@@ -177,6 +177,20 @@ static const struct cfg_field hedge_fields[] = {
     END_ROW
 };
 
+static const struct cfg_enum exhausted_modes[] = {
+    { "error", CFG_EXH_ERROR },
+    { "return_last", CFG_EXH_RETURN_LAST },
+    { NULL, 0 },
+};
+
+static const struct cfg_field repair_fields[] = {
+    BOOL_ROW(struct cfg_repair, enabled, "true"),
+    INT_ROW(struct cfg_repair, retry_same, 0, 5, "1"),
+    { .key = "on_exhausted", .kind = CK_ENUM, .enums = exhausted_modes, .def = "\"error\"",
+      .store = CS_ENUM, .off = offsetof(struct cfg_repair, on_exhausted) },
+    END_ROW
+};
+
 static const struct cfg_enum cfg_actions[] = {
     { "retry", CFG_ACT_RETRY },
     { "failover", CFG_ACT_FAILOVER },
@@ -222,6 +236,8 @@ static const struct cfg_field model_fields[] = {
       .off = offsetof(struct cfg_model, retry) },
     { .key = "hedge", .kind = CK_OBJECT, .def = "{}", .fields = hedge_fields,
       .off = offsetof(struct cfg_model, hedge) },
+    { .key = "repair", .kind = CK_OBJECT, .def = "{}", .fields = repair_fields,
+      .off = offsetof(struct cfg_model, repair) },
     { .key = "on", .kind = CK_OBJECT, .def = "{}", .fields = cfg_on_fields,
       .off = offsetof(struct cfg_model, on) },
     END_ROW

@@ -117,6 +117,9 @@ struct sim_gen_opts sim_chat_gen_opts(const struct sim_server *srv, const struct
 		.name = srv->name,
 		.empty_tool_turn = f && sim_fault_has(f, SIM_F_EMPTY_TOOL_TURN),
 		.bad_tool_args = f && sim_fault_has(f, SIM_F_BAD_TOOL_ARGS),
+		.unknown_tool = f && sim_fault_has(f, SIM_F_UNKNOWN_TOOL),
+		.schema_violation = f && sim_fault_has(f, SIM_F_SCHEMA_VIOLATION),
+		.not_json = f && sim_fault_has(f, SIM_F_NOT_JSON),
 		.words = (f && sim_fault_has(f, SIM_F_WORDS)) ? f->words : 0,
 	};
 	return o;

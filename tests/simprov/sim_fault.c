@@ -50,6 +50,9 @@ static const struct key_def keys[] = {
 	NUM("rate", SIM_F_RATE, 0, 100, rate),
 	FLAG("none", SIM_F_NONE),
 	NUM("words", SIM_F_WORDS, 1, 1000000, words),
+	FLAG("unknown_tool", SIM_F_UNKNOWN_TOOL),
+	FLAG("schema_violation", SIM_F_SCHEMA_VIOLATION),
+	FLAG("not_json", SIM_F_NOT_JSON),
 };
 
 static int fail(struct sim_fault_error *err, const char *key, size_t keylen,

@@ -42,6 +42,9 @@ enum sim_fault_bit {
 	SIM_F_RATE               = 1u << 18,
 	SIM_F_NONE               = 1u << 19,
 	SIM_F_WORDS              = 1u << 20,
+	SIM_F_UNKNOWN_TOOL       = 1u << 21,
+	SIM_F_SCHEMA_VIOLATION   = 1u << 22,
+	SIM_F_NOT_JSON           = 1u << 23,
 };
 
 #define SIM_FAULT_SPEC_MAX   4096

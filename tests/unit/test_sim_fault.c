@@ -111,6 +111,10 @@ static void test_every_key(void)
 	      strcmp(f.message, "slow down") == 0);
 	CHECK(ok("empty_tool_turn") && f.has == SIM_F_EMPTY_TOOL_TURN);
 	CHECK(ok("bad_tool_args") && f.has == SIM_F_BAD_TOOL_ARGS);
+	CHECK(ok("unknown_tool") && f.has == SIM_F_UNKNOWN_TOOL);
+	CHECK(ok("schema_violation") && f.has == SIM_F_SCHEMA_VIOLATION);
+	CHECK(ok("not_json") && f.has == SIM_F_NOT_JSON);
+	CHECK(!ok("not_json=1"));
 	CHECK(ok("model=gpt-4o-2099-01-01") &&
 	      strcmp(f.model, "gpt-4o-2099-01-01") == 0 &&
 	      sim_fault_has(&f, SIM_F_MODEL));
