@@ -8,6 +8,7 @@
  * any text there, because they must answer the assistant turn before them.
  */
 #include "ad_anthropic.h"
+#include "ad_params.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -114,26 +115,9 @@ static int tool_use_block(json_t *blocks, const json_t *call, size_t mi, size_t 
     const char *name = ad_str(fn, "name");
     if (!id || !*id || !name || !*name)
         return ad_fail(err, FAIL_CLIENT, "messages[%zu].tool_calls[%zu] needs an id and a function name", mi, ci);
-    const json_t *args = json_object_get(fn, "arguments");
-    json_t *input;
-    if (json_is_object(args)) {
-        input = json_deep_copy(args); /* lenient clients send the object itself */
-    } else if (!args || json_is_null(args) || (json_is_string(args) && !ad_has_text(json_string_value(args)))) {
-        input = json_object(); /* a call without arguments */
-    } else if (json_is_string(args)) {
-        json_error_t jerr;
-        input = json_loads(json_string_value(args), 0, &jerr);
-        if (!input)
-            return ad_fail(err, FAIL_CLIENT, "messages[%zu].tool_calls[%zu].function.arguments is not valid JSON: %s",
-                           mi, ci, jerr.text);
-        if (!json_is_object(input)) {
-            json_decref(input);
-            return ad_fail(err, FAIL_CLIENT, "messages[%zu].tool_calls[%zu].function.arguments is not a JSON object",
-                           mi, ci);
-        }
-    } else {
-        return ad_fail(err, FAIL_CLIENT, "messages[%zu].tool_calls[%zu].function.arguments must be a string", mi, ci);
-    }
+    json_t *input = ad_tool_args(json_object_get(fn, "arguments"), mi, ci, err);
+    if (!input)
+        return -1;
     char *tid = ad_anthropic_tool_id(id);
     json_t *b = NULL;
     if (tid && input)

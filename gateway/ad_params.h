@@ -1,0 +1,37 @@
+/*
+ * ad_params: the OpenAI request parameters every translating adapter reads
+ * the same way (max tokens, stop sequences, tool call arguments, tool
+ * choice), so the checks and the error messages agree across providers.
+ * Internal to gateway/ad_*.c and their tests.
+ */
+#ifndef BS_AD_PARAMS_H
+#define BS_AD_PARAMS_H
+
+#include "ad_common.h"
+
+/* max_completion_tokens, else max_tokens: *n (left alone when neither is
+ * given).  -1 with a client error when the value is not a positive
+ * integer. */
+int ad_max_tokens(const json_t *req, json_int_t *n, struct ad_error *err);
+
+/* "stop" (string, array or null) as a new array of its non-empty strings
+ * (*out NULL when there are none). */
+int ad_stop_list(const json_t *req, json_t **out, struct ad_error *err);
+
+/* A tool call's function.arguments as a new JSON object: a JSON string
+ * holding an object, an object itself (lenient clients), or nothing / ""
+ * for a call without arguments.  mi, ci: where it stands, for the error. */
+json_t *ad_tool_args(const json_t *args, size_t mi, size_t ci, struct ad_error *err);
+
+enum ad_choice { AD_CHOICE_AUTO, AD_CHOICE_ANY, AD_CHOICE_NONE, AD_CHOICE_NAMED };
+
+/* tool_choice: its kind, the forced function's name (AD_CHOICE_NAMED) and,
+ * for allowed_tools, the list the tools are cut to (else NULL).  Absent
+ * means auto.  -1 with a client error naming provider when it is not a
+ * choice the provider can express. */
+int ad_tool_choice(const json_t *req, const char *provider, enum ad_choice *kind, const char **name,
+                   const json_t **allowed, struct ad_error *err);
+/* Whether name is in an allowed_tools list. */
+bool ad_allowed_has(const json_t *allowed, const char *name);
+
+#endif
