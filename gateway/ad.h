@@ -80,6 +80,8 @@ void ad_request_free(struct ad_request *r);
  * (vLLM, Ollama, DeepSeek, Mistral, Groq, Together: base URL + key). */
 extern const struct ad_ops ad_openai_ops;
 extern const struct ad_ops ad_anthropic_ops;
+/* Gemini generateContent (Google AI Studio: x-goog-api-key). */
+extern const struct ad_ops ad_gemini_ops;
 /* By ad_ops.name; "openai-compatible" is the openai adapter.  NULL when unknown. */
 const struct ad_ops *ad_ops_find(const char *name);
 

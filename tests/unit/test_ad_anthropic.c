@@ -1041,7 +1041,7 @@ static void test_error_table(void)
     CHECK(ad_anthropic_ops.classify(401, NULL, 0, NULL) == FAIL_AUTH);
     CHECK(ad_client_status(FAIL_BAD_RESPONSE, 302) == 502);
     CHECK(ad_ops_find("anthropic") == &ad_anthropic_ops && ad_ops_find("openai-compatible") == &ad_openai_ops);
-    CHECK(ad_ops_find("gemini") == NULL && ad_ops_find(NULL) == NULL);
+    CHECK(ad_ops_find("gemini-pro") == NULL && ad_ops_find(NULL) == NULL);
 }
 
 int main(void)
