@@ -82,6 +82,10 @@ extern const struct ad_ops ad_openai_ops;
 extern const struct ad_ops ad_anthropic_ops;
 /* Gemini generateContent (Google AI Studio: x-goog-api-key). */
 extern const struct ad_ops ad_gemini_ops;
+/* Azure OpenAI: the OpenAI body at Azure's URLs, api-key, filter reports
+ * removed.  The target's model is the deployment name; api_version a
+ * date for the dated URL form, unset (or "v1") for the v1 form. */
+extern const struct ad_ops ad_azure_ops;
 /* By ad_ops.name; "openai-compatible" is the openai adapter.  NULL when unknown. */
 const struct ad_ops *ad_ops_find(const char *name);
 

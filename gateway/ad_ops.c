@@ -13,6 +13,8 @@ const struct ad_ops *ad_ops_find(const char *name)
         return &ad_anthropic_ops;
     if (strcmp(name, "gemini") == 0)
         return &ad_gemini_ops;
+    if (strcmp(name, "azure") == 0)
+        return &ad_azure_ops;
     return NULL;
 }
 
