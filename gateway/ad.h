@@ -86,6 +86,11 @@ extern const struct ad_ops ad_gemini_ops;
  * removed.  The target's model is the deployment name; api_version a
  * date for the dated URL form, unset (or "v1") for the v1 form. */
 extern const struct ad_ops ad_azure_ops;
+/* Vertex AI, Gemini and Anthropic models: base_url is
+ * ".../v1/projects/{project}/locations/{location}", api_key the OAuth
+ * access token, api_version (Anthropic) the body's anthropic_version. */
+extern const struct ad_ops ad_vertex_gemini_ops;
+extern const struct ad_ops ad_vertex_anthropic_ops;
 /* By ad_ops.name; "openai-compatible" is the openai adapter.  NULL when unknown. */
 const struct ad_ops *ad_ops_find(const char *name);
 

@@ -15,6 +15,10 @@ const struct ad_ops *ad_ops_find(const char *name)
         return &ad_gemini_ops;
     if (strcmp(name, "azure") == 0)
         return &ad_azure_ops;
+    if (strcmp(name, "vertex-gemini") == 0)
+        return &ad_vertex_gemini_ops;
+    if (strcmp(name, "vertex-anthropic") == 0)
+        return &ad_vertex_anthropic_ops;
     return NULL;
 }
 
