@@ -26,6 +26,13 @@ struct gw_provider {
     bool enabled;                  /* false: key variable unset on an optional provider */
     char *chat_url;                /* base_url + "/chat/completions" */
     struct curl_slist *headers;    /* auth + content type, shared by its requests */
+    /* The adapter for its type (ad.h).  native: it speaks OpenAI, so an
+     * OpenAI client's request goes out as the client's bytes (model
+     * replaced) and the answer comes back byte for byte, without the
+     * adapter; every other combination is translated by it. */
+    const struct ad_ops *ad;
+    bool native;
+    char *api_key;                 /* sodium_malloc'd, for the adapter's headers; NULL: none */
 };
 
 /* An immutable snapshot of the catalog for one generation.  Requests hold a
@@ -82,8 +89,16 @@ void gw_error_body(struct evbuffer *out, const char *path, int status, const cha
                    const char *message);
 const char *gw_error_type(int status);
 
+/* The API a client speaks.  Internally every request is an OpenAI chat
+ * request; an Anthropic client's is translated on the way in and its
+ * answers on the way out (ad_inbound.h). */
+enum gw_api {
+    GW_API_OPENAI = 0,            /* POST /v1/chat/completions */
+    GW_API_ANTHROPIC,             /* POST /v1/messages */
+};
+
 /* gw_chat.c */
-void gw_chat_handle(struct gw *gw, struct http_req *req);
+void gw_chat_handle(struct gw *gw, struct http_req *req, enum gw_api api);
 
 /* gw_retry.c */
 struct gw_chat;

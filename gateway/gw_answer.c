@@ -62,8 +62,15 @@ void gw_answer_success(struct gw_chat *chat, struct gw_attempt *att)
         http_req_stream_end(chat->req);
         return;
     }
-    take_usage_json(chat, att->resp);
     add_served_headers(chat, att);
+    if (att->answer) {
+        json_t *u = json_object_get(att->answer, "usage");
+        chat->prompt_tokens = (uint32_t)json_integer_value(json_object_get(u, "prompt_tokens"));
+        chat->completion_tokens = (uint32_t)json_integer_value(json_object_get(u, "completion_tokens"));
+        gw_out_answer(chat, 200, att->answer);
+        return;
+    }
+    take_usage_json(chat, att->resp);
     chat->status = (int)att->status;
     chat->first_out_us = bs_now_us();
     http_req_reply_buffer(chat->req, (int)att->status,
@@ -76,6 +83,10 @@ void gw_answer_as_is(struct gw_chat *chat, struct gw_attempt *att)
     add_served_headers(chat, att);
     if (att->retry_after[0])
         http_req_add_header(chat->req, "Retry-After", att->retry_after);
+    if (att->ad) {
+        gw_out_upstream_error(chat, att->fail, att->status, att->error_body);
+        return;
+    }
     chat->status = (int)att->status;
     chat->first_out_us = bs_now_us();
     http_req_reply_buffer(chat->req, (int)att->status,
@@ -86,19 +97,7 @@ void gw_answer_as_is(struct gw_chat *chat, struct gw_attempt *att)
  * event so no client mistakes a cut for a complete answer. */
 void gw_answer_stream_broken(struct gw_chat *chat, struct gw_attempt *att)
 {
-    json_t *ev = json_pack("{s:{s:s, s:s, s:s}}", "error", "message", att->detail, "type",
-                           "server_error", "code", fail_class_name(att->fail));
-    char *text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
-    json_decref(ev);
-    if (text) {
-        http_req_stream_write(chat->req, "data: ", 6);
-        http_req_stream_write(chat->req, text, strlen(text));
-        http_req_stream_write(chat->req, "\n\n", 2);
-        free(text);
-        http_req_stream_end(chat->req);
-    } else {
-        http_req_stream_abort(chat->req);
-    }
+    gw_out_error(chat, att->fail, att->detail);
 }
 
 void gw_answer_all_failed(struct gw_chat *chat)
@@ -133,5 +132,7 @@ int gw_chat_commit_stream(struct gw_chat *chat, struct gw_attempt *att)
     chat->first_out_us = bs_now_us();
     if (chat->chain->continue_streams && !(chat->cont_raw = evbuffer_new()))
         chat->cont_broken = true;
+    if (gw_out_stream_begin(chat) < 0)
+        return -1;
     return http_req_stream_start(chat->req, (int)att->status, "text/event-stream");
 }

@@ -21,7 +21,7 @@
 
 static void attempt_end(struct gw_attempt *att);
 
-static void arm_timer(struct gw_attempt *att, int ms)
+void gw_attempt_arm(struct gw_attempt *att, int ms)
 {
     struct gw_chat *chat = att->chat;
     uint64_t now = bs_now_us();
@@ -100,7 +100,7 @@ static int on_event(void *arg, const struct sse_event *ev)
             return 1;
         att->mode = ATT_RELAY;
         evtimer_del(att->timer);
-        arm_timer(att, chat->cat->cfg->timeouts.idle_stream_ms);
+        gw_attempt_arm(att, chat->cat->cfg->timeouts.idle_stream_ms);
     }
     if (att->cont) {
         if (att->mode == ATT_RELAY && gw_cont_relay(att, ev->data, ev->data_len, done) < 0) {
@@ -120,6 +120,15 @@ static void on_head(struct gw_attempt *att)
     att->head_us = bs_now_us();
     curl_easy_getinfo(att->xfer.easy, CURLINFO_RESPONSE_CODE, &att->status);
     att->sse = strncasecmp(att->content_type, "text/event-stream", 17) == 0;
+    if (att->ad && att->status >= 200 && att->status < 300 && chat->stream) {
+        /* The adapter knows its stream framing (not always SSE). */
+        att->mode = ATT_PRECOMMIT;
+        if (gw_att_ad_stream_start(att) < 0) {
+            att->fail = FAIL_INTERNAL;
+            snprintf(att->detail, sizeof att->detail, "out of memory");
+        }
+        return;
+    }
     if (att->status >= 200 && att->status < 300 && chat->stream && att->sse) {
         att->mode = ATT_PRECOMMIT;
         sse_init(&att->parser, chat->cat->cfg->limits.max_response_bytes);
@@ -127,7 +136,7 @@ static void on_head(struct gw_attempt *att)
     }
     att->mode = ATT_BUFFER;
     evtimer_del(att->timer);
-    arm_timer(att, chat->cat->cfg->timeouts.request_ms);
+    gw_attempt_arm(att, chat->cat->cfg->timeouts.request_ms);
 }
 
 static size_t on_header(char *p, size_t size, size_t n, void *arg)
@@ -174,6 +183,8 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
         return 0; /* the race is over; its cancellation is queued */
     if (att->mode == ATT_HEAD)
         on_head(att);
+    if (att->fail != FAIL_NONE)
+        return 0;
     if (att->mode == ATT_BUFFER) {
         size_t max = att->status >= 200 && att->status < 300 ? chat->cat->cfg->limits.max_response_bytes
                                                               : ERROR_BODY_MAX;
@@ -192,9 +203,11 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
          * idle, we are: only the deadline runs meanwhile. */
         att->paused = true;
         evtimer_del(att->timer);
-        arm_timer(att, INT32_MAX / 1000);
+        gw_attempt_arm(att, INT32_MAX / 1000);
         return CURL_WRITEFUNC_PAUSE;
     }
+    if (att->ad)
+        return gw_att_ad_feed(att, p, len);
     bool was_relaying = att->mode == ATT_RELAY;
     /* A continuation's events are re-stamped and written one by one by
      * on_event; its raw bytes are never relayed. */
@@ -210,13 +223,13 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
     if (att->cont) {
         if (att->mode == ATT_RELAY) {
             evtimer_del(att->timer);
-            arm_timer(att, chat->cat->cfg->timeouts.idle_stream_ms);
+            gw_attempt_arm(att, chat->cat->cfg->timeouts.idle_stream_ms);
         }
     } else if (was_relaying) {
         if (http_req_stream_write(chat->req, p, len) < 0)
             return 0;
         evtimer_del(att->timer);
-        arm_timer(att, chat->cat->cfg->timeouts.idle_stream_ms);
+        gw_attempt_arm(att, chat->cat->cfg->timeouts.idle_stream_ms);
     } else if (att->mode == ATT_RELAY) {
         /* Just committed: everything held so far goes out as it came. */
         size_t held = evbuffer_get_length(att->resp);
@@ -242,7 +255,9 @@ static void on_done(struct gw_xfer *x, CURLcode rc)
         } else if (att->mode == ATT_HEAD) {
             on_head(att); /* a head without a body */
         }
-        if (att->fail == FAIL_NONE && (att->status < 200 || att->status >= 300)) {
+        if (att->fail == FAIL_NONE && att->ad) {
+            gw_att_ad_done(att);
+        } else if (att->fail == FAIL_NONE && (att->status < 200 || att->status >= 300)) {
             size_t len = evbuffer_get_length(att->resp);
             att->fail = gw_classify_http(att->status, (const char *)evbuffer_pullup(att->resp, -1), len);
             snprintf(att->detail, sizeof att->detail, "HTTP %ld", att->status);
@@ -264,6 +279,8 @@ static void attempt_end(struct gw_attempt *att)
 static int build_body(struct gw_attempt *att)
 {
     struct gw_chat *chat = att->chat;
+    if (att->ad)
+        return gw_att_ad_build(att);
     if (!att->cont && chat->req) {
         /* The common case: the client's bytes with only the model changed. */
         size_t len;
@@ -297,6 +314,8 @@ int gw_attempt_start(struct gw_chat *chat, size_t target, uint64_t trial_epoch)
     att->trial_epoch = trial_epoch;
     att->cont = chat->continuing;
     att->target_idx = target;
+    /* Only an OpenAI client on an OpenAI-format target skips the adapter. */
+    att->ad = att->prov->native && chat->api == GW_API_OPENAI ? NULL : att->prov->ad;
     snprintf(att->brk_key, sizeof att->brk_key, "%s/%s", att->prov->cfg->name, tgt->model);
     att->resp = evbuffer_new();
     att->timer = evtimer_new(gw->base, on_timer, att);
@@ -309,9 +328,9 @@ int gw_attempt_start(struct gw_chat *chat, size_t target, uint64_t trial_epoch)
     snprintf(att->rid_header, sizeof att->rid_header, "X-Request-Id: %s", chat->request_id);
     /* Prepended without copying the provider's list: curl only reads it. */
     att->rid_node.data = att->rid_header;
-    att->rid_node.next = att->prov->headers;
+    att->rid_node.next = att->ad ? att->req_headers : att->prov->headers;
     CURL *e = att->xfer.easy;
-    curl_easy_setopt(e, CURLOPT_URL, att->prov->chat_url);
+    curl_easy_setopt(e, CURLOPT_URL, att->ad ? att->url : att->prov->chat_url);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, att->body);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)att->body_len);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, &att->rid_node);
@@ -328,7 +347,7 @@ int gw_attempt_start(struct gw_chat *chat, size_t target, uint64_t trial_epoch)
         return -1;
     }
     att->running = true;
-    arm_timer(att, chat->cat->cfg->timeouts.first_token_ms);
+    gw_attempt_arm(att, chat->cat->cfg->timeouts.first_token_ms);
     chat->att = att;
     chat->attempts++;
     chat->cur_target = target;
@@ -349,7 +368,7 @@ void gw_attempt_resume(struct gw_attempt *att)
 {
     att->paused = false;
     evtimer_del(att->timer);
-    arm_timer(att, att->chat->cat->cfg->timeouts.idle_stream_ms);
+    gw_attempt_arm(att, att->chat->cat->cfg->timeouts.idle_stream_ms);
     gw_up_resume(att->chat->gw->up, &att->xfer);
 }
 
@@ -378,6 +397,7 @@ void gw_attempt_free(struct gw_attempt *att)
     if (att->resp)
         evbuffer_free(att->resp);
     sse_free(&att->parser);
+    gw_att_ad_free(att);
     free(att->body);
     free(att);
 }

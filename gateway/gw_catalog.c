@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "ad.h"
 #include "gw_breaker.h"
 #include "keys.h"
 #include "log.h"
@@ -51,6 +52,7 @@ static void catalog_free(struct gw_catalog *cat)
                 if (h->data)
                     explicit_bzero(h->data, strlen(h->data));
             curl_slist_free_all(cat->providers[i].headers);
+            keys_free(cat->providers[i].api_key);
         }
     free(cat->providers);
     free(cat->slots);
@@ -157,6 +159,14 @@ static int provider_init(struct gw_provider *gp, const struct cfg_provider *p, s
     const char *key = stored > 0 ? secret : env;
     size_t klen = key ? strlen(key) : 0;
     gp->enabled = stored > 0 || (stored == 0 && (!p->api_key_env || klen > 0));
+    gp->ad = ad_ops_find(cfg_provider_type_name(p->type));
+    gp->native = gp->ad == &ad_openai_ops;
+    if (!gp->ad) {
+        /* The schema knows a type this build has no adapter for. */
+        log_err("provider %s: no adapter for type %s; provider disabled", p->name,
+                cfg_provider_type_name(p->type));
+        gp->enabled = false;
+    }
     size_t len = strlen(p->base_url) + sizeof "/chat/completions";
     gp->chat_url = malloc(len);
     if (!gp->chat_url) {
@@ -175,6 +185,14 @@ static int provider_init(struct gw_provider *gp, const struct cfg_provider *p, s
             gp->enabled = false;
         } else {
             gp->headers = add_auth(gp->headers, key, klen, &ok);
+            /* Adapters other than the native path build their own auth
+             * header (x-api-key, api-key, a signature) from the key. */
+            if ((gp->api_key = sodium_malloc(klen + 1))) {
+                memcpy(gp->api_key, key, klen);
+                gp->api_key[klen] = '\0';
+            } else {
+                ok = false;
+            }
         }
     }
     if (stored > 0)
@@ -232,6 +250,10 @@ static struct gw_catalog *catalog_build(struct st_env *st, const char *json, siz
         cat->nslots *= 2;
     cat->slots = calloc(cat->nslots, sizeof *cat->slots);
     if (!cat->providers || !cat->slots)
+        goto fail;
+    /* Keys live in sodium_malloc'd memory, which needs the library set up
+     * (sodium_init is idempotent and cheap after the first call). */
+    if (keys_init() < 0)
         goto fail;
     struct key_src ks = { .st = st, .master_file = cfg->keys.master_key_file };
     int prc = 0;

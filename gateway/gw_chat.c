@@ -31,6 +31,7 @@ static void chat_free(struct gw_chat *chat)
     gw_attempt_free(chat->loser);
     gw_attempt_free(chat->att);
     json_decref(chat->body);
+    ad_in_stream_free(chat->in_stream);
     gw_cont_free(chat);
     free(chat->order);
     gw_catalog_unref(chat->cat);
@@ -45,7 +46,7 @@ void gw_chat_finish(struct gw_chat *chat, const char *error)
         .request_id = chat->request_id,
         .client = chat->peer,
         .method = "POST",
-        .path = "/v1/chat/completions",
+        .path = chat->api == GW_API_ANTHROPIC ? "/v1/messages" : "/v1/chat/completions",
         .model = chat->chain ? chat->chain->name : NULL,
         .provider = chat->served_provider,
         .upstream_model = chat->served_model,
@@ -184,6 +185,18 @@ static int parse_request(struct gw_chat *chat, struct http_req *req, char *msg, 
         snprintf(msg, cap, "request body must be a JSON object");
         return 400;
     }
+    if (chat->api == GW_API_ANTHROPIC) {
+        /* From here on the request is an OpenAI one; answers are
+         * translated back in gw_out.c. */
+        struct ad_error err = { 0 };
+        json_t *oreq = ad_in_request(chat->body, &err);
+        if (!oreq) {
+            snprintf(msg, cap, "%s", err.message);
+            return err.fail == FAIL_INTERNAL ? 503 : 400;
+        }
+        json_decref(chat->body);
+        chat->body = oreq;
+    }
     json_t *model = json_object_get(chat->body, "model");
     if (!json_is_string(model) || json_string_length(model) == 0) {
         snprintf(msg, cap, "'model' is required and must be a non-empty string");
@@ -200,6 +213,8 @@ static int parse_request(struct gw_chat *chat, struct http_req *req, char *msg, 
         return 400;
     }
     chat->stream = json_is_true(stream);
+    chat->include_usage = chat->stream &&
+        json_is_true(json_object_get(json_object_get(chat->body, "stream_options"), "include_usage"));
     chat->chain = gw_catalog_find(chat->cat, json_string_value(model));
     if (!chat->chain) {
         *code = "model_not_found";
@@ -223,7 +238,7 @@ static int parse_request(struct gw_chat *chat, struct http_req *req, char *msg, 
     return 0;
 }
 
-void gw_chat_handle(struct gw *gw, struct http_req *req)
+void gw_chat_handle(struct gw *gw, struct http_req *req, enum gw_api api)
 {
     struct gw_chat *chat = calloc(1, sizeof *chat);
     if (!chat) {
@@ -233,6 +248,7 @@ void gw_chat_handle(struct gw *gw, struct http_req *req)
     }
     chat->gw = gw;
     chat->req = req;
+    chat->api = api;
     chat->cat = gw_catalog_ref(gw->cat);
     chat->start_us = http_req_start_us(req);
     snprintf(chat->peer, sizeof chat->peer, "%s", http_req_peer(req));

@@ -12,6 +12,8 @@
 #include <event2/buffer.h>
 #include <jansson.h>
 
+#include "ad.h"
+#include "ad_inbound.h"
 #include "gw.h"
 #include "gw_upstream.h"
 #include "sse.h"
@@ -54,15 +56,28 @@ struct gw_attempt {
     bool cont;                    /* continues a stream another target broke */
     bool lost;                    /* lost a hedge race: cancelled from its timer, then freed */
     size_t target_idx;            /* index into chat->chain->targets */
+    /* A translated attempt (gw_attempt_ad.c): ad is the target's adapter,
+     * NULL on the native path (an OpenAI client on an OpenAI-format
+     * target), where none of the members below are used. */
+    const struct ad_ops *ad;
+    char *url;                    /* from ad->build_request */
+    struct curl_slist *req_headers;
+    struct ad_stream *ads;        /* the stream decoder, once a 2xx stream head came */
+    json_t *answer;               /* a 2xx body as an OpenAI chat.completion */
+    json_t *error_body;           /* a non-2xx body as an OpenAI error (ad->classify) */
 };
+
 
 struct gw_chat {
     struct gw *gw;
     struct http_req *req;         /* NULL once the client went away */
     struct gw_catalog *cat;
     const struct cfg_model *chain;
-    json_t *body;
+    json_t *body;                 /* the request in OpenAI form */
     bool stream;
+    bool include_usage;           /* stream_options.include_usage */
+    enum gw_api api;
+    struct ad_in_stream *in_stream;  /* Anthropic client, streamed: the event writer */
     char request_id[72];
     char peer[64];
     uint64_t start_us, deadline_us, first_out_us;
@@ -105,6 +120,33 @@ void gw_attempt_lose(struct gw_attempt *att);
 /* The client drained its buffer: read the upstream again. */
 void gw_attempt_resume(struct gw_attempt *att);
 void gw_attempt_free(struct gw_attempt *att);
+/* (Re)arms the attempt's timer for ms, capped by the request's deadline. */
+void gw_attempt_arm(struct gw_attempt *att, int ms);
+
+/* gw_attempt_ad.c: the translated path of an attempt. */
+/* Builds url, headers and body through the adapter; -1 with the reason
+ * added to chat->reasons when the request cannot be expressed. */
+int gw_att_ad_build(struct gw_attempt *att);
+/* A 2xx head on a streamed request: starts the decoder; -1 out of memory. */
+int gw_att_ad_stream_start(struct gw_attempt *att);
+/* Stream bytes; returns what curl's write callback must return. */
+size_t gw_att_ad_feed(struct gw_attempt *att, const char *p, size_t len);
+/* The transfer ended without a transport failure: classify the answer. */
+void gw_att_ad_done(struct gw_attempt *att);
+void gw_att_ad_free(struct gw_attempt *att);
+
+/* gw_out.c: stream output in the client's API. */
+/* The stream head went out: set up the client's event writer. */
+int gw_out_stream_begin(struct gw_chat *chat);
+int gw_out_chunk(struct gw_chat *chat, const char *chunk, size_t len);
+int gw_out_done(struct gw_chat *chat);
+/* Ends a started stream with an explicit error event. */
+void gw_out_error(struct gw_chat *chat, enum fail_class c, const char *message);
+/* A whole answer (an OpenAI chat.completion) in the client's API. */
+void gw_out_answer(struct gw_chat *chat, int status, const json_t *completion);
+/* An OpenAI error body from an upstream, in the client's API; status is
+ * the upstream's. */
+void gw_out_upstream_error(struct gw_chat *chat, enum fail_class c, long status, const json_t *error);
 
 /* gw_continue.c */
 void gw_cont_observe(struct gw_chat *chat, const char *data, size_t len);

@@ -122,22 +122,13 @@ json_t *gw_cont_body(struct gw_chat *chat)
     return body;
 }
 
-static int write_event(struct gw_chat *chat, const char *data, size_t len)
-{
-    if (http_req_stream_write(chat->req, "data: ", 6) < 0 ||
-        http_req_stream_write(chat->req, data, len) < 0 ||
-        http_req_stream_write(chat->req, "\n\n", 2) < 0)
-        return -1;
-    return 0;
-}
-
 int gw_cont_relay(struct gw_attempt *att, const char *data, size_t len, bool done)
 {
     struct gw_chat *chat = att->chat;
     if (!chat->req)
         return -1;
     if (done)
-        return write_event(chat, "[DONE]", 6);
+        return gw_out_done(chat);
     json_t *j = json_loadb(data, len, 0, NULL);
     if (!j || !json_is_object(j)) {
         json_decref(j);
@@ -166,7 +157,7 @@ int gw_cont_relay(struct gw_attempt *att, const char *data, size_t len, bool don
     json_decref(j);
     if (!text)
         return -1;
-    int rc = write_event(chat, text, strlen(text));
+    int rc = gw_out_chunk(chat, text, strlen(text));
     free(text);
     return rc;
 }

@@ -5,6 +5,7 @@
  */
 #include "gw.h"
 
+#include "ad_inbound.h"
 #include <event2/buffer.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -27,9 +28,14 @@ const char *gw_error_type(int status)
 void gw_error_body(struct evbuffer *out, const char *path, int status, const char *code,
                    const char *message)
 {
-    (void)path;
-    json_t *body = json_pack("{s:{s:s, s:s, s:s?, s:n}}", "error", "message", message, "type",
-                             gw_error_type(status), "code", code, "param");
+    json_t *body;
+    if (path && strcmp(path, "/v1/messages") == 0)
+        /* Anthropic's clients read Anthropic's shape. */
+        body = json_pack("{s:s, s:{s:s, s:s}}", "type", "error", "error", "type",
+                         ad_in_error_type_status(status), "message", message);
+    else
+        body = json_pack("{s:{s:s, s:s, s:s?, s:n}}", "error", "message", message, "type",
+                         gw_error_type(status), "code", code, "param");
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     if (text)
         evbuffer_add(out, text, strlen(text));
@@ -80,7 +86,16 @@ void gw_route(struct http_req *req, void *arg)
             reply_error(gw, req, 405, "method_not_allowed", "use POST for /v1/chat/completions");
             return;
         }
-        gw_chat_handle(gw, req);
+        gw_chat_handle(gw, req, GW_API_OPENAI);
+        return;
+    }
+    if (strcmp(path, "/v1/messages") == 0) {
+        if (strcmp(method, "POST") != 0) {
+            http_req_add_header(req, "Allow", "POST");
+            reply_error(gw, req, 405, "method_not_allowed", "use POST for /v1/messages");
+            return;
+        }
+        gw_chat_handle(gw, req, GW_API_ANTHROPIC);
         return;
     }
     bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;

@@ -25,6 +25,7 @@
 enum cfg_provider_type {
     CFG_PROV_OPENAI = 0,      /* api.openai.com or anything speaking its API */
     CFG_PROV_OPENAI_COMPAT,   /* vLLM, Ollama, DeepSeek, Mistral, Groq, ... */
+    CFG_PROV_ANTHROPIC,       /* Anthropic Messages API */
 };
 
 struct cfg_provider {
@@ -35,6 +36,8 @@ struct cfg_provider {
     bool optional;      /* key variable unset at start: provider disabled with a warning
                            instead of a config error */
     char *region;       /* free-form label, or NULL */
+    char *api_version;  /* the API version header/parameter (anthropic-version, ...), or NULL
+                           for the adapter's default */
 };
 
 struct cfg_target {

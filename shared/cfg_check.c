@@ -159,6 +159,22 @@ bool cfg_check_env_name(struct cfg_ctx *c, const char *s, char **repl)
     return ok;
 }
 
+/* It goes into a header or a query parameter as is: visible ASCII only. */
+bool cfg_check_api_version(struct cfg_ctx *c, const char *s, char **repl)
+{
+    (void)repl;
+    size_t n = strlen(s);
+    bool ok = n >= 1 && n <= 64;
+    for (const char *p = s; ok && *p; p++)
+        ok = *p > ' ' && *p < 127 && *p != '&' && *p != '#';
+    if (!ok) {
+        char q[CFG_QUOTE_MAX];
+        cfg_err(c, "%s is not an API version (1 to 64 visible ASCII characters, no '&' or '#')",
+                cfg_quote(q, s));
+    }
+    return ok;
+}
+
 bool cfg_check_provider_name(struct cfg_ctx *c, const char *key)
 {
     size_t n = strlen(key);

@@ -95,6 +95,7 @@ const char *cfg_parse_listen(const char *s, char host[CFG_HOST_MAX], int *port);
 bool cfg_check_listen(struct cfg_ctx *c, const char *s, char **repl);
 bool cfg_check_url(struct cfg_ctx *c, const char *s, char **repl);
 bool cfg_check_env_name(struct cfg_ctx *c, const char *s, char **repl);
+bool cfg_check_api_version(struct cfg_ctx *c, const char *s, char **repl);
 bool cfg_check_provider_name(struct cfg_ctx *c, const char *key);
 bool cfg_check_model_name(struct cfg_ctx *c, const char *key);
 bool cfg_check_provider(struct cfg_ctx *c, const json_t *p);

@@ -32,6 +32,7 @@
 const struct cfg_enum cfg_provider_types[] = {
     { "openai", CFG_PROV_OPENAI },
     { "openai-compatible", CFG_PROV_OPENAI_COMPAT },
+    { "anthropic", CFG_PROV_ANTHROPIC },
     { NULL, 0 },
 };
 
@@ -130,6 +131,9 @@ static const struct cfg_field provider_fields[] = {
     BOOL_ROW(struct cfg_provider, optional, "false"),
     { .key = "region", .kind = CK_STRING, .flags = CF_NULLABLE | CF_NONEMPTY, .def = "null",
       .store = CS_STR, .off = offsetof(struct cfg_provider, region) },
+    { .key = "api_version", .kind = CK_STRING, .flags = CF_NULLABLE | CF_NONEMPTY, .def = "null",
+      .check = cfg_check_api_version,
+      .store = CS_STR, .off = offsetof(struct cfg_provider, api_version) },
     END_ROW
 };
 

@@ -13,11 +13,10 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
+#include "sim_chat.h"
 #include "sim_exchange.h"
 #include "sim_openai.h"
 #include "sim_server.h"
-
-enum pick { PICK_NONE, PICK_FAULT, PICK_BAD_HEADER };
 
 static bool blank(const char *s)
 {
@@ -30,8 +29,8 @@ static bool blank(const char *s)
 /* A request's own x-sim-fault header replaces the standing fault for that
  * request only; the standing fault's count and rate sequence are consumed
  * only by requests it was actually considered for. */
-static enum pick pick_fault(struct sim_server *srv, struct evhttp_request *req,
-			    struct sim_fault *f, struct sim_fault_error *err)
+enum pick sim_chat_pick_fault(struct sim_server *srv, struct evhttp_request *req,
+			      struct sim_fault *f, struct sim_fault_error *err)
 {
 	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req),
 					   "x-sim-fault");
@@ -56,7 +55,7 @@ static enum pick pick_fault(struct sim_server *srv, struct evhttp_request *req,
 	return PICK_FAULT;
 }
 
-static void plan_timing(struct sim_plan *p, const struct sim_fault *f)
+void sim_chat_plan_timing(struct sim_plan *p, const struct sim_fault *f)
 {
 	if (sim_fault_has(f, SIM_F_LATENCY_MS))
 		p->latency_ms = f->latency_ms;
@@ -203,13 +202,13 @@ void sim_chat_openai(struct sim_server *srv, struct evhttp_request *req)
 	struct sim_fault_error ferr;
 	struct sim_oai_request r;
 	struct sim_oai_error e;
-	enum pick pk = pick_fault(srv, req, &f, &ferr);
+	enum pick pk = sim_chat_pick_fault(srv, req, &f, &ferr);
 	const struct sim_fault *fp = pk == PICK_FAULT ? &f : NULL;
 	int prc = sim_oai_parse_request(body, &r, &e);
 
 	if (fp) {
 		srv->stats.faulted++;
-		plan_timing(p, fp);
+		sim_chat_plan_timing(p, fp);
 	}
 
 	if (pk == PICK_BAD_HEADER) {

@@ -289,7 +289,7 @@ static void send_health(struct sim_server *srv, struct evhttp_request *req)
 }
 
 enum route_id {
-	R_CHAT, R_MODELS, R_HEALTH, R_FAULT, R_STATS, R_RESET,
+	R_CHAT, R_MESSAGES, R_MODELS, R_HEALTH, R_FAULT, R_STATS, R_RESET,
 };
 
 struct route {
@@ -303,6 +303,8 @@ struct route {
 static const struct route routes[] = {
 	{ "/v1/chat/completions", R_CHAT, EVHTTP_REQ_POST, "POST" },
 	{ "/chat/completions", R_CHAT, EVHTTP_REQ_POST, "POST" },
+	{ "/v1/messages", R_MESSAGES, EVHTTP_REQ_POST, "POST" },
+	{ "/messages", R_MESSAGES, EVHTTP_REQ_POST, "POST" },
 	{ "/v1/models", R_MODELS, EVHTTP_REQ_GET, "GET" },
 	{ "/models", R_MODELS, EVHTTP_REQ_GET, "GET" },
 	{ "/healthz", R_HEALTH, EVHTTP_REQ_GET, "GET" },
@@ -354,6 +356,9 @@ static void on_request(struct evhttp_request *req, void *arg)
 	switch (r->id) {
 	case R_CHAT:
 		sim_chat_openai(srv, req);
+		break;
+	case R_MESSAGES:
+		sim_chat_anthropic(srv, req);
 		break;
 	case R_MODELS:
 		send_models(srv, req);

@@ -43,6 +43,8 @@ void sim_server_clear_fault(struct sim_server *srv);
 
 /* Chat completions (OpenAI format), in sim_chat.c. */
 void sim_chat_openai(struct sim_server *srv, struct evhttp_request *req);
+/* POST /v1/messages (sim_anthropic_route.c) */
+void sim_chat_anthropic(struct sim_server *srv, struct evhttp_request *req);
 
 /* Small HTTP helpers, in sim_http.c. */
 const char *sim_http_reason(int status);

@@ -384,7 +384,7 @@ static void test_unknown_and_types(void)
                "\"debug\", got \"verbose\"");
     EXPECT_ONE(WITH_PROV("'type':'azure','base_url':'http://h'"),
                "$.providers.p.type: expected one of \"openai\", \"openai-compatible\", "
-               "got \"azure\"");
+               "\"anthropic\", got \"azure\"");
     EXPECT_ONE("{'listen':8080,'state_dir':'s'," MIN_PROVS MIN_MODELS "}",
                "$.listen: expected a string, got integer");
     EXPECT_ONE(WITH_TARGETS("{}"), "$.models.m.targets: expected an array, got object");

@@ -1,0 +1,231 @@
+/*
+ * gw_attempt_ad: the translated path of an attempt, taken whenever the
+ * client and the target do not both speak OpenAI.  The target's adapter
+ * (ad.h) builds the upstream request; its answer comes back through the
+ * adapter as OpenAI chunks or an OpenAI chat.completion, which gw_out.c
+ * writes in the client's API.
+ *
+ * A translated stream is committed to the client on its first content
+ * (ad_stream_has_content), not on the role-only chunk every stream opens
+ * with, so a target that fails before saying anything is failed over
+ * without the client noticing.  Chunks before that are held, each
+ * length-prefixed in att->resp.
+ */
+#include "gw_chat.h"
+
+#include <event2/buffer.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static void fail_with(struct gw_attempt *att, enum fail_class c, const char *msg)
+{
+    att->fail = c;
+    snprintf(att->detail, sizeof att->detail, "%.159s", msg);
+}
+
+/* Frees a curl list whose lines may hold a key: wiped first. */
+static void free_headers(struct curl_slist *list)
+{
+    for (struct curl_slist *h = list; h; h = h->next)
+        if (h->data)
+            explicit_bzero(h->data, strlen(h->data));
+    curl_slist_free_all(list);
+}
+
+static int headers_from(struct gw_attempt *att, char **lines)
+{
+    struct curl_slist *list = curl_slist_append(NULL, "Expect:");
+    for (size_t i = 0; list && lines && lines[i]; i++) {
+        struct curl_slist *n = curl_slist_append(list, lines[i]);
+        if (!n) {
+            free_headers(list);
+            list = NULL;
+        }
+        list = n;
+    }
+    att->req_headers = list;
+    return list ? 0 : -1;
+}
+
+int gw_att_ad_build(struct gw_attempt *att)
+{
+    struct gw_chat *chat = att->chat;
+    const struct cfg_provider *p = att->prov->cfg;
+    json_t *base = att->cont ? gw_cont_body(chat) : json_incref(chat->body);
+    if (!base)
+        return -1;
+    struct ad_target t = {
+        .base_url = p->base_url,
+        .model = att->tgt->model,
+        .api_key = att->prov->api_key,
+        .api_version = p->api_version,
+    };
+    struct ad_request req;
+    struct ad_error err = { 0 };
+    int rc = att->ad->build_request(base, chat->stream, &t, &req, &err);
+    json_decref(base);
+    if (rc < 0) {
+        /* Another format may express what this one cannot: the chain goes
+         * on, and the reason is in the all-down answer if none can. */
+        gw_chat_append(chat->reasons, sizeof chat->reasons, "; ", "%s%s/%s: %s%s", p->name,
+                       att->tgt->model, "cannot translate the request: ", err.message);
+        log_info("request %s: %s/%s cannot take the request: %s", chat->request_id, p->name,
+                 att->tgt->model, err.message);
+        return -1;
+    }
+    rc = headers_from(att, req.headers);
+    att->url = req.url;
+    att->body = req.body;
+    att->body_len = req.body_len;
+    req.url = req.body = NULL;
+    for (char **h = req.headers; h && *h; h++)
+        explicit_bzero(*h, strlen(*h)); /* one of them holds the key */
+    ad_request_free(&req);
+    return rc;
+}
+
+int gw_att_ad_stream_start(struct gw_attempt *att)
+{
+    att->ads = att->ad->stream_new(NULL, att->chat->include_usage);
+    return att->ads ? 0 : -1;
+}
+
+static void take_usage(struct gw_chat *chat, const json_t *u)
+{
+    if (!json_is_object(u))
+        return;
+    chat->prompt_tokens = (uint32_t)json_integer_value(json_object_get(u, "prompt_tokens"));
+    chat->completion_tokens = (uint32_t)json_integer_value(json_object_get(u, "completion_tokens"));
+}
+
+/* One chunk to where this attempt's output goes. */
+static int out(struct gw_attempt *att, const char *chunk, size_t len)
+{
+    if (att->cont)
+        return gw_cont_relay(att, chunk, len, false);
+    if (gw_out_chunk(att->chat, chunk, len) < 0)
+        return -1;
+    gw_cont_observe(att->chat, chunk, len);
+    return 0;
+}
+
+static int hold(struct gw_attempt *att, const char *chunk, size_t len)
+{
+    uint32_t n = (uint32_t)len;
+    if (evbuffer_add(att->resp, &n, sizeof n) < 0 || evbuffer_add(att->resp, chunk, len) < 0)
+        return -1;
+    return 0;
+}
+
+/* The stream proved good: the client gets it from here, held chunks first. */
+static int commit(struct gw_attempt *att)
+{
+    struct gw_chat *chat = att->chat;
+    if (!att->cont && gw_chat_commit_stream(chat, att) < 0)
+        return -1;
+    att->mode = ATT_RELAY;
+    evtimer_del(att->timer);
+    gw_attempt_arm(att, chat->cat->cfg->timeouts.idle_stream_ms);
+    struct evbuffer *held = att->resp;
+    while (evbuffer_get_length(held) >= sizeof(uint32_t)) {
+        uint32_t n;
+        evbuffer_remove(held, &n, sizeof n);
+        const char *data = (const char *)evbuffer_pullup(held, n);
+        int rc = data ? out(att, data, n) : -1;
+        evbuffer_drain(held, n);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int on_emit(void *arg, const char *chunk, size_t len, bool done, const struct ad_error *error)
+{
+    struct gw_attempt *att = arg;
+    struct gw_chat *chat = att->chat;
+    if (error) {
+        fail_with(att, error->fail == FAIL_NONE ? FAIL_STREAM_ERROR : error->fail, error->message);
+        return 1;
+    }
+    if (done) {
+        att->saw_done = true;
+        /* A stream that ended without content is still a complete answer. */
+        if (att->mode == ATT_PRECOMMIT && commit(att) < 0)
+            goto broken;
+        if ((att->cont ? gw_cont_relay(att, NULL, 0, true) : gw_out_done(chat)) < 0)
+            goto broken;
+        return 0;
+    }
+    if (memmem(chunk, len, "\"usage\":{", 9)) {
+        json_t *j = json_loadb(chunk, len, 0, NULL);
+        take_usage(chat, json_object_get(j, "usage"));
+        json_decref(j);
+    }
+    if (att->mode == ATT_PRECOMMIT) {
+        if (!ad_stream_has_content(att->ads))
+            return hold(att, chunk, len) < 0 ? (fail_with(att, FAIL_INTERNAL, "out of memory"), 1) : 0;
+        if (commit(att) < 0)
+            goto broken;
+    }
+    if (out(att, chunk, len) < 0)
+        goto broken;
+    return 0;
+broken:
+    if (att->fail == FAIL_NONE)
+        fail_with(att, att->cont ? FAIL_BAD_RESPONSE : FAIL_CANCELLED,
+                  att->cont ? "cannot continue the stream" : "the client is gone");
+    return 1;
+}
+
+size_t gw_att_ad_feed(struct gw_attempt *att, const char *p, size_t len)
+{
+    struct gw_chat *chat = att->chat;
+    if (!att->ads)
+        return 0;
+    int rc = att->ad->stream_feed(att->ads, p, len, on_emit, att);
+    if (rc != 0 && att->fail == FAIL_NONE)
+        fail_with(att, FAIL_BAD_RESPONSE, "unusable upstream stream");
+    if (att->fail != FAIL_NONE)
+        return 0;
+    if (att->mode == ATT_RELAY && !att->saw_done) {
+        evtimer_del(att->timer);
+        gw_attempt_arm(att, chat->cat->cfg->timeouts.idle_stream_ms);
+    }
+    return len;
+}
+
+void gw_att_ad_done(struct gw_attempt *att)
+{
+    size_t len = evbuffer_get_length(att->resp);
+    const char *body = (const char *)evbuffer_pullup(att->resp, -1);
+    if (att->status < 200 || att->status >= 300) {
+        att->fail = att->ad->classify(att->status, body, len, &att->error_body);
+        if (att->fail == FAIL_NONE)
+            att->fail = FAIL_BAD_RESPONSE;
+        snprintf(att->detail, sizeof att->detail, "HTTP %ld", att->status);
+        return;
+    }
+    if (att->mode == ATT_BUFFER) {
+        struct ad_error err = { 0 };
+        att->answer = att->ad->parse_response(body ? body : "", len, NULL, &err);
+        if (!att->answer)
+            fail_with(att, err.fail == FAIL_NONE ? FAIL_BAD_RESPONSE : err.fail, err.message);
+        return;
+    }
+    if (!att->saw_done)
+        fail_with(att, FAIL_STREAM_CUT, "stream ended before its end event");
+}
+
+void gw_att_ad_free(struct gw_attempt *att)
+{
+    if (att->ads)
+        att->ad->stream_free(att->ads);
+    free_headers(att->req_headers);
+    free(att->url);
+    json_decref(att->answer);
+    json_decref(att->error_body);
+}

@@ -1,0 +1,120 @@
+/*
+ * gw_out: what the client reads, in the API it speaks.  Internally every
+ * answer is OpenAI's (chunks, a chat.completion, an error body); an OpenAI
+ * client gets it as it is, an Anthropic client (POST /v1/messages) gets it
+ * through the inbound translation (ad_inbound.h), so both share every
+ * chain, adapter and failover.
+ */
+#include "gw_chat.h"
+
+#include <event2/buffer.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bs_time.h"
+
+static int write_data(struct gw_chat *chat, const char *data, size_t len)
+{
+    if (!chat->req || http_req_stream_write(chat->req, "data: ", 6) < 0 ||
+        http_req_stream_write(chat->req, data, len) < 0 ||
+        http_req_stream_write(chat->req, "\n\n", 2) < 0)
+        return -1;
+    return 0;
+}
+
+/* ad_in_write_fn: the Anthropic events, already framed. */
+static int write_sse(void *arg, const char *sse, size_t len)
+{
+    struct gw_chat *chat = arg;
+    return chat->req && http_req_stream_write(chat->req, sse, len) == 0 ? 0 : -1;
+}
+
+int gw_out_stream_begin(struct gw_chat *chat)
+{
+    if (chat->api != GW_API_ANTHROPIC || chat->in_stream)
+        return 0;
+    chat->in_stream = ad_in_stream_new(chat->chain->name, write_sse, chat);
+    return chat->in_stream ? 0 : -1;
+}
+
+int gw_out_chunk(struct gw_chat *chat, const char *chunk, size_t len)
+{
+    if (chat->api == GW_API_OPENAI)
+        return write_data(chat, chunk, len);
+    return chat->in_stream && ad_in_stream_emit(chat->in_stream, chunk, len, false, NULL) == 0 ? 0 : -1;
+}
+
+int gw_out_done(struct gw_chat *chat)
+{
+    if (chat->api == GW_API_OPENAI)
+        return write_data(chat, "[DONE]", 6);
+    return chat->in_stream && ad_in_stream_emit(chat->in_stream, NULL, 0, true, NULL) == 0 ? 0 : -1;
+}
+
+void gw_out_error(struct gw_chat *chat, enum fail_class c, const char *message)
+{
+    int rc = -1;
+    if (chat->api == GW_API_ANTHROPIC) {
+        struct ad_error err = { .fail = c };
+        snprintf(err.message, sizeof err.message, "%s", message);
+        if (chat->in_stream && !ad_in_stream_ended(chat->in_stream))
+            ad_in_stream_emit(chat->in_stream, NULL, 0, false, &err);
+        rc = chat->in_stream && ad_in_stream_ended(chat->in_stream) ? 0 : -1;
+    } else {
+        json_t *ev = json_pack("{s:{s:s, s:s, s:s}}", "error", "message", message, "type",
+                               "server_error", "code", fail_class_name(c));
+        char *text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+        json_decref(ev);
+        rc = text ? write_data(chat, text, strlen(text)) : -1;
+        free(text);
+    }
+    if (rc == 0)
+        http_req_stream_end(chat->req);
+    else
+        http_req_stream_abort(chat->req);
+}
+
+static void reply_json(struct gw_chat *chat, int status, json_t *doc)
+{
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    chat->first_out_us = bs_now_us();
+    if (!text) {
+        chat->status = 502;
+        http_req_reply_error(chat->req, 502, "bad_response", "the upstream answer cannot be translated");
+        return;
+    }
+    chat->status = status;
+    http_req_reply(chat->req, status, "application/json", text, strlen(text));
+    free(text);
+}
+
+void gw_out_answer(struct gw_chat *chat, int status, const json_t *completion)
+{
+    if (chat->api == GW_API_OPENAI) {
+        reply_json(chat, status, json_incref((json_t *)completion));
+        return;
+    }
+    struct ad_error err = { 0 };
+    reply_json(chat, status, ad_in_response(completion, chat->chain->name, &err));
+}
+
+void gw_out_upstream_error(struct gw_chat *chat, enum fail_class c, long status, const json_t *error)
+{
+    char msg[64];
+    snprintf(msg, sizeof msg, "upstream answered HTTP %ld", status);
+    json_t *own = error ? NULL : json_pack("{s:{s:s, s:s, s:s, s:n}}", "error", "message", msg, "type",
+                                           gw_error_type(ad_client_status(c, status)), "code",
+                                           fail_class_name(c), "param");
+    if (!error)
+        error = own;
+    if (chat->api == GW_API_OPENAI) {
+        reply_json(chat, ad_client_status(c, status), json_incref((json_t *)error));
+    } else {
+        /* Anthropic clients know Anthropic's statuses (529 included). */
+        int st = status >= 400 && status <= 599 ? (int)status : 502;
+        reply_json(chat, st, ad_in_error(st, error));
+    }
+    json_decref(own);
+}
