@@ -110,7 +110,7 @@ static int plan_stream_faults(struct sim_plan *p, const struct sim_fault *f,
 
 static int plan_answer(struct sim_server *srv, struct sim_plan *p,
 		       struct sim_oai_request *r, const struct sim_fault *f,
-		       unsigned long long id)
+		       unsigned long long id, const struct sim_oai_flavor *fl)
 {
 	if (f && sim_fault_has(f, SIM_F_NO_TOOLS)) {
 		r->conv.tool_name = NULL;
@@ -133,7 +133,8 @@ static int plan_answer(struct sim_server *srv, struct sim_plan *p,
 		.id = cid,
 		.call_id = callid,
 		.model = (f && sim_fault_has(f, SIM_F_MODEL)) ? f->model
-			 : srv->model_version ? srv->model_version : r->model,
+			 : srv->model_version ? srv->model_version
+			 : fl && fl->model ? fl->model : r->model,
 		.created = (long long)time(NULL),
 	};
 	p->prompt_tokens = a.prompt_tokens;
@@ -145,6 +146,8 @@ static int plan_answer(struct sim_server *srv, struct sim_plan *p,
 	if (!r->stream) {
 		p->body = sim_oai_render_completion(&m, &a);
 		rc = p->body ? 0 : -1;
+		if (rc == 0 && fl && fl->answer)
+			rc = fl->answer(p, f, NULL);
 	} else {
 		size_t n_data = 0;
 		p->stream = true;
@@ -153,6 +156,8 @@ static int plan_answer(struct sim_server *srv, struct sim_plan *p,
 					   (f && sim_fault_has(f, SIM_F_CHUNKS))
 						   ? f->chunks : 0,
 					   &p->events, &n_data);
+		if (rc == 0 && fl && fl->answer)
+			rc = fl->answer(p, f, &n_data);
 		p->n_send = p->events.n;
 		if (rc == 0)
 			rc = plan_stream_faults(p, f, n_data);
@@ -172,6 +177,12 @@ static void log_request(struct sim_server *srv, const struct sim_plan *p,
 
 void sim_chat_openai(struct sim_server *srv, struct evhttp_request *req)
 {
+	sim_chat_openai_as(srv, req, NULL);
+}
+
+void sim_chat_openai_as(struct sim_server *srv, struct evhttp_request *req,
+			const struct sim_oai_flavor *fl)
+{
 	struct sim_exchange *ex = sim_exchange_new(srv, req);
 	if (!ex) {
 		evhttp_send_error(req, 500, NULL);
@@ -190,6 +201,9 @@ void sim_chat_openai(struct sim_server *srv, struct evhttp_request *req)
 		body = json_loadb((const char *)evbuffer_pullup(in, -1), len,
 				  0, &jerr);
 	}
+	/* Azure's dated URLs name the deployment; the body may leave model out. */
+	if (fl && fl->model && json_is_object(body) && !json_object_get(body, "model"))
+		json_object_set_new(body, "model", json_string(fl->model));
 	struct evkeyvalq *hdr = evhttp_request_get_input_headers(req);
 	sim_stats_arrival(&srv->stats, body,
 			  evhttp_find_header(hdr, "authorization"),
@@ -237,9 +251,11 @@ void sim_chat_openai(struct sim_server *srv, struct evhttp_request *req)
 			prc == 0 ? sim_gen_prompt_tokens(r.conv.prompt_bytes) : 1,
 			&fe);
 		plan_error(p, &fe);
+		if (fl && fl->fault_error)
+			fl->fault_error(p, fp);
 	} else if (prc < 0) {
 		plan_error(p, &e);
-	} else if (plan_answer(srv, p, &r, fp, id) < 0) {
+	} else if (plan_answer(srv, p, &r, fp, id, fl) < 0) {
 		free(p->body);
 		p->body = NULL;
 		sim_strv_free(&p->events);

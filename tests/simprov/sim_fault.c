@@ -50,6 +50,7 @@ static const struct key_def keys[] = {
 	NUM("rate", SIM_F_RATE, 0, 100, rate),
 	FLAG("none", SIM_F_NONE),
 	NUM("words", SIM_F_WORDS, 1, 1000000, words),
+	FLAG("content_filter", SIM_F_CONTENT_FILTER),
 };
 
 static int fail(struct sim_fault_error *err, const char *key, size_t keylen,

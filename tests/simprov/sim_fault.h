@@ -42,6 +42,7 @@ enum sim_fault_bit {
 	SIM_F_RATE               = 1u << 18,
 	SIM_F_NONE               = 1u << 19,
 	SIM_F_WORDS              = 1u << 20,
+	SIM_F_CONTENT_FILTER     = 1u << 21,
 };
 
 #define SIM_FAULT_SPEC_MAX   4096
