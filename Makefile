@@ -41,7 +41,7 @@ BINS  += $(BUILD)/bin/backstopctl
 endif
 UNITS := $(patsubst tests/unit/%.c,$(BUILD)/test/%,$(UNIT_SRC))
 
-.PHONY: all deps run test unit integration asan bench clean
+.PHONY: all deps run test unit integration sdk asan bench clean
 all: $(BINS) $(UNITS)
 
 $(LIB): $(SHARED_OBJ) $(GW_OBJ) $(CTR_OBJ) $(SIM_OBJ)
@@ -84,6 +84,20 @@ deps:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+	@# node and npm may come from elsewhere than Debian (nodesource bundles npm):
+	@# installed from Debian only when the commands are missing.
+	@if ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm; \
+	fi
+	@# The SDK conformance suite's npm packages, pinned by tests/sdk/package-lock.json;
+	@# reinstalled only when the lock changed.  Without the npm registry the rest
+	@# of the build goes on and `make sdk` says what is missing.
+	@if [ ! -f tests/sdk/node_modules/.package-lock.json ] || \
+	    [ tests/sdk/package-lock.json -nt tests/sdk/node_modules/.package-lock.json ]; then \
+	  (cd tests/sdk && npm ci --no-audit --no-fund --loglevel=error) || \
+	  echo "deps: npm ci in tests/sdk failed (is the npm registry reachable?); the SDK conformance suite cannot run"; \
+	fi
 
 bench: deps all
 	./tests/bench/run.sh $(BUILD)/bin
@@ -97,15 +111,21 @@ unit: $(UNITS)
 integration: $(BINS)
 	python3 tests/integration/run.py --bin $(BUILD)/bin
 
+# The official OpenAI and Anthropic SDKs against the gateway (tests/sdk).
+sdk: $(BINS)
+	python3 tests/sdk/run.py --bin $(BUILD)/bin
+
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory sdk
 
 asan: deps
 	@$(MAKE) --no-print-directory SAN=1 all
 	@$(MAKE) --no-print-directory SAN=1 unit
 	@$(MAKE) --no-print-directory SAN=1 integration
+	@$(MAKE) --no-print-directory SAN=1 sdk
 
 clean:
 	rm -rf build build-asan

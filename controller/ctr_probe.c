@@ -103,20 +103,20 @@ static struct curl_slist *append_wiped(struct curl_slist *list, char *line, bool
     return n ? n : list;
 }
 
-/* OpenAI and everything speaking its API: GET {base_url}/models lists the
- * models the key may use; it costs no tokens and checks the network path,
- * TLS, the server and the key in one request. */
-static int probe_setup_openai(const struct cfg_provider *prov, const char *model, const char *key,
-                              CURL *easy, struct curl_slist **headers, char *why, size_t whylen)
+/* GET base_url + path with an Accept header and, when the provider has a
+ * key, "<key_header><key>" (e.g. "Authorization: Bearer ").  extra: one
+ * more header line or NULL. */
+static int probe_get(const struct cfg_provider *prov, const char *path, const char *key,
+                     const char *key_header, const char *extra, CURL *easy,
+                     struct curl_slist **headers, char *why, size_t whylen)
 {
-    (void)model;
-    size_t ulen = strlen(prov->base_url) + sizeof "/models";
+    size_t ulen = strlen(prov->base_url) + strlen(path) + 1;
     char *url = malloc(ulen);
     if (!url) {
         snprintf(why, whylen, "cannot start: out of memory");
         return -1;
     }
-    snprintf(url, ulen, "%s/models", prov->base_url);
+    snprintf(url, ulen, "%s%s", prov->base_url, path);
     CURLcode rc = curl_easy_setopt(easy, CURLOPT_URL, url); /* curl copies it */
     free(url);
     if (rc != CURLE_OK) {
@@ -128,13 +128,20 @@ static int probe_setup_openai(const struct cfg_provider *prov, const char *model
     struct curl_slist *h = NULL;
     char accept[] = "Accept: application/json";
     h = append_wiped(h, accept, &ok);
+    if (ok && extra) {
+        char *line = strdup(extra);
+        if (line)
+            h = append_wiped(h, line, &ok);
+        ok = ok && line;
+        free(line);
+    }
     if (ok && key && *key) {
-        size_t alen = strlen(key) + sizeof "Authorization: Bearer ";
+        size_t alen = strlen(key) + strlen(key_header) + 1;
         char *auth = malloc(alen);
         if (!auth) {
             ok = false;
         } else {
-            snprintf(auth, alen, "Authorization: Bearer %s", key);
+            snprintf(auth, alen, "%s%s", key_header, key);
             h = append_wiped(h, auth, &ok);
             free(auth);
         }
@@ -148,12 +155,38 @@ static int probe_setup_openai(const struct cfg_provider *prov, const char *model
     return 0;
 }
 
+/* OpenAI and everything speaking its API: GET {base_url}/models lists the
+ * models the key may use; it costs no tokens and checks the network path,
+ * TLS, the server and the key in one request. */
+static int probe_setup_openai(const struct cfg_provider *prov, const char *model, const char *key,
+                              CURL *easy, struct curl_slist **headers, char *why, size_t whylen)
+{
+    (void)model;
+    return probe_get(prov, "/models", key, "Authorization: Bearer ", NULL, easy, headers, why, whylen);
+}
+
+/* Anthropic: the same idea, GET /v1/models with its own key header and
+ * version (the path as the adapter builds it: /v1 is not repeated). */
+static int probe_setup_anthropic(const struct cfg_provider *prov, const char *model, const char *key,
+                                 CURL *easy, struct curl_slist **headers, char *why, size_t whylen)
+{
+    (void)model;
+    size_t n = strlen(prov->base_url);
+    bool v1 = n >= 3 && strcmp(prov->base_url + n - 3, "/v1") == 0;
+    char version[96];
+    snprintf(version, sizeof version, "anthropic-version: %s",
+             prov->api_version ? prov->api_version : "2023-06-01");
+    return probe_get(prov, v1 ? "/models" : "/v1/models", key, "x-api-key: ", version, easy, headers,
+                     why, whylen);
+}
+
 static const struct probe_type {
     enum cfg_provider_type type;
     probe_setup_fn setup;
 } probe_types[] = {
     { CFG_PROV_OPENAI, probe_setup_openai },
     { CFG_PROV_OPENAI_COMPAT, probe_setup_openai },
+    { CFG_PROV_ANTHROPIC, probe_setup_anthropic },
 };
 
 static probe_setup_fn probe_setup_for(enum cfg_provider_type type)
