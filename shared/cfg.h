@@ -26,6 +26,10 @@ enum cfg_provider_type {
     CFG_PROV_OPENAI = 0,      /* api.openai.com or anything speaking its API */
     CFG_PROV_OPENAI_COMPAT,   /* vLLM, Ollama, DeepSeek, Mistral, Groq, ... */
     CFG_PROV_ANTHROPIC,       /* Anthropic Messages API */
+    CFG_PROV_AZURE,           /* Azure OpenAI (dated deployments URL or v1) */
+    CFG_PROV_GEMINI,          /* Gemini API (generateContent) */
+    CFG_PROV_VERTEX_GEMINI,   /* Gemini models on Vertex AI */
+    CFG_PROV_VERTEX_ANTHROPIC,/* Anthropic models on Vertex AI (rawPredict) */
 };
 
 struct cfg_provider {

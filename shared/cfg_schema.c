@@ -33,6 +33,10 @@ const struct cfg_enum cfg_provider_types[] = {
     { "openai", CFG_PROV_OPENAI },
     { "openai-compatible", CFG_PROV_OPENAI_COMPAT },
     { "anthropic", CFG_PROV_ANTHROPIC },
+    { "azure", CFG_PROV_AZURE },
+    { "gemini", CFG_PROV_GEMINI },
+    { "vertex-gemini", CFG_PROV_VERTEX_GEMINI },
+    { "vertex-anthropic", CFG_PROV_VERTEX_ANTHROPIC },
     { NULL, 0 },
 };
 
