@@ -12,7 +12,7 @@ VERTEX_PATH = "/v1/projects/proj-1/locations/us-east5"
 
 def typed_config(env, targets, azure_version="2024-10-21", **extra):
     """targets: [(sim, type)] with type openai, anthropic, azure, azure-v1,
-    gemini or vertex-gemini; one chain 'sim-chat' over them in order."""
+    gemini, vertex-gemini or vertex-anthropic; one chain 'sim-chat' over them in order."""
     base = [(s, t if t in ("openai", "anthropic") else "openai") for s, t in targets]
     cfg = mixed_config(env, base, **extra)
     env.proc_env["BACKSTOP_SIM_GOOGLE_KEY"] = GOOGLE_KEY
@@ -25,6 +25,9 @@ def typed_config(env, targets, azure_version="2024-10-21", **extra):
             p = {"type": "gemini", "base_url": root(sim), "api_key_env": "BACKSTOP_SIM_GOOGLE_KEY"}
         elif typ == "vertex-gemini":
             p = {"type": "vertex-gemini", "base_url": root(sim) + VERTEX_PATH,
+                 "api_key_env": "BACKSTOP_SIM_VERTEX_TOKEN"}
+        elif typ == "vertex-anthropic":
+            p = {"type": "vertex-anthropic", "base_url": root(sim) + VERTEX_PATH,
                  "api_key_env": "BACKSTOP_SIM_VERTEX_TOKEN"}
         elif typ == "azure":
             p = {"type": "azure", "base_url": root(sim), "api_key_env": "BACKSTOP_SIM_AZURE_KEY",

@@ -336,7 +336,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 			}
 	}
 	/* Paths that carry a model or deployment name route by pattern. */
-	if (!r && path && (sim_route_gemini(srv, req, path) || sim_route_azure(srv, req, path)))
+	if (!r && path && (sim_route_gemini(srv, req, path) || sim_route_azure(srv, req, path) ||
+			      sim_route_vertex(srv, req, path)))
 		return;
 	if (!r) {
 		char msg[300];

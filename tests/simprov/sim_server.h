@@ -50,6 +50,8 @@ void sim_chat_anthropic(struct sim_server *srv, struct evhttp_request *req);
  * path was theirs (then the request is answered). */
 bool sim_route_gemini(struct sim_server *srv, struct evhttp_request *req, const char *path);
 bool sim_route_azure(struct sim_server *srv, struct evhttp_request *req, const char *path);
+/* Vertex AI's Anthropic paths (sim_vertex.c). */
+bool sim_route_vertex(struct sim_server *srv, struct evhttp_request *req, const char *path);
 
 /* Small HTTP helpers, in sim_http.c. */
 const char *sim_http_reason(int status);
