@@ -35,19 +35,15 @@ static int append(json_t *blocks, json_t *block, struct ad_error *err)
     return json_array_append_new(blocks, block) < 0 ? ad_oom(err) : 0;
 }
 
-static int text_block(json_t *blocks, const char *text, struct ad_error *err)
+static int text_block(void *blocks, const char *text, struct ad_error *err)
 {
     if (!ad_has_text(text))
         return 0; /* Anthropic rejects empty and white-space text blocks */
     return append(blocks, json_pack("{s:s, s:s}", "type", "text", "text", text), err);
 }
 
-static int image_block(json_t *blocks, const json_t *part, size_t mi, size_t pi, struct ad_error *err)
+static int image_block(void *blocks, const char *url, size_t mi, size_t pi, struct ad_error *err)
 {
-    const json_t *iu = json_object_get(part, "image_url");
-    const char *url = json_is_string(iu) ? json_string_value(iu) : ad_str(iu, "url");
-    if (!url)
-        return ad_fail(err, FAIL_CLIENT, "messages[%zu].content[%zu].image_url.url is missing", mi, pi);
     if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0)
         return append(blocks, json_pack("{s:s, s:{s:s, s:s}}", "type", "image", "source", "type", "url", "url", url),
                       err);
@@ -56,9 +52,11 @@ static int image_block(json_t *blocks, const json_t *part, size_t mi, size_t pi,
     int rc = ad_data_url(url, &mime, &data);
     if (rc == -2)
         return ad_oom(err);
-    if (rc < 0 || !*data)
+    if (rc < 0 || !*data) {
+        free(mime);
         return ad_fail(err, FAIL_CLIENT,
                        "messages[%zu].content[%zu]: image_url must be http(s) or a base64 data URL", mi, pi);
+    }
     bool known = false;
     for (size_t i = 0; i < sizeof image_types / sizeof image_types[0]; i++)
         known = known || strcmp(mime, image_types[i]) == 0;
@@ -76,36 +74,15 @@ static int image_block(json_t *blocks, const json_t *part, size_t mi, size_t pi,
     return rc;
 }
 
+static const struct ad_part_ops part_ops = { "Anthropic", text_block, image_block };
+
 /* Content (string, parts or null) into blocks.  images: image parts are
  * allowed (user and tool content); refusal: refusal parts count as text
  * (assistant content). */
 static int content_blocks(json_t *blocks, const json_t *content, size_t mi, bool images, bool refusal,
                           struct ad_error *err)
 {
-    if (!content || json_is_null(content))
-        return 0;
-    if (json_is_string(content))
-        return text_block(blocks, json_string_value(content), err);
-    if (!json_is_array(content))
-        return ad_fail(err, FAIL_CLIENT, "messages[%zu].content must be a string, an array or null", mi);
-    size_t pi;
-    const json_t *part;
-    json_array_foreach(content, pi, part) {
-        const char *type = ad_str(part, "type");
-        int rc;
-        if (type && strcmp(type, "text") == 0 && json_is_string(json_object_get(part, "text")))
-            rc = text_block(blocks, ad_str(part, "text"), err);
-        else if (refusal && type && strcmp(type, "refusal") == 0 && json_is_string(json_object_get(part, "refusal")))
-            rc = text_block(blocks, ad_str(part, "refusal"), err);
-        else if (images && type && strcmp(type, "image_url") == 0)
-            rc = image_block(blocks, part, mi, pi, err);
-        else
-            rc = ad_fail(err, FAIL_CLIENT, "messages[%zu].content[%zu]: a %.40s part cannot be sent to Anthropic here",
-                         mi, pi, type ? type : "untyped");
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    return ad_content_parts(content, mi, images, refusal, &part_ops, blocks, err);
 }
 
 static int tool_use_block(json_t *blocks, const json_t *call, size_t mi, size_t ci, struct ad_error *err)

@@ -21,7 +21,7 @@ static int append(json_t *parts, json_t *part, struct ad_error *err)
     return json_array_append_new(parts, part) < 0 ? ad_oom(err) : 0;
 }
 
-static int text_part(json_t *parts, const char *text, struct ad_error *err)
+static int text_part(void *parts, const char *text, struct ad_error *err)
 {
     if (!ad_has_text(text))
         return 0; /* Gemini rejects empty text parts */
@@ -44,12 +44,8 @@ static const char *url_mime(const char *url)
     return NULL;
 }
 
-static int image_part(json_t *parts, const json_t *part, size_t mi, size_t pi, struct ad_error *err)
+static int image_part(void *parts, const char *url, size_t mi, size_t pi, struct ad_error *err)
 {
-    const json_t *iu = json_object_get(part, "image_url");
-    const char *url = json_is_string(iu) ? json_string_value(iu) : ad_str(iu, "url");
-    if (!url)
-        return ad_fail(err, FAIL_CLIENT, "messages[%zu].content[%zu].image_url.url is missing", mi, pi);
     if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0) {
         /* fileData needs the type, which only the URL's name can tell. */
         const char *mime = url_mime(url);
@@ -74,35 +70,14 @@ static int image_part(json_t *parts, const json_t *part, size_t mi, size_t pi, s
     return rc;
 }
 
+static const struct ad_part_ops part_ops = { "Gemini", text_part, image_part };
+
 /* Content (string, parts or null) into parts.  images: image parts are
  * allowed (user content); refusal: refusal parts count as text. */
 static int content_parts(json_t *parts, const json_t *content, size_t mi, bool images, bool refusal,
                          struct ad_error *err)
 {
-    if (!content || json_is_null(content))
-        return 0;
-    if (json_is_string(content))
-        return text_part(parts, json_string_value(content), err);
-    if (!json_is_array(content))
-        return ad_fail(err, FAIL_CLIENT, "messages[%zu].content must be a string, an array or null", mi);
-    size_t pi;
-    const json_t *part;
-    json_array_foreach(content, pi, part) {
-        const char *type = ad_str(part, "type");
-        int rc;
-        if (type && strcmp(type, "text") == 0 && json_is_string(json_object_get(part, "text")))
-            rc = text_part(parts, ad_str(part, "text"), err);
-        else if (refusal && type && strcmp(type, "refusal") == 0 && json_is_string(json_object_get(part, "refusal")))
-            rc = text_part(parts, ad_str(part, "refusal"), err);
-        else if (images && type && strcmp(type, "image_url") == 0)
-            rc = image_part(parts, part, mi, pi, err);
-        else
-            rc = ad_fail(err, FAIL_CLIENT, "messages[%zu].content[%zu]: a %.40s part cannot be sent to Gemini here",
-                         mi, pi, type ? type : "untyped");
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    return ad_content_parts(content, mi, images, refusal, &part_ops, parts, err);
 }
 
 static int call_part(json_t *parts, const json_t *call, size_t mi, size_t ci, struct ad_error *err)

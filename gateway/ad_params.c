@@ -136,3 +136,36 @@ bool ad_allowed_has(const json_t *allowed, const char *name)
     }
     return false;
 }
+
+int ad_content_parts(const json_t *content, size_t mi, bool images, bool refusal, const struct ad_part_ops *ops,
+                     void *arg, struct ad_error *err)
+{
+    if (!content || json_is_null(content))
+        return 0;
+    if (json_is_string(content))
+        return ops->text(arg, json_string_value(content), err);
+    if (!json_is_array(content))
+        return ad_fail(err, FAIL_CLIENT, "messages[%zu].content must be a string, an array or null", mi);
+    size_t pi;
+    const json_t *part;
+    json_array_foreach(content, pi, part) {
+        const char *type = ad_str(part, "type");
+        const char *key = !type ? NULL : strcmp(type, "text") == 0 ? "text"
+                                     : refusal && strcmp(type, "refusal") == 0 ? "refusal" : NULL;
+        int rc;
+        if (key && json_is_string(json_object_get(part, key))) {
+            rc = ops->text(arg, ad_str(part, key), err);
+        } else if (images && type && strcmp(type, "image_url") == 0) {
+            const json_t *iu = json_object_get(part, "image_url");
+            const char *url = json_is_string(iu) ? json_string_value(iu) : ad_str(iu, "url");
+            rc = url ? ops->image(arg, url, mi, pi, err)
+                     : ad_fail(err, FAIL_CLIENT, "messages[%zu].content[%zu].image_url.url is missing", mi, pi);
+        } else {
+            rc = ad_fail(err, FAIL_CLIENT, "messages[%zu].content[%zu]: a %.40s part cannot be sent to %s here", mi,
+                         pi, type ? type : "untyped", ops->provider);
+        }
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}

@@ -34,4 +34,18 @@ int ad_tool_choice(const json_t *req, const char *provider, enum ad_choice *kind
 /* Whether name is in an allowed_tools list. */
 bool ad_allowed_has(const json_t *allowed, const char *name);
 
+/* What one message's content parts become, per provider.  arg is the
+ * adapter's own (the list being filled). */
+struct ad_part_ops {
+    const char *provider;     /* for errors: "a file part cannot be sent to <provider> here" */
+    int (*text)(void *arg, const char *text, struct ad_error *err);
+    /* url: the image_url part's URL (present, else the walk failed) */
+    int (*image)(void *arg, const char *url, size_t mi, size_t pi, struct ad_error *err);
+};
+/* Walks content (a string, an array of parts, or null) of messages[mi]:
+ * text parts (and refusal parts when refusal) to ops->text, image_url
+ * parts (when images) to ops->image; any other part fails naming it. */
+int ad_content_parts(const json_t *content, size_t mi, bool images, bool refusal, const struct ad_part_ops *ops,
+                     void *arg, struct ad_error *err);
+
 #endif
