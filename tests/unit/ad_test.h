@@ -15,15 +15,18 @@
 #include "ad_common.h"
 #include "unit.h"
 
+/* Each test uses some of these helpers, so unused ones are no error. */
+#define AD_TEST_FN static __attribute__((unused))
+
 static const struct ad_ops *ad_test_ops;
 
-static time_t ad_test_clock(void)
+AD_TEST_FN time_t ad_test_clock(void)
 {
     return 1717000000;
 }
 
 /* Whether got equals the JSON text want; prints both when not. */
-static int same_json(const json_t *got, const char *want, int line)
+AD_TEST_FN int same_json(const json_t *got, const char *want, int line)
 {
     json_error_t e;
     json_t *w = json_loads(want, JSON_DECODE_ANY, &e);
@@ -45,7 +48,7 @@ static int same_json(const json_t *got, const char *want, int line)
 #define SAME_JSON(got, want) CHECK(same_json(got, want, __LINE__))
 
 /* Builds from OpenAI request text; returns the body as JSON (NULL on error). */
-static json_t *ad_test_build(const char *openai, bool stream, const struct ad_target *t, struct ad_request *r,
+AD_TEST_FN json_t *ad_test_build(const char *openai, bool stream, const struct ad_target *t, struct ad_request *r,
                              struct ad_error *err)
 {
     json_t *req = json_loads(openai, 0, NULL);
@@ -59,7 +62,7 @@ static json_t *ad_test_build(const char *openai, bool stream, const struct ad_ta
     return json_loadb(r->body, r->body_len, 0, NULL);
 }
 
-static bool has_header(const struct ad_request *r, const char *h)
+AD_TEST_FN bool has_header(const struct ad_request *r, const char *h)
 {
     for (char **p = r->headers; p && *p; p++)
         if (strcmp(*p, h) == 0)
@@ -67,7 +70,7 @@ static bool has_header(const struct ad_request *r, const char *h)
     return false;
 }
 
-static json_t *ad_test_parse(const char *body, const char *model, struct ad_error *err)
+AD_TEST_FN json_t *ad_test_parse(const char *body, const char *model, struct ad_error *err)
 {
     memset(err, 0, sizeof *err);
     return ad_test_ops->parse_response(body, strlen(body), model, err);
@@ -84,7 +87,7 @@ struct out {
     struct ad_stream *s;
 };
 
-static void put(struct out *o, const char *s, size_t n)
+AD_TEST_FN void put(struct out *o, const char *s, size_t n)
 {
     o->text = realloc(o->text, o->len + n + 1);
     memcpy(o->text + o->len, s, n);
@@ -92,7 +95,7 @@ static void put(struct out *o, const char *s, size_t n)
     o->text[o->len] = '\0';
 }
 
-static int collect(void *arg, const char *chunk, size_t len, bool done, const struct ad_error *error)
+AD_TEST_FN int collect(void *arg, const char *chunk, size_t len, bool done, const struct ad_error *error)
 {
     struct out *o = arg;
     if (o->calls < 64)
@@ -113,7 +116,7 @@ static int collect(void *arg, const char *chunk, size_t len, bool done, const st
 
 /* Feeds stream cut at the given points (sorted, may be empty); returns the
  * last feed's value and fills o. */
-static int run(const char *stream, size_t len, const size_t *cuts, size_t ncuts, bool usage, struct out *o)
+AD_TEST_FN int run(const char *stream, size_t len, const size_t *cuts, size_t ncuts, bool usage, struct out *o)
 {
     struct ad_stream *s = ad_test_ops->stream_new(NULL, usage);
     memset(o, 0, sizeof *o);
@@ -131,7 +134,7 @@ static int run(const char *stream, size_t len, const size_t *cuts, size_t ncuts,
 }
 
 /* Every two-piece cut, one byte at a time, and random cuts give want. */
-static void check_all_cuts(const char *stream, bool usage, const char *want, int want_rc)
+AD_TEST_FN void check_all_cuts(const char *stream, bool usage, const char *want, int want_rc)
 {
     size_t len = strlen(stream);
     struct out o;
@@ -173,7 +176,7 @@ static void check_all_cuts(const char *stream, bool usage, const char *want, int
 /* Real streams with bytes flipped, dropped or duplicated, and garbage:
  * the decoder may fail, never crash or leak (the ASan build checks), an
  * ended stream stays ended, and nothing follows an error. */
-static void stream_fuzz(const char *const *streams, size_t nstreams, int rounds)
+AD_TEST_FN void stream_fuzz(const char *const *streams, size_t nstreams, int rounds)
 {
     char buf[16384];
     int bad = 0;
@@ -230,6 +233,67 @@ static void stream_fuzz(const char *const *streams, size_t nstreams, int rounds)
     CHECK(bad == 0);
 }
 
+/* Random values of every JSON type, with the words the translators look
+ * for, so mutations reach deep into them. */
+AD_TEST_FN json_t *random_value(int depth)
+{
+    static const char *const words[] = { "text", "image_url", "image", "tool_use", "tool_result", "function", "tool",
+                                         "json_schema", "json_object", "allowed_tools", "auto", "none", "required",
+                                         "any", "user", "assistant", "system", "developer", "", "data:image/png;base64,",
+                                         "https://x/y.png", "{\"a\":1}", "{", "object", "refusal", "STOP",
+                                         "functionCall", "string", "$ref", "#", "array" };
+    switch (rand() % (depth > 2 ? 5 : 7)) {
+    case 0:
+        return json_null();
+    case 1:
+        return json_boolean(rand() % 2);
+    case 2:
+        return json_integer(rand() % 5 - 1);
+    case 3:
+        return json_real((rand() % 300) / 100.0);
+    case 4:
+        return json_string(words[rand() % (int)(sizeof words / sizeof words[0])]);
+    case 5: {
+        json_t *a = json_array();
+        for (int i = rand() % 3; i > 0; i--)
+            json_array_append_new(a, random_value(depth + 1));
+        return a;
+    }
+    default: {
+        static const char *const keys[] = { "type", "text", "content", "role", "name", "id", "url", "image_url",
+                                            "function", "arguments", "tool_calls", "tool_call_id", "schema", "parts", "candidates", "properties",
+                                            "items", "anyOf", "$ref", "args", "content_filter_results" };
+        json_t *o = json_object();
+        for (int i = rand() % 4; i > 0; i--)
+            json_object_set_new(o, keys[rand() % (int)(sizeof keys / sizeof keys[0])], random_value(depth + 1));
+        return o;
+    }
+    }
+}
+
+/* Replaces about one node in eight with a random value. */
+AD_TEST_FN void mutate(json_t *v, int depth)
+{
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *c;
+        void *tmp;
+        json_object_foreach_safe(v, tmp, k, c) {
+            if (rand() % 8 == 0)
+                json_object_set_new(v, k, random_value(depth));
+            else
+                mutate(c, depth + 1);
+        }
+    } else if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            if (rand() % 8 == 0)
+                json_array_set_new(v, i, random_value(depth));
+            else
+                mutate(json_array_get(v, i), depth + 1);
+        }
+    }
+}
+
 /* classify() on a table row: the class, the OpenAI error code (NULL: a
  * null code), the status the client gets, and that what the client gets
  * classifies back into the same class. */
@@ -241,7 +305,7 @@ struct ad_test_err_row {
     int client_status;
 };
 
-static void check_error_rows(const struct ad_test_err_row *rows, size_t n,
+AD_TEST_FN void check_error_rows(const struct ad_test_err_row *rows, size_t n,
                              enum fail_class (*classify_back)(long, const char *, size_t))
 {
     for (size_t i = 0; i < n; i++) {

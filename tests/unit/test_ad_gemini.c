@@ -592,6 +592,60 @@ static void test_stream_fuzz(void)
     stream_fuzz(streams, 4, 3000);
 }
 
+/* Requests and answers with random parts replaced: a clear error or a
+ * result, never a crash or a leak (the ASan build checks). */
+static void test_mutations(void)
+{
+    static const char *const requests[] = {
+        "{\"messages\":[{\"role\":\"system\",\"content\":\"S\"},{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"a\"},"
+        "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,iVBOR\"}}]},"
+        "{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"id\":\"c~ts~sig\",\"type\":\"function\",\"function\":"
+        "{\"name\":\"f\",\"arguments\":\"{\\\"x\\\":1}\"}}]},{\"role\":\"tool\",\"tool_call_id\":\"c~ts~sig\",\"content\":\"r\"}],"
+        "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{\"type\":\"object\",\"properties\":"
+        "{\"a\":{\"anyOf\":[{\"$ref\":\"#/$defs/d\"},{\"type\":\"null\"}]},\"b\":{\"type\":[\"array\",\"null\"],\"items\":"
+        "{\"type\":\"string\"}}},\"$defs\":{\"d\":{\"type\":\"integer\"}}}}}],"
+        "\"tool_choice\":{\"type\":\"allowed_tools\",\"allowed_tools\":{\"mode\":\"auto\",\"tools\":[{\"type\":\"function\","
+        "\"function\":{\"name\":\"f\"}}]}},\"stop\":[\"x\"],\"temperature\":0.5,\"max_tokens\":9,\"seed\":1}",
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"response_format\":{\"type\":\"json_schema\","
+        "\"json_schema\":{\"name\":\"n\",\"schema\":{\"type\":\"object\",\"properties\":{\"k\":{\"enum\":[\"a\"]}}}}},\"n\":2}",
+    };
+    static const char answer[] =
+        "{\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"a\"},{\"text\":\"t\",\"thought\":true},"
+        "{\"functionCall\":{\"name\":\"f\",\"args\":{\"a\":1}},\"thoughtSignature\":\"s\"}]},\"finishReason\":\"STOP\"}],"
+        "\"usageMetadata\":{\"promptTokenCount\":3,\"cachedContentTokenCount\":9},\"responseId\":\"r\",\"modelVersion\":\"m\"}";
+    int odd = 0;
+    for (int round = 0; round < 4000; round++) {
+        json_t *req = json_loads(requests[round % 2], 0, NULL);
+        mutate(req, 0);
+        struct ad_request r;
+        struct ad_error err = { FAIL_NONE, "" };
+        int rc = ad_test_ops->build_request(req, round % 3 == 0, &target, &r, &err);
+        if (rc == 0) {
+            json_t *b = json_loadb(r.body, r.body_len, 0, NULL);
+            odd += !b || json_array_size(json_object_get(b, "contents")) == 0;
+            json_decref(b);
+        } else {
+            odd += err.fail != FAIL_CLIENT || !err.message[0] || r.body != NULL;
+        }
+        ad_request_free(&r);
+        json_decref(req);
+
+        json_t *ans = json_loads(answer, 0, NULL);
+        mutate(ans, 0);
+        char *text = json_dumps(ans, JSON_COMPACT);
+        json_t *c = ad_test_ops->parse_response(text, strlen(text), NULL, &err);
+        odd += !c && err.fail != FAIL_BAD_RESPONSE;
+        json_decref(c);
+        json_t *e = NULL;
+        ad_test_ops->classify(400 + rand() % 200, text, strlen(text), &e);
+        odd += e == NULL;
+        json_decref(e);
+        free(text);
+        json_decref(ans);
+    }
+    CHECK(odd == 0);
+}
+
 /* ---- errors ---- */
 
 static void test_error_table(void)
@@ -656,6 +710,7 @@ int main(void)
     test_stream_golden();
     test_stream_errors();
     test_stream_fuzz();
+    test_mutations();
     test_error_table();
     UNIT_END("ad_gemini");
 }
