@@ -90,8 +90,27 @@ int gw_att_ad_build(struct gw_attempt *att)
 
 int gw_att_ad_stream_start(struct gw_attempt *att)
 {
-    att->ads = att->ad->stream_new(NULL, att->chat->include_usage);
+    /* Usage is always asked of the decoder, for the access log; a client
+     * that did not ask for it does not see it (see client_view). */
+    att->ads = att->ad->stream_new(NULL, true);
     return att->ads ? 0 : -1;
+}
+
+/* A chunk as a client without include_usage gets it: no usage-only chunk
+ * (*len = 0), no "usage":null member (every adapter builds its chunks with
+ * ad_openai_chunk, which puts usage last). */
+static void client_view(const struct gw_chat *chat, const char *chunk, size_t *len)
+{
+    static const char tail[] = ",\"usage\":null}";
+    const size_t tl = sizeof tail - 1;
+    if (chat->include_usage)
+        return;
+    if (*len > tl && memcmp(chunk + *len - tl, tail, tl) == 0) {
+        *len -= tl - 1; /* the caller writes the closing brace back */
+        return;
+    }
+    if (memmem(chunk, *len, "\"choices\":[]", 12) && memmem(chunk, *len, "\"usage\":{", 9))
+        *len = 0;
 }
 
 static void take_usage(struct gw_chat *chat, const json_t *u)
@@ -143,6 +162,17 @@ static int commit(struct gw_attempt *att)
     return 0;
 }
 
+static int relay(struct gw_attempt *att, const char *chunk, size_t len);
+
+/* The output failed: the client is gone, or a continuation cannot go on. */
+static int broken(struct gw_attempt *att)
+{
+    if (att->fail == FAIL_NONE)
+        fail_with(att, att->cont ? FAIL_BAD_RESPONSE : FAIL_CANCELLED,
+                  att->cont ? "cannot continue the stream" : "the client is gone");
+    return 1;
+}
+
 static int on_emit(void *arg, const char *chunk, size_t len, bool done, const struct ad_error *error)
 {
     struct gw_attempt *att = arg;
@@ -155,9 +185,9 @@ static int on_emit(void *arg, const char *chunk, size_t len, bool done, const st
         att->saw_done = true;
         /* A stream that ended without content is still a complete answer. */
         if (att->mode == ATT_PRECOMMIT && commit(att) < 0)
-            goto broken;
+            return broken(att);
         if ((att->cont ? gw_cont_relay(att, NULL, 0, true) : gw_out_done(chat)) < 0)
-            goto broken;
+            return broken(att);
         return 0;
     }
     if (memmem(chunk, len, "\"usage\":{", 9)) {
@@ -165,20 +195,34 @@ static int on_emit(void *arg, const char *chunk, size_t len, bool done, const st
         take_usage(chat, json_object_get(j, "usage"));
         json_decref(j);
     }
+    size_t full = len;
+    client_view(chat, chunk, &len);
+    if (len == 0)
+        return 0;
+    char *copy = NULL;
+    if (len != full) {
+        /* Cut before the usage member: close the object again. */
+        if (!(copy = malloc(len)))
+            return (fail_with(att, FAIL_INTERNAL, "out of memory"), 1);
+        memcpy(copy, chunk, len - 1);
+        copy[len - 1] = '}';
+        chunk = copy;
+    }
+    int rc = relay(att, chunk, len);
+    free(copy);
+    return rc;
+}
+
+/* A chunk the client may see: held until the stream proves good, then out. */
+static int relay(struct gw_attempt *att, const char *chunk, size_t len)
+{
     if (att->mode == ATT_PRECOMMIT) {
         if (!ad_stream_has_content(att->ads))
             return hold(att, chunk, len) < 0 ? (fail_with(att, FAIL_INTERNAL, "out of memory"), 1) : 0;
         if (commit(att) < 0)
-            goto broken;
+            return broken(att);
     }
-    if (out(att, chunk, len) < 0)
-        goto broken;
-    return 0;
-broken:
-    if (att->fail == FAIL_NONE)
-        fail_with(att, att->cont ? FAIL_BAD_RESPONSE : FAIL_CANCELLED,
-                  att->cont ? "cannot continue the stream" : "the client is gone");
-    return 1;
+    return out(att, chunk, len) < 0 ? broken(att) : 0;
 }
 
 size_t gw_att_ad_feed(struct gw_attempt *att, const char *p, size_t len)

@@ -46,9 +46,13 @@ def test_anthropic_stream(env):
     check(chs[-1]["choices"] == [] and chs[-1]["usage"]["completion_tokens"] == 7, chs[-1])
     log = gw.access()[-1]
     check(log["stream"] and log["completion_tokens"] == 7, log)
-    # Without include_usage there is no usage chunk.
+    # Without include_usage there is no usage in the stream, and the access
+    # log still has the counts.
     chs = chunks(gw.post(chat_body(stream=True)).body)
-    check(all(c["choices"] for c in chs) and "usage" not in chs[-1], chs[-1])
+    check(all(c["choices"] and "usage" not in c for c in chs), chs)
+    check(stream_text(chs) == "Hello from sim-a. You said: hello there", chs)
+    log = gw.access()[-1]
+    check(log["prompt_tokens"] == 3 and log["completion_tokens"] == 7, log)
 
 
 def test_anthropic_tool_round_trip(env):

@@ -215,8 +215,10 @@ static void test_shipped_config(void)
     CHECK(strstr(c->state_dir, "/var/state") != NULL);
     CHECK(strstr(c->state_dir, "..") == NULL);
     CHECK(c->lmdb_map_mb == 64);
-    CHECK(c->nproviders == 3);
-    CHECK(c->nmodels == 2);
+    CHECK(c->nproviders == 4);
+    CHECK(c->nmodels == 3);
+    const struct cfg_provider *an = cfg_find_provider(c, "anthropic");
+    CHECK(an && an->type == CFG_PROV_ANTHROPIC && an->optional && !an->api_version);
 
     const struct cfg_provider *oa = cfg_find_provider(c, "openai");
     CHECK(oa && oa->type == CFG_PROV_OPENAI && oa->optional);
@@ -382,6 +384,11 @@ static void test_unknown_and_types(void)
     EXPECT_ONE(WITH("'log':{'level':'verbose'}"),
                "$.log.level: expected one of \"err\", \"warning\", \"notice\", \"info\", "
                "\"debug\", got \"verbose\"");
+    EXPECT_ONE(WITH_PROV("'type':'anthropic','base_url':'http://h','api_version':'a b'"),
+               "$.providers.p.api_version: \"a b\" is not an API version (1 to 64 visible ASCII "
+               "characters, no '&' or '#')");
+    EXPECT_ONE(WITH_PROV("'type':'anthropic','base_url':'http://h','api_version':''"),
+               "$.providers.p.api_version: must not be empty");
     EXPECT_ONE(WITH_PROV("'type':'azure','base_url':'http://h'"),
                "$.providers.p.type: expected one of \"openai\", \"openai-compatible\", "
                "\"anthropic\", got \"azure\"");
