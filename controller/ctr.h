@@ -44,6 +44,7 @@ struct ctr_probe;                /* the prober, ctr_probe.c */
 struct ctr_events;               /* queued failover events, ctr_events.c */
 struct ctr_admin;                /* the admin socket, ctr_admin.c */
 struct ctr_keys;                 /* the master key in memory, ctr_keys.c */
+struct ctr_tokens;               /* short-lived keys kept fresh, ctr_token.c */
 
 struct ctr {
     struct event_base *base;
@@ -66,6 +67,7 @@ struct ctr {
     struct ctr_events *events;
     struct ctr_admin *admin;     /* the admin socket, ctr_admin*.c */
     struct ctr_keys *keys;       /* encrypted provider keys, ctr_keys.c */
+    struct ctr_tokens *tokens;   /* token_command / token_file sources, ctr_token.c */
     uint64_t started_wall_ms;
     bool health_dirty;
     bool workers_dirty;
@@ -145,6 +147,16 @@ int ctr_keys_set(struct ctr *c, const char *provider, const char *secret, size_t
                  json_t **result, char *err, size_t errlen);
 json_t *ctr_keys_list(struct ctr *c, char *err, size_t errlen);
 int ctr_keys_rotate(struct ctr *c, json_t **result, char *err, size_t errlen);
+
+/* ctr_token.c: keys from token_command / token_file, refreshed before
+ * they expire and published like `keys set`.  start: the first fetch,
+ * blocking (bounded), before the workers start; reload: after a reload
+ * published a new config; reaped: the reaper's hand-off of a child that is
+ * not a worker (true when it was a token command). */
+int ctr_token_start(struct ctr *c);
+void ctr_token_reload(struct ctr *c);
+bool ctr_token_reaped(struct ctr *c, pid_t pid, int status);
+void ctr_token_free(struct ctr *c);
 
 /* The worker's entry point (gateway/gw_worker.c), reached through
  * `backstopd --worker STATE_DIR SLOT` with fds 3 (listen) and 4 (telemetry). */

@@ -42,6 +42,8 @@ struct cfg_provider {
     char *region;       /* free-form label, or NULL */
     char *api_version;  /* the API version header/parameter (anthropic-version, ...), or NULL
                            for the adapter's default */
+    char *token_command;/* shell command printing a short-lived token (the key), or NULL */
+    char *token_file;   /* file holding a short-lived token (the key), or NULL */
 };
 
 struct cfg_target {

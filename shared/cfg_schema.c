@@ -138,6 +138,12 @@ static const struct cfg_field provider_fields[] = {
     { .key = "api_version", .kind = CK_STRING, .flags = CF_NULLABLE | CF_NONEMPTY, .def = "null",
       .check = cfg_check_api_version,
       .store = CS_STR, .off = offsetof(struct cfg_provider, api_version) },
+    /* Short-lived credentials (Vertex AI access tokens): the controller
+     * runs or reads these and keeps the key fresh (controller/ctr_token.c). */
+    { .key = "token_command", .kind = CK_STRING, .flags = CF_NULLABLE | CF_NONEMPTY, .def = "null",
+      .store = CS_STR, .off = offsetof(struct cfg_provider, token_command) },
+    { .key = "token_file", .kind = CK_STRING, .flags = CF_NULLABLE | CF_NONEMPTY, .def = "null",
+      .store = CS_STR, .off = offsetof(struct cfg_provider, token_file) },
     END_ROW
 };
 
