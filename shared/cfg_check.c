@@ -218,6 +218,18 @@ bool cfg_check_provider(struct cfg_ctx *c, const json_t *p)
         cfg_path_pop(c, mark);
         return false;
     }
+    /* Vertex URLs name the project and location; the adapter appends the
+     * publisher and model, so a bare host would only ever 404. */
+    const char *type = json_string_value(json_object_get(p, "type"));
+    const char *base = json_string_value(json_object_get(p, "base_url"));
+    if (type && base && strncmp(type, "vertex-", 7) == 0 &&
+        (!strstr(base, "/projects/") || !strstr(base, "/locations/"))) {
+        size_t mark = cfg_path_key(c, "base_url");
+        cfg_err(c, "a Vertex base_url names the project and location: "
+                   "https://{location}-aiplatform.googleapis.com/v1/projects/{project}/locations/{location}");
+        cfg_path_pop(c, mark);
+        return false;
+    }
     if (!json_is_true(json_object_get(p, "optional")) || given(p, "api_key_env"))
         return true;
     size_t mark = cfg_path_key(c, "optional");
