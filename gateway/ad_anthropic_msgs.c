@@ -47,16 +47,10 @@ static int image_block(void *blocks, const char *url, size_t mi, size_t pi, stru
     if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0)
         return append(blocks, json_pack("{s:s, s:{s:s, s:s}}", "type", "image", "source", "type", "url", "url", url),
                       err);
-    char *mime = NULL;
-    const char *data = NULL;
-    int rc = ad_data_url(url, &mime, &data);
-    if (rc == -2)
-        return ad_oom(err);
-    if (rc < 0 || !*data) {
-        free(mime);
-        return ad_fail(err, FAIL_CLIENT,
-                       "messages[%zu].content[%zu]: image_url must be http(s) or a base64 data URL", mi, pi);
-    }
+    char *mime;
+    const char *data;
+    if (ad_image_data(url, mi, pi, &mime, &data, err) < 0)
+        return -1;
     bool known = false;
     for (size_t i = 0; i < sizeof image_types / sizeof image_types[0]; i++)
         known = known || strcmp(mime, image_types[i]) == 0;
@@ -66,7 +60,7 @@ static int image_block(void *blocks, const char *url, size_t mi, size_t pi, stru
         free(mime);
         return -1;
     }
-    rc = append(blocks,
+    int rc = append(blocks,
                 json_pack("{s:s, s:{s:s, s:s, s:s}}", "type", "image", "source", "type", "base64", "media_type",
                           mime, "data", data),
                 err);
@@ -87,13 +81,9 @@ static int content_blocks(json_t *blocks, const json_t *content, size_t mi, bool
 
 static int tool_use_block(json_t *blocks, const json_t *call, size_t mi, size_t ci, struct ad_error *err)
 {
-    const json_t *fn = json_object_get(call, "function");
-    const char *id = ad_str(call, "id");
-    const char *name = ad_str(fn, "name");
-    if (!id || !*id || !name || !*name)
-        return ad_fail(err, FAIL_CLIENT, "messages[%zu].tool_calls[%zu] needs an id and a function name", mi, ci);
-    json_t *input = ad_tool_args(json_object_get(fn, "arguments"), mi, ci, err);
-    if (!input)
+    const char *id, *name;
+    json_t *input;
+    if (ad_tool_call(call, mi, ci, &id, &name, &input, err) < 0)
         return -1;
     char *tid = ad_anthropic_tool_id(id);
     json_t *b = NULL;

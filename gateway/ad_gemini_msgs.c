@@ -55,17 +55,11 @@ static int image_part(void *parts, const char *url, size_t mi, size_t pi, struct
                            "give it (send a data URL)", mi, pi);
         return append(parts, json_pack("{s:{s:s, s:s}}", "fileData", "mimeType", mime, "fileUri", url), err);
     }
-    char *mime = NULL;
-    const char *data = NULL;
-    int rc = ad_data_url(url, &mime, &data);
-    if (rc == -2)
-        return ad_oom(err);
-    if (rc < 0 || !*data || !*mime) {
-        free(mime);
-        return ad_fail(err, FAIL_CLIENT,
-                       "messages[%zu].content[%zu]: image_url must be http(s) or a base64 data URL", mi, pi);
-    }
-    rc = append(parts, json_pack("{s:{s:s, s:s}}", "inlineData", "mimeType", mime, "data", data), err);
+    char *mime;
+    const char *data;
+    if (ad_image_data(url, mi, pi, &mime, &data, err) < 0)
+        return -1;
+    int rc = append(parts, json_pack("{s:{s:s, s:s}}", "inlineData", "mimeType", mime, "data", data), err);
     free(mime);
     return rc;
 }
@@ -82,13 +76,9 @@ static int content_parts(json_t *parts, const json_t *content, size_t mi, bool i
 
 static int call_part(json_t *parts, const json_t *call, size_t mi, size_t ci, struct ad_error *err)
 {
-    const json_t *fn = json_object_get(call, "function");
-    const char *id = ad_str(call, "id");
-    const char *name = ad_str(fn, "name");
-    if (!id || !*id || !name || !*name)
-        return ad_fail(err, FAIL_CLIENT, "messages[%zu].tool_calls[%zu] needs an id and a function name", mi, ci);
-    json_t *args = ad_tool_args(json_object_get(fn, "arguments"), mi, ci, err);
-    if (!args)
+    const char *id, *name;
+    json_t *args;
+    if (ad_tool_call(call, mi, ci, &id, &name, &args, err) < 0)
         return -1;
     json_t *p = json_pack("{s:{s:s, s:o}}", "functionCall", "name", name, "args", args);
     const char *sig = strstr(id, AD_GEMINI_SIG_MARK);

@@ -1,6 +1,7 @@
 /* ad_params: OpenAI request parameters read once for every adapter. */
 #include "ad_params.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int ad_max_tokens(const json_t *req, json_int_t *n, struct ad_error *err)
@@ -82,6 +83,34 @@ json_t *ad_tool_args(const json_t *args, size_t mi, size_t ci, struct ad_error *
     if (!input)
         ad_oom(err);
     return input;
+}
+
+int ad_tool_call(const json_t *call, size_t mi, size_t ci, const char **id, const char **name, json_t **args,
+                 struct ad_error *err)
+{
+    const json_t *fn = json_object_get(call, "function");
+    *id = ad_str(call, "id");
+    *name = ad_str(fn, "name");
+    *args = NULL;
+    if (!*id || !**id || !*name || !**name)
+        return ad_fail(err, FAIL_CLIENT, "messages[%zu].tool_calls[%zu] needs an id and a function name", mi, ci);
+    *args = ad_tool_args(json_object_get(fn, "arguments"), mi, ci, err);
+    return *args ? 0 : -1;
+}
+
+int ad_image_data(const char *url, size_t mi, size_t pi, char **mime, const char **data, struct ad_error *err)
+{
+    *mime = NULL;
+    int rc = ad_data_url(url, mime, data);
+    if (rc == -2)
+        return ad_oom(err);
+    if (rc < 0 || !**data || !**mime) {
+        free(*mime);
+        *mime = NULL;
+        return ad_fail(err, FAIL_CLIENT, "messages[%zu].content[%zu]: image_url must be http(s) or a base64 data URL",
+                       mi, pi);
+    }
+    return 0;
 }
 
 int ad_tool_choice(const json_t *req, const char *provider, enum ad_choice *kind, const char **name,

@@ -23,6 +23,15 @@ int ad_stop_list(const json_t *req, json_t **out, struct ad_error *err);
  * for a call without arguments.  mi, ci: where it stands, for the error. */
 json_t *ad_tool_args(const json_t *args, size_t mi, size_t ci, struct ad_error *err);
 
+/* messages[mi].tool_calls[ci]: its id, function name (both non-empty,
+ * borrowed) and arguments as a new object (ad_tool_args). */
+int ad_tool_call(const json_t *call, size_t mi, size_t ci, const char **id, const char **name, json_t **args,
+                 struct ad_error *err);
+
+/* An image_url that is a base64 data URL: *mime (malloc'd, non-empty) and
+ * *data (inside url, non-empty); else a client error naming the part. */
+int ad_image_data(const char *url, size_t mi, size_t pi, char **mime, const char **data, struct ad_error *err);
+
 enum ad_choice { AD_CHOICE_AUTO, AD_CHOICE_ANY, AD_CHOICE_NONE, AD_CHOICE_NAMED };
 
 /* tool_choice: its kind, the forced function's name (AD_CHOICE_NAMED) and,
