@@ -303,17 +303,26 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
     command_done(t);
 }
 
-static void start_async(struct tok *t)
+/* Reads the file, or starts the command: true when a command now runs
+ * (its output is t->fd, non-blocking); else the next look is armed. */
+static bool begin(struct tok *t)
 {
     if (t->file) {
         arm(t, read_file(t) == 0 ? take(t) : TOKEN_RETRY_MS);
-        return;
+        return false;
     }
     if (spawn(t) < 0) {
         arm(t, TOKEN_RETRY_MS);
-        return;
+        return false;
     }
     fcntl(t->fd, F_SETFL, fcntl(t->fd, F_GETFL) | O_NONBLOCK);
+    return true;
+}
+
+static void start_async(struct tok *t)
+{
+    if (!begin(t))
+        return;
     t->read_ev = event_new(t->c->base, t->fd, EV_READ | EV_PERSIST, read_cb, t);
     if (!t->read_ev || event_add(t->read_ev, NULL) < 0) {
         log_err("token: provider %s: cannot watch the command's output", t->provider);
@@ -343,16 +352,9 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 /* The first fetch, before the workers start: blocking, bounded. */
 static void fetch_now(struct tok *t)
 {
-    if (t->file) {
-        arm(t, read_file(t) == 0 ? take(t) : TOKEN_RETRY_MS);
+    if (!begin(t))
         return;
-    }
-    if (spawn(t) < 0) {
-        arm(t, TOKEN_RETRY_MS);
-        return;
-    }
     uint64_t deadline = bs_wall_ms() + TOKEN_TIMEOUT_MS;
-    fcntl(t->fd, F_SETFL, fcntl(t->fd, F_GETFL) | O_NONBLOCK);
     while (!t->eof) {
         uint64_t now = bs_wall_ms();
         if (now >= deadline) {
