@@ -102,6 +102,12 @@ void gw_answer_stream_broken(struct gw_chat *chat, struct gw_attempt *att)
 
 void gw_answer_all_failed(struct gw_chat *chat)
 {
+    if (chat->attempts == 0 && chat->untranslatable[0]) {
+        /* No target was tried because the request itself cannot be put in
+         * their formats: the client's to fix, as a provider would say. */
+        gw_chat_reply_error(chat, 400, "invalid_request", chat->untranslatable);
+        return;
+    }
     char msg[1024];
     bool late = chat->deadline_hit || bs_now_us() >= chat->deadline_us;
     snprintf(msg, sizeof msg, "%s for model %s: %s",

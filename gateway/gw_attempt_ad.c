@@ -75,6 +75,8 @@ int gw_att_ad_build(struct gw_attempt *att)
                        att->tgt->model, "cannot translate the request: ", err.message);
         log_info("request %s: %s/%s cannot take the request: %s", chat->request_id, p->name,
                  att->tgt->model, err.message);
+        if (err.fail == FAIL_CLIENT)
+            snprintf(chat->untranslatable, sizeof chat->untranslatable, "%s", err.message);
         return -1;
     }
     rc = headers_from(att, req.headers);

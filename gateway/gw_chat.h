@@ -78,6 +78,7 @@ struct gw_chat {
     bool include_usage;           /* stream_options.include_usage */
     enum gw_api api;
     struct ad_in_stream *in_stream;  /* Anthropic client, streamed: the event writer */
+    char untranslatable[256];     /* why a target's format cannot express the request */
     char request_id[72];
     char peer[64];
     uint64_t start_us, deadline_us, first_out_us;

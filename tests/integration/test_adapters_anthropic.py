@@ -300,3 +300,39 @@ def test_anthropic_target_is_probed(env):
     cfg = mixed_config(env, [(a, "anthropic")], probes=dict(FAST_PROBES, enabled=True))
     gw = env.gateway(cfg)
     wait_for(lambda: state_is(gw, "sim-a/sim-a-model", "up"), 10, what="anthropic target up")
+
+
+def test_hedge_across_formats(env):
+    """A slow Anthropic target is hedged by an OpenAI one (and the other way
+    round); the winner's answer reaches the client, the loser is cancelled."""
+    from harness import wait_for
+    for i, (ta, tb) in enumerate([("anthropic", "openai"), ("openai", "anthropic")]):
+        a = env.sim(f"sim-a{i}", fault="ttfb_ms=1500;latency_ms=1500")
+        b = env.sim(f"sim-b{i}")
+        cfg = mixed_config(env, [(a, ta), (b, tb)])
+        cfg["models"]["sim-chat"]["hedge"] = {"after_ms": 100, "budget_pct": 100}
+        gw = env.gateway(cfg, name=f"gw{i}")
+        for stream in (False, True):
+            r = gw.post(chat_body(stream=stream))
+            check(r.status == 200 and r.header("x-backstop-provider") == f"sim-b{i}", (ta, stream, r.headers))
+            check(r.header("x-backstop-failover") == f"sim-a{i}/sim-a{i}-model=hedged", r.headers)
+            text = stream_text(chunks(r.body)) if stream else r.json()["choices"][0]["message"]["content"]
+            check(text == f"Hello from sim-b{i}. You said: hello there", text)
+        wait_for(lambda: a.stats()["cancelled"] == 2, 5, what="losers cancelled")
+
+
+def test_untranslatable_request_is_a_client_error(env):
+    """A request no target's format can express (tool arguments that are
+    not JSON cannot become Anthropic's input object) is the client's error,
+    named; a chain with an OpenAI target still serves it."""
+    a = env.sim("sim-a")
+    b = env.sim("sim-b")
+    body = tool_result_body({"id": "call_1", "name": "get_weather", "arguments": "{not json"})
+    gw = env.gateway(mixed_config(env, [(a, "anthropic")]))
+    r = gw.post(body)
+    check(r.status == 400 and r.json()["error"]["type"] == "invalid_request_error", (r.status, r.body))
+    check("arguments" in r.json()["error"]["message"], r.body)
+    check(a.stats()["requests"] == 0, "an untranslatable request was sent")
+    gw2 = env.gateway(mixed_config(env, [(a, "anthropic"), (b, "openai")]), name="gw2")
+    r = gw2.post(body)
+    check(r.status == 200 and r.header("x-backstop-provider") == "sim-b", (r.status, r.body))

@@ -211,3 +211,23 @@ def test_models_stays_openai_shape(env):
     gw = env.gateway(mixed_config(env, [(a, "anthropic")]))
     j = gw.get("/v1/models").json()
     check(j["object"] == "list" and j["data"][0]["id"] == "sim-chat", j)
+
+
+def test_messages_stream_continued_after_cut(env):
+    """A stream cut after content reached an Anthropic client goes on at the
+    next target inside the same message: one message_start, one text block."""
+    a = env.sim("sim-a")
+    b = env.sim("sim-b")
+    cfg = mixed_config(env, [(a, "openai"), (b, "anthropic")])
+    cfg["models"]["sim-chat"]["continue_streams"] = True
+    gw = env.gateway(cfg)
+    a.fault("close_after=3")  # the role chunk and two words reach the client
+    r = post(gw, ant_body(stream=True))
+    check(r.status == 200, (r.status, r.body))
+    ev = named_events(r.body)
+    check_sequence(ev)
+    check([n for n, _ in ev].count("message_start") == 1, ev)
+    check([n for n, _ in ev].count("content_block_start") == 1, ev)
+    check(text_of(ev) == "Hello from Hello from sim-b. You said: hello there", text_of(ev))
+    sent = b.stats()["last_request"]["messages"]
+    check(sent[-1]["role"] == "assistant", sent)

@@ -82,10 +82,8 @@ static void plan_error(struct sim_plan *p, const struct sim_oai_error *e)
 		p->status = 500;
 }
 
-/* Stream faults cut the prepared events short; the [DONE] sentinel (and
- * anything else after the data chunks) is never sent under them. */
-static int plan_stream_faults(struct sim_plan *p, const struct sim_fault *f,
-			      size_t n_data)
+int sim_chat_plan_stream_faults(struct sim_plan *p, const struct sim_fault *f, size_t n_data,
+				sim_error_event_fn render_error)
 {
 	if (!f)
 		return 0;
@@ -97,7 +95,7 @@ static int plan_stream_faults(struct sim_plan *p, const struct sim_fault *f,
 	} else if (sim_fault_has(f, SIM_F_STREAM_ERROR_AFTER)) {
 		size_t n = (size_t)f->stream_error_after;
 		sim_strv_truncate(&p->events, n < n_data ? n : n_data);
-		char *ev = sim_oai_render_stream_error(
+		char *ev = render_error(
 			sim_fault_has(f, SIM_F_CODE) ? f->code : NULL,
 			sim_fault_has(f, SIM_F_MESSAGE) ? f->message : NULL);
 		if (!ev || sim_strv_push(&p->events, ev, strlen(ev)) < 0)
@@ -108,13 +106,12 @@ static int plan_stream_faults(struct sim_plan *p, const struct sim_fault *f,
 	return 0;
 }
 
-static int plan_answer(struct sim_server *srv, struct sim_plan *p,
-		       struct sim_oai_request *r, const struct sim_fault *f,
-		       unsigned long long id, const struct sim_oai_flavor *fl)
+struct sim_gen_opts sim_chat_gen_opts(const struct sim_server *srv, const struct sim_fault *f,
+				      struct sim_conv *conv)
 {
 	if (f && sim_fault_has(f, SIM_F_NO_TOOLS)) {
-		r->conv.tool_name = NULL;
-		r->conv.tool_schema = NULL;
+		conv->tool_name = NULL;
+		conv->tool_schema = NULL;
 	}
 	struct sim_gen_opts o = {
 		.name = srv->name,
@@ -122,6 +119,25 @@ static int plan_answer(struct sim_server *srv, struct sim_plan *p,
 		.bad_tool_args = f && sim_fault_has(f, SIM_F_BAD_TOOL_ARGS),
 		.words = (f && sim_fault_has(f, SIM_F_WORDS)) ? f->words : 0,
 	};
+	return o;
+}
+
+void sim_chat_plan_failed(struct sim_plan *p)
+{
+	free(p->body);
+	p->body = NULL;
+	sim_strv_free(&p->events);
+	p->stream = false;
+	p->content_type = "application/json";
+	p->success = false;
+	p->status = 500;
+}
+
+static int plan_answer(struct sim_server *srv, struct sim_plan *p,
+		       struct sim_oai_request *r, const struct sim_fault *f,
+		       unsigned long long id, const struct sim_oai_flavor *fl)
+{
+	struct sim_gen_opts o = sim_chat_gen_opts(srv, f, &r->conv);
 	struct sim_answer a;
 	if (sim_gen_answer(&r->conv, &o, &a) < 0)
 		return -1;
@@ -160,7 +176,8 @@ static int plan_answer(struct sim_server *srv, struct sim_plan *p,
 			rc = fl->answer(p, f, &n_data);
 		p->n_send = p->events.n;
 		if (rc == 0)
-			rc = plan_stream_faults(p, f, n_data);
+			rc = sim_chat_plan_stream_faults(p, f, n_data,
+							 sim_oai_render_stream_error);
 	}
 	sim_answer_free(&a);
 	return rc;
@@ -175,6 +192,41 @@ static void log_request(struct sim_server *srv, const struct sim_plan *p,
 		p->hang ? "hang " : p->reset ? "reset " : "", p->status);
 }
 
+int sim_chat_begin(struct sim_server *srv, struct evhttp_request *req, const char *key,
+		   struct sim_chat_req *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->ex = sim_exchange_new(srv, req);
+	if (!c->ex) {
+		evhttp_send_error(req, 500, NULL);
+		return -1;
+	}
+	c->p = sim_exchange_plan(c->ex);
+	c->id = ++srv->next_id;
+	snprintf(c->p->request_id, sizeof(c->p->request_id), "req_%s_%llu",
+		 srv->name, c->id);
+
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	if (len > 0)
+		c->body = json_loadb((const char *)evbuffer_pullup(in, -1), len,
+				     0, NULL);
+	struct evkeyvalq *hdr = evhttp_request_get_input_headers(req);
+	sim_stats_arrival(&srv->stats, c->body, key,
+			  evhttp_find_header(hdr, "x-request-id"),
+			  evhttp_find_header(hdr, "content-type"));
+	if (json_is_true(json_object_get(c->body, "stream")))
+		srv->stats.stream_requests++;
+
+	c->pk = sim_chat_pick_fault(srv, req, &c->f, &c->ferr);
+	c->fp = c->pk == PICK_FAULT ? &c->f : NULL;
+	if (c->fp) {
+		srv->stats.faulted++;
+		sim_chat_plan_timing(c->p, c->fp);
+	}
+	return 0;
+}
+
 void sim_chat_openai(struct sim_server *srv, struct evhttp_request *req)
 {
 	sim_chat_openai_as(srv, req, NULL);
@@ -183,47 +235,22 @@ void sim_chat_openai(struct sim_server *srv, struct evhttp_request *req)
 void sim_chat_openai_as(struct sim_server *srv, struct evhttp_request *req,
 			const struct sim_oai_flavor *fl)
 {
-	struct sim_exchange *ex = sim_exchange_new(srv, req);
-	if (!ex) {
-		evhttp_send_error(req, 500, NULL);
-		return;
-	}
-	struct sim_plan *p = sim_exchange_plan(ex);
-	unsigned long long id = ++srv->next_id;
-	snprintf(p->request_id, sizeof(p->request_id), "req_%s_%llu",
-		 srv->name, id);
-
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	size_t len = evbuffer_get_length(in);
-	json_t *body = NULL;
-	if (len > 0) {
-		json_error_t jerr;
-		body = json_loadb((const char *)evbuffer_pullup(in, -1), len,
-				  0, &jerr);
-	}
-	/* Azure's dated URLs name the deployment; the body may leave model out. */
-	if (fl && fl->model && json_is_object(body) && !json_object_get(body, "model"))
-		json_object_set_new(body, "model", json_string(fl->model));
 	struct evkeyvalq *hdr = evhttp_request_get_input_headers(req);
-	sim_stats_arrival(&srv->stats, body,
-			  evhttp_find_header(hdr, "authorization"),
-			  evhttp_find_header(hdr, "x-request-id"),
-			  evhttp_find_header(hdr, "content-type"));
-	if (json_is_true(json_object_get(body, "stream")))
-		srv->stats.stream_requests++;
-
-	struct sim_fault f;
-	struct sim_fault_error ferr;
+	struct sim_chat_req c;
+	if (sim_chat_begin(srv, req, evhttp_find_header(hdr, "authorization"), &c) < 0)
+		return;
+	/* Azure's dated URLs name the deployment; the body may leave model out. */
+	if (fl && fl->model && json_is_object(c.body) && !json_object_get(c.body, "model"))
+		json_object_set_new(c.body, "model", json_string(fl->model));
+	struct sim_plan *p = c.p;
+	json_t *body = c.body;
+	unsigned long long id = c.id;
+	enum pick pk = c.pk;
+	const struct sim_fault *fp = c.fp;
+	struct sim_fault_error ferr = c.ferr;
 	struct sim_oai_request r;
 	struct sim_oai_error e;
-	enum pick pk = sim_chat_pick_fault(srv, req, &f, &ferr);
-	const struct sim_fault *fp = pk == PICK_FAULT ? &f : NULL;
 	int prc = sim_oai_parse_request(body, &r, &e);
-
-	if (fp) {
-		srv->stats.faulted++;
-		sim_chat_plan_timing(p, fp);
-	}
 
 	if (pk == PICK_BAD_HEADER) {
 		struct sim_oai_error be = {
@@ -256,18 +283,12 @@ void sim_chat_openai_as(struct sim_server *srv, struct evhttp_request *req,
 	} else if (prc < 0) {
 		plan_error(p, &e);
 	} else if (plan_answer(srv, p, &r, fp, id, fl) < 0) {
-		free(p->body);
-		p->body = NULL;
-		sim_strv_free(&p->events);
-		p->stream = false;
-		p->content_type = "application/json";
-		p->success = false;
-		p->status = 500;
+		sim_chat_plan_failed(p);
 	}
 
 	if (srv->verbose)
 		log_request(srv, p, prc == 0 ? r.model : NULL, pk);
 	sim_oai_request_free(&r);
 	json_decref(body);
-	sim_exchange_start(ex);
+	sim_exchange_start(c.ex);
 }

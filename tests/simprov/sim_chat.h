@@ -6,9 +6,11 @@
 #define SIM_CHAT_H
 
 #include <event2/http.h>
+#include <jansson.h>
 
 #include "sim_exchange.h"
 #include "sim_fault.h"
+#include "sim_gen.h"
 #include "sim_server.h"
 
 enum pick { PICK_NONE, PICK_FAULT, PICK_BAD_HEADER };
@@ -20,6 +22,36 @@ enum pick sim_chat_pick_fault(struct sim_server *srv, struct evhttp_request *req
 			      struct sim_fault *f, struct sim_fault_error *err);
 /* latency, ttfb, chunk delay and retry-after from the fault into the plan. */
 void sim_chat_plan_timing(struct sim_plan *p, const struct sim_fault *f);
+
+/* A format's mid-stream error event (malloc'd); code/message may be NULL. */
+typedef char *(*sim_error_event_fn)(const char *code, const char *message);
+/* close_after / stream_error_after cut the prepared events after n_data
+ * of them (the format's terminator is never sent then).  0 or -1. */
+int sim_chat_plan_stream_faults(struct sim_plan *p, const struct sim_fault *f, size_t n_data,
+				sim_error_event_fn render_error);
+/* The generator's options from the fault (no_tools clears conv's tool). */
+struct sim_gen_opts sim_chat_gen_opts(const struct sim_server *srv, const struct sim_fault *f,
+				      struct sim_conv *conv);
+/* A chat request as every format's route starts it: its exchange and
+ * plan (with the request id), the body (owned, NULL when not JSON), the
+ * arrival counted (key: the credential to record), the fault picked and
+ * its timing applied.  c->fp points into c itself: do not copy c. */
+struct sim_chat_req {
+	struct sim_exchange *ex;
+	struct sim_plan *p;
+	unsigned long long id;
+	json_t *body;
+	enum pick pk;
+	struct sim_fault f;
+	struct sim_fault_error ferr;
+	const struct sim_fault *fp;   /* &f when pk == PICK_FAULT, else NULL */
+};
+/* 0, or -1 when no exchange could be made (req answered with a 500). */
+int sim_chat_begin(struct sim_server *srv, struct evhttp_request *req, const char *key,
+		   struct sim_chat_req *c);
+
+/* Rendering failed: the plan becomes a plain 500. */
+void sim_chat_plan_failed(struct sim_plan *p);
 
 /* A dialect of the OpenAI format (Azure OpenAI): what it changes on the
  * OpenAI route.  Hooks may be NULL. */

@@ -26,44 +26,10 @@ static void plan_error(struct sim_plan *p, const struct sim_gem_error *e)
 		p->status = 500;
 }
 
-/* Stream faults cut the events short (there is no sentinel to withhold:
- * the missing finishReason is what tells a client the stream was cut). */
-static int plan_stream_faults(struct sim_plan *p, const struct sim_fault *f)
-{
-	size_t n_data = p->events.n;
-	if (!f)
-		return 0;
-	if (sim_fault_has(f, SIM_F_CLOSE_AFTER)) {
-		size_t n = (size_t)f->close_after;
-		p->n_send = n < n_data ? n : n_data;
-		p->end = SIM_END_CLOSE;
-		p->success = false;
-	} else if (sim_fault_has(f, SIM_F_STREAM_ERROR_AFTER)) {
-		size_t n = (size_t)f->stream_error_after;
-		sim_strv_truncate(&p->events, n < n_data ? n : n_data);
-		char *ev = sim_gem_render_stream_error(sim_fault_has(f, SIM_F_CODE) ? f->code : NULL,
-						       sim_fault_has(f, SIM_F_MESSAGE) ? f->message : NULL);
-		if (!ev || sim_strv_push(&p->events, ev, strlen(ev)) < 0)
-			return -1;
-		p->n_send = p->events.n;
-		p->success = false;
-	}
-	return 0;
-}
-
 static int plan_answer(struct sim_server *srv, struct sim_plan *p, struct sim_gem_request *r,
 		       const char *model, bool stream, const struct sim_fault *f, unsigned long long id)
 {
-	if (f && sim_fault_has(f, SIM_F_NO_TOOLS)) {
-		r->conv.tool_name = NULL;
-		r->conv.tool_schema = NULL;
-	}
-	struct sim_gen_opts o = {
-		.name = srv->name,
-		.empty_tool_turn = f && sim_fault_has(f, SIM_F_EMPTY_TOOL_TURN),
-		.bad_tool_args = f && sim_fault_has(f, SIM_F_BAD_TOOL_ARGS),
-		.words = (f && sim_fault_has(f, SIM_F_WORDS)) ? f->words : 0,
-	};
+	struct sim_gen_opts o = sim_chat_gen_opts(srv, f, &r->conv);
 	struct sim_answer a;
 	if (sim_gen_answer(&r->conv, &o, &a) < 0)
 		return -1;
@@ -89,8 +55,10 @@ static int plan_answer(struct sim_server *srv, struct sim_plan *p, struct sim_ge
 		rc = sim_gem_render_stream(&m, &a, (f && sim_fault_has(f, SIM_F_CHUNKS)) ? f->chunks : 0,
 					   &p->events);
 		p->n_send = p->events.n;
+		/* No sentinel to withhold: the missing finishReason is what
+		 * tells a client the stream was cut. */
 		if (rc == 0)
-			rc = plan_stream_faults(p, f);
+			rc = sim_chat_plan_stream_faults(p, f, p->events.n, sim_gem_render_stream_error);
 	}
 	sim_answer_free(&a);
 	return rc;
@@ -137,41 +105,24 @@ static bool alt_sse(struct evhttp_request *req)
 
 static void chat(struct sim_server *srv, struct evhttp_request *req, const char *model, bool stream)
 {
-	struct sim_exchange *ex = sim_exchange_new(srv, req);
-	if (!ex) {
-		evhttp_send_error(req, 500, NULL);
-		return;
-	}
-	struct sim_plan *p = sim_exchange_plan(ex);
-	unsigned long long id = ++srv->next_id;
-	snprintf(p->request_id, sizeof(p->request_id), "req_%s_%llu", srv->name, id);
-
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	size_t len = evbuffer_get_length(in);
-	json_t *body = len ? json_loadb((const char *)evbuffer_pullup(in, -1), len, 0, NULL) : NULL;
 	struct evkeyvalq *hdr = evhttp_request_get_input_headers(req);
 	struct sim_gem_error ke;
 	const char *key = check_key(req, hdr, &ke);
-	sim_stats_arrival(&srv->stats, body, key, evhttp_find_header(hdr, "x-request-id"),
-			  evhttp_find_header(hdr, "content-type"));
-	if (stream)
+	struct sim_chat_req c;
+	if (sim_chat_begin(srv, req, key, &c) < 0)
+		return;
+	struct sim_plan *p = c.p;
+	const struct sim_fault *fp = c.fp;
+	/* The stream is chosen by the URL, not the body. */
+	if (stream && !json_is_true(json_object_get(c.body, "stream")))
 		srv->stats.stream_requests++;
-
-	struct sim_fault f;
-	struct sim_fault_error ferr;
 	struct sim_gem_request r;
 	struct sim_gem_error e;
-	enum pick pk = sim_chat_pick_fault(srv, req, &f, &ferr);
-	const struct sim_fault *fp = pk == PICK_FAULT ? &f : NULL;
-	int prc = sim_gem_parse_request(body, &r, &e);
-	if (fp) {
-		srv->stats.faulted++;
-		sim_chat_plan_timing(p, fp);
-	}
+	int prc = sim_gem_parse_request(c.body, &r, &e);
 
-	if (pk == PICK_BAD_HEADER) {
+	if (c.pk == PICK_BAD_HEADER) {
 		struct sim_gem_error be = { .status = 400, .rpc = "INVALID_ARGUMENT" };
-		snprintf(be.message, sizeof(be.message), "x-sim-fault: %s", ferr.message);
+		snprintf(be.message, sizeof(be.message), "x-sim-fault: %s", c.ferr.message);
 		plan_error(p, &be);
 	} else if (fp && sim_fault_has(fp, SIM_F_RESET)) {
 		p->reset = true;
@@ -191,22 +142,16 @@ static void chat(struct sim_server *srv, struct evhttp_request *req, const char 
 		plan_error(p, &se);
 	} else if (prc < 0) {
 		plan_error(p, &e);
-	} else if (plan_answer(srv, p, &r, model, stream, fp, id) < 0) {
-		free(p->body);
-		p->body = NULL;
-		sim_strv_free(&p->events);
-		p->stream = false;
-		p->content_type = "application/json";
-		p->success = false;
-		p->status = 500;
+	} else if (plan_answer(srv, p, &r, model, stream, fp, c.id) < 0) {
+		sim_chat_plan_failed(p);
 	}
 	if (srv->verbose)
 		fprintf(stderr, "simprov %s: %s gemini model=%s stream=%d -> %d\n", srv->name, p->request_id,
 			model, p->stream, p->status);
 	if (prc == 0)
 		sim_gem_request_free(&r);
-	json_decref(body);
-	sim_exchange_start(ex);
+	json_decref(c.body);
+	sim_exchange_start(c.ex);
 }
 
 bool sim_route_gemini(struct sim_server *srv, struct evhttp_request *req, const char *path)
