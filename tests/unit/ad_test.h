@@ -62,6 +62,34 @@ AD_TEST_FN json_t *ad_test_build(const char *openai, bool stream, const struct a
     return json_loadb(r->body, r->body_len, 0, NULL);
 }
 
+/* The test's default target (set with ad_test_ops). */
+static const struct ad_target *ad_test_target;
+
+/* The body for a request that must build; the request is freed. */
+AD_TEST_FN json_t *body_of(const char *openai)
+{
+    struct ad_request r;
+    struct ad_error err;
+    json_t *b = ad_test_build(openai, false, ad_test_target, &r, &err);
+    if (!b)
+        fprintf(stderr, "build failed: %s\n", err.message);
+    ad_request_free(&r);
+    return b;
+}
+
+/* The error of a request that must fail (and leave nothing behind). */
+AD_TEST_FN struct ad_error fails(const char *openai)
+{
+    struct ad_request r;
+    struct ad_error err;
+    json_t *b = ad_test_build(openai, false, ad_test_target, &r, &err);
+    CHECK(b == NULL);
+    CHECK(r.url == NULL && r.body == NULL && r.headers == NULL);
+    json_decref(b);
+    ad_request_free(&r);
+    return err;
+}
+
 AD_TEST_FN bool has_header(const struct ad_request *r, const char *h)
 {
     for (char **p = r->headers; p && *p; p++)

@@ -8,31 +8,6 @@
 
 static const struct ad_target target = { "https://api.anthropic.com", "claude-opus-4-20250514", "sk-ant-test", NULL };
 
-/* The body for a request that must build; the request is freed. */
-static json_t *body_of(const char *openai)
-{
-    struct ad_request r;
-    struct ad_error err;
-    json_t *b = ad_test_build(openai, false, &target, &r, &err);
-    if (!b)
-        fprintf(stderr, "build failed: %s\n", err.message);
-    ad_request_free(&r);
-    return b;
-}
-
-/* The error of a request that must fail. */
-static struct ad_error fails(const char *openai)
-{
-    struct ad_request r;
-    struct ad_error err;
-    json_t *b = ad_test_build(openai, false, &target, &r, &err);
-    CHECK(b == NULL);
-    CHECK(r.url == NULL && r.body == NULL && r.headers == NULL);
-    json_decref(b);
-    ad_request_free(&r);
-    return err;
-}
-
 static void test_request_tools_example(void)
 {
     /* providers.md 1.1, the tools example. */
@@ -757,6 +732,7 @@ int main(void)
 {
     ad_clock = ad_test_clock;
     ad_test_ops = &ad_anthropic_ops;
+    ad_test_target = &target;
     srand(4);
     test_request_tools_example();
     test_request_conversation();

@@ -9,29 +9,6 @@
 static const struct ad_target target = { "https://generativelanguage.googleapis.com", "gemini-2.5-flash", "AIza-test",
                                          NULL };
 
-static json_t *body_of(const char *openai)
-{
-    struct ad_request r;
-    struct ad_error err;
-    json_t *b = ad_test_build(openai, false, &target, &r, &err);
-    if (!b)
-        fprintf(stderr, "build failed: %s\n", err.message);
-    ad_request_free(&r);
-    return b;
-}
-
-static struct ad_error fails(const char *openai)
-{
-    struct ad_request r;
-    struct ad_error err;
-    json_t *b = ad_test_build(openai, false, &target, &r, &err);
-    CHECK(b == NULL);
-    CHECK(r.url == NULL && r.body == NULL && r.headers == NULL);
-    json_decref(b);
-    ad_request_free(&r);
-    return err;
-}
-
 static void test_request_doc_example(void)
 {
     /* providers.md 4.2, from the OpenAI request that says the same. */
@@ -696,6 +673,7 @@ int main(void)
 {
     ad_clock = ad_test_clock;
     ad_test_ops = &ad_gemini_ops;
+    ad_test_target = &target;
     srand(5);
     test_request_doc_example();
     test_request_parts_and_pitfalls();
