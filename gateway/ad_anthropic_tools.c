@@ -98,23 +98,10 @@ static int client_tools(const json_t *req, json_t *body, bool *have_tools, struc
         json_decref(choice);
         return -1;
     }
-    json_t *out = json_array();
+    json_t *out = ad_tools_map(list, allowed, one_tool, err);
     if (!out) {
         json_decref(choice);
-        return ad_oom(err);
-    }
-    size_t i;
-    const json_t *tool;
-    json_array_foreach(list, i, tool) {
-        const char *name = ad_str(json_object_get(tool, "function"), "name");
-        if (allowed && (!name || !ad_allowed_has(allowed, name)))
-            continue;
-        json_t *t = one_tool(tool, i, err);
-        if (!t || json_array_append_new(out, t) < 0) {
-            json_decref(out);
-            json_decref(choice);
-            return t ? ad_oom(err) : -1;
-        }
+        return -1;
     }
     *have_tools = true;
     if (json_object_set_new(body, "tools", out) < 0) {

@@ -375,21 +375,9 @@ static int client_tools(const json_t *req, json_t *body, bool *have_tools, struc
     const json_t *allowed;
     if (ad_tool_choice(req, "Gemini", &kind, &name, &allowed, err) < 0)
         return -1;
-    json_t *decls = json_array();
+    json_t *decls = ad_tools_map(list, allowed, declaration, err);
     if (!decls)
-        return ad_oom(err);
-    size_t i;
-    const json_t *tool;
-    json_array_foreach(list, i, tool) {
-        const char *n = ad_str(json_object_get(tool, "function"), "name");
-        if (allowed && (!n || !ad_allowed_has(allowed, n)))
-            continue;
-        json_t *d = declaration(tool, i, err);
-        if (!d || json_array_append_new(decls, d) < 0) {
-            json_decref(decls);
-            return d ? ad_oom(err) : -1;
-        }
-    }
+        return -1;
     *have_tools = true;
     if (ad_set_new(body, "tools", json_pack("[{s:o}]", "functionDeclarations", decls)) < 0)
         return ad_oom(err);

@@ -166,6 +166,31 @@ bool ad_allowed_has(const json_t *allowed, const char *name)
     return false;
 }
 
+json_t *ad_tools_map(const json_t *list, const json_t *allowed,
+                     json_t *(*one)(const json_t *tool, size_t i, struct ad_error *err), struct ad_error *err)
+{
+    json_t *out = json_array();
+    if (!out) {
+        ad_oom(err);
+        return NULL;
+    }
+    size_t i;
+    const json_t *tool;
+    json_array_foreach(list, i, tool) {
+        const char *name = ad_str(json_object_get(tool, "function"), "name");
+        if (allowed && (!name || !ad_allowed_has(allowed, name)))
+            continue;
+        json_t *t = one(tool, i, err);
+        if (!t || json_array_append_new(out, t) < 0) {
+            if (t)
+                ad_oom(err);
+            json_decref(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
 int ad_content_parts(const json_t *content, size_t mi, bool images, bool refusal, const struct ad_part_ops *ops,
                      void *arg, struct ad_error *err)
 {

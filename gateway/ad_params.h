@@ -42,6 +42,10 @@ int ad_tool_choice(const json_t *req, const char *provider, enum ad_choice *kind
                    const json_t **allowed, struct ad_error *err);
 /* Whether name is in an allowed_tools list. */
 bool ad_allowed_has(const json_t *allowed, const char *name);
+/* The request's tools (an array, checked) that allowed (NULL: all) lets
+ * through, each made by one(tools[i], i) into a new array. */
+json_t *ad_tools_map(const json_t *list, const json_t *allowed,
+                     json_t *(*one)(const json_t *tool, size_t i, struct ad_error *err), struct ad_error *err);
 
 /* What one message's content parts become, per provider.  arg is the
  * adapter's own (the list being filled). */
