@@ -60,6 +60,8 @@ json_t *ad_gemini_tool_call(const json_t *part, const char *idbase, size_t n)
     char *id = NULL;
     int rc = given && *given ? asprintf(&id, "%s%s%s", given, sig ? AD_GEMINI_SIG_MARK : "", sig ? sig : "")
                              : asprintf(&id, "call_%s_%zu%s%s", idbase, n, sig ? AD_GEMINI_SIG_MARK : "", sig ? sig : "");
+    if (rc < 0)
+        id = NULL; /* asprintf leaves it undefined */
     char *text = args ? json_dumps(args, AD_JSON_FLAGS) : strdup("{}");
     json_t *call = rc >= 0 && text ? json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", id, "type", "function", "function",
                                               "name", name, "arguments", text)

@@ -68,9 +68,12 @@ static int start(struct ad_stream *s, const json_t *doc)
     if (rid) {
         g->id = strdup(rid);
         g->idbase = strdup(rid);
-    } else if (asprintf(&g->id, "gemini-%lld", (long long)g->created) < 0 ||
-               asprintf(&g->idbase, "%lld", (long long)g->created) < 0) {
-        g->id = g->idbase = NULL;
+    } else {
+        /* asprintf leaves its pointer undefined on failure */
+        if (asprintf(&g->id, "gemini-%lld", (long long)g->created) < 0)
+            g->id = NULL;
+        if (asprintf(&g->idbase, "%lld", (long long)g->created) < 0)
+            g->idbase = NULL;
     }
     if (!g->id || !g->idbase || (model && !(g->model = strdup(model))))
         return ad_stream_fail(s, FAIL_INTERNAL, NULL, "out of memory");

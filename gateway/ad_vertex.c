@@ -57,8 +57,11 @@ static int finish(const struct ad_target *t, const char *publisher, const char *
         return ad_oom(err);
     if (t->api_key) {
         char *auth = NULL;
-        int rc = asprintf(&auth, "Bearer %s", t->api_key) < 0 ? -1 : ad_header_add(&out->headers, "Authorization", auth);
-        free(auth);
+        int rc = -1;
+        if (asprintf(&auth, "Bearer %s", t->api_key) >= 0) {
+            rc = ad_header_add(&out->headers, "Authorization", auth);
+            free(auth);
+        }
         if (rc < 0)
             return ad_fail(err, FAIL_INTERNAL, "access token unusable in a header (or out of memory)");
     }
