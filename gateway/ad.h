@@ -91,6 +91,13 @@ extern const struct ad_ops ad_azure_ops;
  * access token, api_version (Anthropic) the body's anthropic_version. */
 extern const struct ad_ops ad_vertex_gemini_ops;
 extern const struct ad_ops ad_vertex_anthropic_ops;
+/* For the controller's health probes: a GET that costs no tokens and
+ * checks the path, the key and (Gemini) the model.  malloc'd URL, NULL
+ * when memory ran out.  Gemini: the model itself (models.get); Azure:
+ * the resource's model list (dated form: /openai/models?api-version). */
+char *ad_gemini_probe_url(const struct ad_target *t);
+char *ad_azure_probe_url(const struct ad_target *t);
+
 /* By ad_ops.name; "openai-compatible" is the openai adapter.  NULL when unknown. */
 const struct ad_ops *ad_ops_find(const char *name);
 

@@ -53,14 +53,18 @@ static size_t resource_len(const char *base)
     return n;
 }
 
-static char *azure_url(const struct ad_target *t)
+/* The resource's URL for what: chat completions of the deployment, or
+ * another route (the model list) of the resource. */
+static char *azure_url(const struct ad_target *t, const char *what)
 {
-    char *url = NULL;
+    char *path = NULL;
     int n = (int)resource_len(t->base_url);
-    int rc = v1_form(t) ? asprintf(&url, "%.*s/openai/v1/chat/completions", n, t->base_url)
-                        : asprintf(&url, "%.*s/openai/deployments/%s/chat/completions?api-version=%s", n, t->base_url,
-                                   t->model, t->api_version);
-    return rc < 0 ? NULL : url;
+    int rc = v1_form(t) ? asprintf(&path, "%.*s/openai/v1%s", n, t->base_url, what)
+                        : strcmp(what, "/chat/completions") == 0
+                              ? asprintf(&path, "%.*s/openai/deployments/%s%s?api-version=%s", n, t->base_url,
+                                         t->model, what, t->api_version)
+                              : asprintf(&path, "%.*s/openai%s?api-version=%s", n, t->base_url, what, t->api_version);
+    return rc < 0 ? NULL : path;
 }
 
 static int azure_build(const json_t *req, bool stream, const struct ad_target *t, struct ad_request *out,
@@ -82,7 +86,7 @@ static int azure_build(const json_t *req, bool stream, const struct ad_target *t
     free(out->headers);
     out->headers = NULL;
     free(out->url);
-    out->url = azure_url(t);
+    out->url = azure_url(t, "/chat/completions");
     int rc = out->url ? 0 : ad_oom(err);
     if (rc == 0 && t->api_key && ad_header_add(&out->headers, "api-key", t->api_key) < 0)
         rc = ad_fail(err, FAIL_INTERNAL, "API key unusable in a header (or out of memory)");
@@ -209,6 +213,11 @@ static enum fail_class azure_classify(long status, const char *body, size_t len,
     }
     json_decref(doc);
     return c;
+}
+
+char *ad_azure_probe_url(const struct ad_target *t)
+{
+    return azure_url(t, "/models");
 }
 
 const struct ad_ops ad_azure_ops = {

@@ -30,6 +30,10 @@
 int ad_gemini_body(const json_t *req, bool stream, json_t *body, struct ad_error *err);
 /* ":generateContent" or ":streamGenerateContent?alt=sse" */
 const char *ad_gemini_method(bool stream);
+/* The path after base for model and method: "/v1beta/models/{model}{method}",
+ * without the version when base already ends in one (/v1, /v1beta, ...),
+ * and a "models/" prefix of the model taken off.  malloc'd. */
+char *ad_gemini_model_path(const char *base, const char *model, const char *method);
 
 /* ad_gemini_msgs.c: OpenAI messages -> contents and systemInstruction
  * (NULL when there is none). */

@@ -91,9 +91,7 @@ int ad_gemini_body(const json_t *req, bool stream, json_t *body, struct ad_error
     return json_object_set_new(body, "generationConfig", gc) < 0 ? ad_oom(err) : 0;
 }
 
-/* base + "/v1beta/models/{model}:method", without the version when the
- * base already ends in one (/v1, /v1beta, /v1beta1 ...). */
-static char *gemini_url(const char *base, const char *model, bool stream)
+char *ad_gemini_model_path(const char *base, const char *model, const char *method)
 {
     size_t n = strlen(base);
     while (n && base[n - 1] == '/')
@@ -103,9 +101,15 @@ static char *gemini_url(const char *base, const char *model, bool stream)
     if (strncmp(model, "models/", 7) == 0)
         model += 7; /* the API's own resource name */
     char *path = NULL;
-    if (asprintf(&path, "%s/models/%s%s", versioned ? "" : "/" AD_GEMINI_VERSION, model, ad_gemini_method(stream)) < 0)
+    if (asprintf(&path, "%s/models/%s%s", versioned ? "" : "/" AD_GEMINI_VERSION, model, method) < 0)
         return NULL;
-    char *url = ad_url_join(base, path);
+    return path;
+}
+
+static char *gemini_url(const char *base, const char *model, bool stream)
+{
+    char *path = ad_gemini_model_path(base, model, ad_gemini_method(stream));
+    char *url = path ? ad_url_join(base, path) : NULL;
     free(path);
     return url;
 }
@@ -132,6 +136,14 @@ static int gemini_build(const json_t *req, bool stream, const struct ad_target *
     if (rc < 0)
         ad_request_free(out);
     return rc;
+}
+
+char *ad_gemini_probe_url(const struct ad_target *t)
+{
+    char *path = ad_gemini_model_path(t->base_url, t->model, "");
+    char *url = path ? ad_url_join(t->base_url, path) : NULL;
+    free(path);
+    return url;
 }
 
 const struct ad_ops ad_gemini_ops = {

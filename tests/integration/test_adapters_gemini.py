@@ -229,3 +229,21 @@ def test_vertex_gemini(env):
     r = gw.post(chat_body())
     check(r.status == 200 and r.header("x-backstop-provider") == "sim-b", (r.status, r.headers))
     check(r.header("x-backstop-failover") == "sim-a/sim-a-model=auth_failed", r.headers)
+
+
+def test_gemini_and_azure_targets_are_probed(env):
+    """The controller probes a Gemini target with GET .../models/{model}
+    (x-goog-api-key) and an Azure one with its model list (api-key), and
+    marks them up; a probe answered 403 marks the Gemini target down."""
+    from test_probes import FAST_PROBES, state_is
+    from harness import wait_for
+    a = env.sim("sim-a")
+    b = env.sim("sim-b")
+    c = env.sim("sim-c")
+    cfg = typed_config(env, [(a, "gemini"), (b, "azure"), (c, "azure-v1")], probes=dict(FAST_PROBES, enabled=True))
+    gw = env.gateway(cfg)
+    for s in ("sim-a", "sim-b", "sim-c"):
+        wait_for(lambda: state_is(gw, f"{s}/{s}-model", "up"), 10, what=f"{s} up")
+    del cfg["providers"]["sim-a"]["api_key_env"]
+    gw2 = env.gateway(cfg, name="nokey")
+    wait_for(lambda: state_is(gw2, "sim-a/sim-a-model", "down"), 10, what="keyless gemini target down")

@@ -170,6 +170,36 @@ static bool has_param(struct evhttp_request *req, const char *name)
 	return ok;
 }
 
+static bool has_key(struct evhttp_request *req)
+{
+	struct evkeyvalq *hdr = evhttp_request_get_input_headers(req);
+	const char *key = evhttp_find_header(hdr, "api-key");
+	const char *auth = evhttp_find_header(hdr, "authorization");
+	return (key && *key) || (auth && strncmp(auth, "Bearer ", 7) == 0 && auth[7]);
+}
+
+static const char denied[] = "Access denied due to invalid subscription key or wrong API endpoint. Make sure to "
+			     "provide a valid key for an active subscription and use a correct regional API endpoint "
+			     "for your resource.";
+
+/* GET /openai/models?api-version= and /openai/v1/models: what health
+ * probes ask. */
+static void list_models(struct evhttp_request *req, bool v1)
+{
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
+		send_azure_error(req, 405, "405", "Method not allowed for this URL.");
+	} else if (!has_key(req)) {
+		send_azure_error(req, 401, "401", denied);
+	} else if (!v1 && !has_param(req, "api-version")) {
+		send_azure_error(req, 404, "404", "Resource not found");
+	} else {
+		json_t *o = json_pack("{s:s, s:[{s:s, s:s}]}", "object", "list", "data", "id", "gpt-4o", "object",
+				      "model");
+		sim_http_send_json(req, 200, dump(o));
+	}
+}
+
 bool sim_route_azure(struct sim_server *srv, struct evhttp_request *req, const char *path)
 {
 	static const char dated[] = "/openai/deployments/";
@@ -178,6 +208,11 @@ bool sim_route_azure(struct sim_server *srv, struct evhttp_request *req, const c
 	size_t n = strlen(path);
 	if (n > 1 && path[n - 1] == '/')
 		n--;
+	if ((n == 14 && strncmp(path, "/openai/models", n) == 0) ||
+	    (n == 17 && strncmp(path, "/openai/v1/models", n) == 0)) {
+		list_models(req, n == 17);
+		return true;
+	}
 	bool v1 = n == strlen("/openai/v1/chat/completions") && strncmp(path, "/openai/v1/chat/completions", n) == 0;
 	if (!v1) {
 		size_t d = strlen(dated), t = strlen(tail);
@@ -195,10 +230,8 @@ bool sim_route_azure(struct sim_server *srv, struct evhttp_request *req, const c
 	struct evkeyvalq *hdr = evhttp_request_get_input_headers(req);
 	const char *key = evhttp_find_header(hdr, "api-key");
 	const char *auth = evhttp_find_header(hdr, "authorization");
-	if ((!key || !*key) && (!auth || strncmp(auth, "Bearer ", 7) != 0 || !auth[7])) {
-		send_azure_error(req, 401, "401", "Access denied due to invalid subscription key or wrong API endpoint. "
-				 "Make sure to provide a valid key for an active subscription and use a correct regional "
-				 "API endpoint for your resource.");
+	if (!has_key(req)) {
+		send_azure_error(req, 401, "401", denied);
 		return true;
 	}
 	if (!v1 && !has_param(req, "api-version")) {

@@ -154,6 +154,23 @@ static void chat(struct sim_server *srv, struct evhttp_request *req, const char 
 	sim_exchange_start(c.ex);
 }
 
+/* GET .../models/{model} (models.get): what health probes ask, with the
+ * same key check as generation. */
+static void get_model(struct evhttp_request *req, const char *model)
+{
+	struct sim_gem_error e;
+	if (!check_key(req, evhttp_request_get_input_headers(req), &e)) {
+		sim_http_send_json(req, e.status, sim_gem_render_error(&e));
+		return;
+	}
+	json_t *o = json_pack("{s:s+, s:s, s:i, s:i, s:[s, s]}", "name", "models/", model, "displayName", model,
+			      "inputTokenLimit", 1048576, "outputTokenLimit", 65536, "supportedGenerationMethods",
+			      "generateContent", "streamGenerateContent");
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	sim_http_send_json(req, 200, text);
+}
+
 bool sim_route_gemini(struct sim_server *srv, struct evhttp_request *req, const char *path)
 {
 	static const char gen[] = ":generateContent";
@@ -162,6 +179,10 @@ bool sim_route_gemini(struct sim_server *srv, struct evhttp_request *req, const 
 	for (const char *next = m; next; next = strstr(m + 1, "/models/"))
 		m = next;
 	const char *colon = m ? strchr(m + 8, ':') : NULL;
+	if (m && !colon && m[8] && !strchr(m + 8, '/') && evhttp_request_get_command(req) == EVHTTP_REQ_GET) {
+		get_model(req, m + 8);
+		return true;
+	}
 	if (!colon || colon == m + 8 || memchr(m + 8, '/', (size_t)(colon - m - 8)))
 		return false;
 	bool stream = strcmp(colon, sgen) == 0;
