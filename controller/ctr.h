@@ -44,6 +44,7 @@ struct ctr_probe;                /* the prober, ctr_probe.c */
 struct ctr_events;               /* queued failover events, ctr_events.c */
 struct ctr_admin;                /* the admin socket, ctr_admin.c */
 struct ctr_keys;                 /* the master key in memory, ctr_keys.c */
+struct ctr_tokens;               /* short-lived keys kept fresh, ctr_token.c */
 
 struct ctr {
     struct event_base *base;
@@ -67,6 +68,7 @@ struct ctr {
     struct ctr_admin *admin;     /* the admin socket, ctr_admin*.c */
     struct ctr_keys *keys;       /* encrypted provider keys, ctr_keys.c */
     json_t *ovr;                 /* operator overrides, ctr_ovr.c */
+    struct ctr_tokens *tokens;   /* token_command / token_file sources, ctr_token.c */
     uint64_t started_wall_ms;
     bool health_dirty;
     bool workers_dirty;
@@ -163,6 +165,15 @@ bool ctr_ovr_fault_live(const json_t *fault, uint64_t now_ms);
 json_t *ctr_ovr_live_faults(struct ctr *c);     /* a new array */
 /* {"drain": the drain or null, "faults": [the live faults]} of one target. */
 json_t *ctr_ovr_for_target(struct ctr *c, const char *provider, const char *model);
+/* ctr_token.c: keys from token_command / token_file, refreshed before
+ * they expire and published like `keys set`.  start: the first fetch,
+ * blocking (bounded), before the workers start; reload: after a reload
+ * published a new config; reaped: the reaper's hand-off of a child that is
+ * not a worker (true when it was a token command). */
+int ctr_token_start(struct ctr *c);
+void ctr_token_reload(struct ctr *c);
+bool ctr_token_reaped(struct ctr *c, pid_t pid, int status);
+void ctr_token_free(struct ctr *c);
 
 /* The worker's entry point (gateway/gw_worker.c), reached through
  * `backstopd --worker STATE_DIR SLOT` with fds 3 (listen) and 4 (telemetry). */

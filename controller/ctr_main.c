@@ -200,6 +200,11 @@ static int run(const char *config_path)
             goto out;
         }
     }
+    /* Short-lived keys before the first worker needs them. */
+    if (ctr_token_start(&c) < 0) {
+        log_err("cannot set up the token sources");
+        goto out;
+    }
     if (ctr_tel_start(&c) < 0 || ctr_breaker_start(&c) < 0 || ctr_workers_start(&c) < 0 ||
         ctr_probe_start(&c) < 0) {
         log_err("cannot start the workers");
@@ -224,6 +229,7 @@ out:
     ctr_breaker_free(&c);
     ctr_workers_free(&c);
     ctr_tel_free(&c);
+    ctr_token_free(&c);
     ctr_keys_free(&c);
     ctr_ovr_free(&c);
     for (size_t i = 0; i < sizeof c.sig_ev / sizeof c.sig_ev[0]; i++)

@@ -180,5 +180,6 @@ int ctr_reload(struct ctr *c, struct cfg_errors *errs)
                (unsigned long long)c->generation, cfg->nproviders, cfg->nmodels, cfg->workers);
     ctr_workers_resize(c);
     ctr_probe_reload(c);
+    ctr_token_reload(c);
     return 0;
 }

@@ -8,6 +8,7 @@
  * any text there, because they must answer the assistant turn before them.
  */
 #include "ad_anthropic.h"
+#include "ad_params.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -34,30 +35,22 @@ static int append(json_t *blocks, json_t *block, struct ad_error *err)
     return json_array_append_new(blocks, block) < 0 ? ad_oom(err) : 0;
 }
 
-static int text_block(json_t *blocks, const char *text, struct ad_error *err)
+static int text_block(void *blocks, const char *text, struct ad_error *err)
 {
     if (!ad_has_text(text))
         return 0; /* Anthropic rejects empty and white-space text blocks */
     return append(blocks, json_pack("{s:s, s:s}", "type", "text", "text", text), err);
 }
 
-static int image_block(json_t *blocks, const json_t *part, size_t mi, size_t pi, struct ad_error *err)
+static int image_block(void *blocks, const char *url, size_t mi, size_t pi, struct ad_error *err)
 {
-    const json_t *iu = json_object_get(part, "image_url");
-    const char *url = json_is_string(iu) ? json_string_value(iu) : ad_str(iu, "url");
-    if (!url)
-        return ad_fail(err, FAIL_CLIENT, "messages[%zu].content[%zu].image_url.url is missing", mi, pi);
     if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0)
         return append(blocks, json_pack("{s:s, s:{s:s, s:s}}", "type", "image", "source", "type", "url", "url", url),
                       err);
-    char *mime = NULL;
-    const char *data = NULL;
-    int rc = ad_data_url(url, &mime, &data);
-    if (rc == -2)
-        return ad_oom(err);
-    if (rc < 0 || !*data)
-        return ad_fail(err, FAIL_CLIENT,
-                       "messages[%zu].content[%zu]: image_url must be http(s) or a base64 data URL", mi, pi);
+    char *mime;
+    const char *data;
+    if (ad_image_data(url, mi, pi, &mime, &data, err) < 0)
+        return -1;
     bool known = false;
     for (size_t i = 0; i < sizeof image_types / sizeof image_types[0]; i++)
         known = known || strcmp(mime, image_types[i]) == 0;
@@ -67,7 +60,7 @@ static int image_block(json_t *blocks, const json_t *part, size_t mi, size_t pi,
         free(mime);
         return -1;
     }
-    rc = append(blocks,
+    int rc = append(blocks,
                 json_pack("{s:s, s:{s:s, s:s, s:s}}", "type", "image", "source", "type", "base64", "media_type",
                           mime, "data", data),
                 err);
@@ -75,65 +68,23 @@ static int image_block(json_t *blocks, const json_t *part, size_t mi, size_t pi,
     return rc;
 }
 
+static const struct ad_part_ops part_ops = { "Anthropic", text_block, image_block };
+
 /* Content (string, parts or null) into blocks.  images: image parts are
  * allowed (user and tool content); refusal: refusal parts count as text
  * (assistant content). */
 static int content_blocks(json_t *blocks, const json_t *content, size_t mi, bool images, bool refusal,
                           struct ad_error *err)
 {
-    if (!content || json_is_null(content))
-        return 0;
-    if (json_is_string(content))
-        return text_block(blocks, json_string_value(content), err);
-    if (!json_is_array(content))
-        return ad_fail(err, FAIL_CLIENT, "messages[%zu].content must be a string, an array or null", mi);
-    size_t pi;
-    const json_t *part;
-    json_array_foreach(content, pi, part) {
-        const char *type = ad_str(part, "type");
-        int rc;
-        if (type && strcmp(type, "text") == 0 && json_is_string(json_object_get(part, "text")))
-            rc = text_block(blocks, ad_str(part, "text"), err);
-        else if (refusal && type && strcmp(type, "refusal") == 0 && json_is_string(json_object_get(part, "refusal")))
-            rc = text_block(blocks, ad_str(part, "refusal"), err);
-        else if (images && type && strcmp(type, "image_url") == 0)
-            rc = image_block(blocks, part, mi, pi, err);
-        else
-            rc = ad_fail(err, FAIL_CLIENT, "messages[%zu].content[%zu]: a %.40s part cannot be sent to Anthropic here",
-                         mi, pi, type ? type : "untyped");
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    return ad_content_parts(content, mi, images, refusal, &part_ops, blocks, err);
 }
 
 static int tool_use_block(json_t *blocks, const json_t *call, size_t mi, size_t ci, struct ad_error *err)
 {
-    const json_t *fn = json_object_get(call, "function");
-    const char *id = ad_str(call, "id");
-    const char *name = ad_str(fn, "name");
-    if (!id || !*id || !name || !*name)
-        return ad_fail(err, FAIL_CLIENT, "messages[%zu].tool_calls[%zu] needs an id and a function name", mi, ci);
-    const json_t *args = json_object_get(fn, "arguments");
+    const char *id, *name;
     json_t *input;
-    if (json_is_object(args)) {
-        input = json_deep_copy(args); /* lenient clients send the object itself */
-    } else if (!args || json_is_null(args) || (json_is_string(args) && !ad_has_text(json_string_value(args)))) {
-        input = json_object(); /* a call without arguments */
-    } else if (json_is_string(args)) {
-        json_error_t jerr;
-        input = json_loads(json_string_value(args), 0, &jerr);
-        if (!input)
-            return ad_fail(err, FAIL_CLIENT, "messages[%zu].tool_calls[%zu].function.arguments is not valid JSON: %s",
-                           mi, ci, jerr.text);
-        if (!json_is_object(input)) {
-            json_decref(input);
-            return ad_fail(err, FAIL_CLIENT, "messages[%zu].tool_calls[%zu].function.arguments is not a JSON object",
-                           mi, ci);
-        }
-    } else {
-        return ad_fail(err, FAIL_CLIENT, "messages[%zu].tool_calls[%zu].function.arguments must be a string", mi, ci);
-    }
+    if (ad_tool_call(call, mi, ci, &id, &name, &input, err) < 0)
+        return -1;
     char *tid = ad_anthropic_tool_id(id);
     json_t *b = NULL;
     if (tid && input)

@@ -10,24 +10,15 @@
  * one Anthropic call gives one answer.
  */
 #include "ad_anthropic.h"
+#include "ad_params.h"
 
 #include <string.h>
 
 static int max_tokens(const json_t *req, json_t *body, struct ad_error *err)
 {
-    /* max_completion_tokens is the current name; max_tokens the old one. */
-    const char *key = "max_completion_tokens";
-    const json_t *v = json_object_get(req, key);
-    if (!v || json_is_null(v)) {
-        key = "max_tokens";
-        v = json_object_get(req, key);
-    }
     json_int_t n = AD_ANTHROPIC_DEFAULT_MAX_TOKENS;
-    if (v && !json_is_null(v)) {
-        if (!json_is_integer(v) || json_integer_value(v) < 1)
-            return ad_fail(err, FAIL_CLIENT, "%s must be a positive integer", key);
-        n = json_integer_value(v);
-    }
+    if (ad_max_tokens(req, &n, err) < 0)
+        return -1;
     return json_object_set_new(body, "max_tokens", json_integer(n)) < 0 ? ad_oom(err) : 0;
 }
 
@@ -57,35 +48,10 @@ static int sampling(const json_t *req, json_t *body, struct ad_error *err)
 
 static int stop_sequences(const json_t *req, json_t *body, struct ad_error *err)
 {
-    const json_t *stop = json_object_get(req, "stop");
-    if (!stop || json_is_null(stop))
-        return 0;
-    json_t *seq = json_array();
-    if (!seq)
-        return ad_oom(err);
-    int rc = 0;
-    if (json_is_string(stop)) {
-        if (json_string_length(stop))
-            rc = json_array_append(seq, (json_t *)stop);
-    } else if (json_is_array(stop)) {
-        size_t i;
-        const json_t *s;
-        json_array_foreach(stop, i, s) {
-            if (!json_is_string(s)) {
-                json_decref(seq);
-                return ad_fail(err, FAIL_CLIENT, "stop[%zu] must be a string", i);
-            }
-            if (json_string_length(s) && (rc = json_array_append(seq, (json_t *)s)) < 0)
-                break;
-        }
-    } else {
-        json_decref(seq);
-        return ad_fail(err, FAIL_CLIENT, "stop must be a string or an array of strings");
-    }
-    if (rc == 0 && json_array_size(seq))
-        rc = json_object_set(body, "stop_sequences", seq);
-    json_decref(seq);
-    return rc < 0 ? ad_oom(err) : 0;
+    json_t *seq;
+    if (ad_stop_list(req, &seq, err) < 0)
+        return -1;
+    return seq && json_object_set_new(body, "stop_sequences", seq) < 0 ? ad_oom(err) : 0;
 }
 
 static int user_metadata(const json_t *req, json_t *body, struct ad_error *err)

@@ -3,6 +3,7 @@
  * (response_format), which is served through a tool where it can be.
  */
 #include "ad_anthropic.h"
+#include "ad_params.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,55 +16,23 @@
 /* The tool_choice, and for allowed_tools the names the tools are cut to. */
 static int tool_choice(const json_t *req, json_t **choice, const json_t **allowed, struct ad_error *err)
 {
-    const json_t *tc = json_object_get(req, "tool_choice");
-    const char *type = NULL;
-    const char *name = NULL;
+    static const char *const types[] = { [AD_CHOICE_AUTO] = "auto", [AD_CHOICE_ANY] = "any",
+                                         [AD_CHOICE_NONE] = "none", [AD_CHOICE_NAMED] = "tool" };
+    enum ad_choice kind;
+    const char *name;
     *choice = NULL;
-    *allowed = NULL;
-    if (!tc || json_is_null(tc)) {
-        type = "auto";
-    } else if (json_is_string(tc)) {
-        const char *s = json_string_value(tc);
-        type = strcmp(s, "auto") == 0 ? "auto" : strcmp(s, "required") == 0 ? "any"
-                                              : strcmp(s, "none") == 0   ? "none" : NULL;
-    } else if (json_is_object(tc)) {
-        const char *t = ad_str(tc, "type");
-        if (t && strcmp(t, "function") == 0) {
-            name = ad_str(json_object_get(tc, "function"), "name");
-            type = name && *name ? "tool" : NULL;
-        } else if (t && strcmp(t, "allowed_tools") == 0) {
-            const json_t *at = json_object_get(tc, "allowed_tools");
-            const char *mode = ad_str(at, "mode");
-            *allowed = json_object_get(at, "tools");
-            type = !json_is_array(*allowed) || !mode ? NULL : strcmp(mode, "auto") == 0 ? "auto"
-                                                   : strcmp(mode, "required") == 0   ? "any" : NULL;
-        }
-    }
-    if (!type)
-        return ad_fail(err, FAIL_CLIENT, "tool_choice is not one Anthropic can express");
+    if (ad_tool_choice(req, "Anthropic", &kind, &name, allowed, err) < 0)
+        return -1;
+    const char *type = types[kind];
     *choice = name ? json_pack("{s:s, s:s}", "type", type, "name", name) : json_pack("{s:s}", "type", type);
     if (!*choice)
         return ad_oom(err);
     const json_t *ptc = json_object_get(req, "parallel_tool_calls");
     /* Anthropic accepts the flag on every choice but none. */
-    if (json_is_false(ptc) && strcmp(type, "none") != 0 &&
+    if (json_is_false(ptc) && kind != AD_CHOICE_NONE &&
         json_object_set_new(*choice, "disable_parallel_tool_use", json_true()) < 0)
         return ad_oom(err);
     return 0;
-}
-
-static bool allowed_has(const json_t *allowed, const char *name)
-{
-    size_t i;
-    const json_t *t;
-    json_array_foreach(allowed, i, t) {
-        const char *n = ad_str(json_object_get(t, "function"), "name");
-        if (!n)
-            n = ad_str(t, "name");
-        if (n && strcmp(n, name) == 0)
-            return true;
-    }
-    return false;
 }
 
 static json_t *one_tool(const json_t *tool, size_t i, struct ad_error *err)
@@ -129,23 +98,10 @@ static int client_tools(const json_t *req, json_t *body, bool *have_tools, struc
         json_decref(choice);
         return -1;
     }
-    json_t *out = json_array();
+    json_t *out = ad_tools_map(list, allowed, one_tool, err);
     if (!out) {
         json_decref(choice);
-        return ad_oom(err);
-    }
-    size_t i;
-    const json_t *tool;
-    json_array_foreach(list, i, tool) {
-        const char *name = ad_str(json_object_get(tool, "function"), "name");
-        if (allowed && (!name || !allowed_has(allowed, name)))
-            continue;
-        json_t *t = one_tool(tool, i, err);
-        if (!t || json_array_append_new(out, t) < 0) {
-            json_decref(out);
-            json_decref(choice);
-            return t ? ad_oom(err) : -1;
-        }
+        return -1;
     }
     *have_tools = true;
     if (json_object_set_new(body, "tools", out) < 0) {

@@ -26,6 +26,10 @@ enum cfg_provider_type {
     CFG_PROV_OPENAI = 0,      /* api.openai.com or anything speaking its API */
     CFG_PROV_OPENAI_COMPAT,   /* vLLM, Ollama, DeepSeek, Mistral, Groq, ... */
     CFG_PROV_ANTHROPIC,       /* Anthropic Messages API */
+    CFG_PROV_AZURE,           /* Azure OpenAI (dated deployments URL or v1) */
+    CFG_PROV_GEMINI,          /* Gemini API (generateContent) */
+    CFG_PROV_VERTEX_GEMINI,   /* Gemini models on Vertex AI */
+    CFG_PROV_VERTEX_ANTHROPIC,/* Anthropic models on Vertex AI (rawPredict) */
 };
 
 struct cfg_provider {
@@ -38,6 +42,8 @@ struct cfg_provider {
     char *region;       /* free-form label, or NULL */
     char *api_version;  /* the API version header/parameter (anthropic-version, ...), or NULL
                            for the adapter's default */
+    char *token_command;/* shell command printing a short-lived token (the key), or NULL */
+    char *token_file;   /* file holding a short-lived token (the key), or NULL */
 };
 
 struct cfg_target {

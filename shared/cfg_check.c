@@ -202,10 +202,35 @@ bool cfg_check_model_name(struct cfg_ctx *c, const char *key)
 /* An optional provider is one that may be switched off by leaving its key
  * variable unset; without a variable the flag could never act, which is
  * most likely a mistake in the file. */
+static bool given(const json_t *p, const char *key)
+{
+    const json_t *v = json_object_get(p, key);
+    return v && !json_is_null(v);
+}
+
 bool cfg_check_provider(struct cfg_ctx *c, const json_t *p)
 {
-    if (!json_is_true(json_object_get(p, "optional")) ||
-        !json_is_null(json_object_get(p, "api_key_env")))
+    /* One source for the key: a token source replaces the variable. */
+    const char *tok = given(p, "token_command") ? "token_command" : given(p, "token_file") ? "token_file" : NULL;
+    if (tok && (given(p, "api_key_env") || (given(p, "token_command") && given(p, "token_file")))) {
+        size_t mark = cfg_path_key(c, tok);
+        cfg_err(c, "token_command, token_file and api_key_env exclude each other: the key has one source");
+        cfg_path_pop(c, mark);
+        return false;
+    }
+    /* Vertex URLs name the project and location; the adapter appends the
+     * publisher and model, so a bare host would only ever 404. */
+    const char *type = json_string_value(json_object_get(p, "type"));
+    const char *base = json_string_value(json_object_get(p, "base_url"));
+    if (type && base && strncmp(type, "vertex-", 7) == 0 &&
+        (!strstr(base, "/projects/") || !strstr(base, "/locations/"))) {
+        size_t mark = cfg_path_key(c, "base_url");
+        cfg_err(c, "a Vertex base_url names the project and location: "
+                   "https://{location}-aiplatform.googleapis.com/v1/projects/{project}/locations/{location}");
+        cfg_path_pop(c, mark);
+        return false;
+    }
+    if (!json_is_true(json_object_get(p, "optional")) || given(p, "api_key_env"))
         return true;
     size_t mark = cfg_path_key(c, "optional");
     cfg_err(c, "true needs api_key_env: a provider without a key variable is never disabled");

@@ -33,6 +33,10 @@ const struct cfg_enum cfg_provider_types[] = {
     { "openai", CFG_PROV_OPENAI },
     { "openai-compatible", CFG_PROV_OPENAI_COMPAT },
     { "anthropic", CFG_PROV_ANTHROPIC },
+    { "azure", CFG_PROV_AZURE },
+    { "gemini", CFG_PROV_GEMINI },
+    { "vertex-gemini", CFG_PROV_VERTEX_GEMINI },
+    { "vertex-anthropic", CFG_PROV_VERTEX_ANTHROPIC },
     { NULL, 0 },
 };
 
@@ -140,6 +144,12 @@ static const struct cfg_field provider_fields[] = {
     { .key = "api_version", .kind = CK_STRING, .flags = CF_NULLABLE | CF_NONEMPTY, .def = "null",
       .check = cfg_check_api_version,
       .store = CS_STR, .off = offsetof(struct cfg_provider, api_version) },
+    /* Short-lived credentials (Vertex AI access tokens): the controller
+     * runs or reads these and keeps the key fresh (controller/ctr_token.c). */
+    { .key = "token_command", .kind = CK_STRING, .flags = CF_NULLABLE | CF_NONEMPTY, .def = "null",
+      .store = CS_STR, .off = offsetof(struct cfg_provider, token_command) },
+    { .key = "token_file", .kind = CK_STRING, .flags = CF_NULLABLE | CF_NONEMPTY, .def = "null",
+      .store = CS_STR, .off = offsetof(struct cfg_provider, token_file) },
     END_ROW
 };
 

@@ -53,6 +53,7 @@ static const struct key_def keys[] = {
 	FLAG("unknown_tool", SIM_F_UNKNOWN_TOOL),
 	FLAG("schema_violation", SIM_F_SCHEMA_VIOLATION),
 	FLAG("not_json", SIM_F_NOT_JSON),
+	FLAG("content_filter", SIM_F_CONTENT_FILTER),
 };
 
 static int fail(struct sim_fault_error *err, const char *key, size_t keylen,

@@ -45,6 +45,7 @@ enum sim_fault_bit {
 	SIM_F_UNKNOWN_TOOL       = 1u << 21,
 	SIM_F_SCHEMA_VIOLATION   = 1u << 22,
 	SIM_F_NOT_JSON           = 1u << 23,
+	SIM_F_CONTENT_FILTER     = 1u << 24,
 };
 
 #define SIM_FAULT_SPEC_MAX   4096

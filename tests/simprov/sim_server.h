@@ -45,6 +45,13 @@ void sim_server_clear_fault(struct sim_server *srv);
 void sim_chat_openai(struct sim_server *srv, struct evhttp_request *req);
 /* POST /v1/messages (sim_anthropic_route.c) */
 void sim_chat_anthropic(struct sim_server *srv, struct evhttp_request *req);
+/* Paths with a model in them: Gemini's .../models/{m}:generateContent
+ * (sim_gemini_route.c) and Azure's /openai/... (sim_azure.c).  Whether the
+ * path was theirs (then the request is answered). */
+bool sim_route_gemini(struct sim_server *srv, struct evhttp_request *req, const char *path);
+bool sim_route_azure(struct sim_server *srv, struct evhttp_request *req, const char *path);
+/* Vertex AI's Anthropic paths (sim_vertex.c). */
+bool sim_route_vertex(struct sim_server *srv, struct evhttp_request *req, const char *path);
 
 /* Small HTTP helpers, in sim_http.c. */
 const char *sim_http_reason(int status);

@@ -389,9 +389,21 @@ static void test_unknown_and_types(void)
                "characters, no '&' or '#')");
     EXPECT_ONE(WITH_PROV("'type':'anthropic','base_url':'http://h','api_version':''"),
                "$.providers.p.api_version: must not be empty");
-    EXPECT_ONE(WITH_PROV("'type':'azure','base_url':'http://h'"),
+    EXPECT_ONE(WITH_PROV("'type':'bedrock-x','base_url':'http://h'"),
                "$.providers.p.type: expected one of \"openai\", \"openai-compatible\", "
-               "\"anthropic\", got \"azure\"");
+               "\"anthropic\", \"azure\", \"gemini\", \"vertex-gemini\", \"vertex-anthropic\", "
+               "got \"bedrock-x\"");
+    EXPECT_ONE(WITH_PROV("'type':'vertex-anthropic','base_url':'https://us-east5-aiplatform.googleapis.com/v1'"),
+               "$.providers.p.base_url: a Vertex base_url names the project and location: "
+               "https://{location}-aiplatform.googleapis.com/v1/projects/{project}/locations/{location}");
+    EXPECT_ONE(WITH_PROV("'type':'vertex-gemini','base_url':'https://l-aiplatform.googleapis.com/v1/projects/p/locations/l','token_command':'x','api_key_env':'K'"),
+               "$.providers.p.token_command: token_command, token_file and api_key_env exclude each other: "
+               "the key has one source");
+    EXPECT_ONE(WITH_PROV("'type':'vertex-gemini','base_url':'https://l-aiplatform.googleapis.com/v1/projects/p/locations/l','token_command':'x','token_file':'f'"),
+               "$.providers.p.token_command: token_command, token_file and api_key_env exclude each other: "
+               "the key has one source");
+    EXPECT_ONE(WITH_PROV("'type':'vertex-gemini','base_url':'https://l-aiplatform.googleapis.com/v1/projects/p/locations/l','token_file':''"),
+               "$.providers.p.token_file: must not be empty");
     EXPECT_ONE("{'listen':8080,'state_dir':'s'," MIN_PROVS MIN_MODELS "}",
                "$.listen: expected a string, got integer");
     EXPECT_ONE(WITH_TARGETS("{}"), "$.models.m.targets: expected an array, got object");

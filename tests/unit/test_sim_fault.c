@@ -127,6 +127,8 @@ static void test_every_key(void)
 	CHECK(ok("none") && f.has == SIM_F_NONE);
 	CHECK(ok("words=5") && f.has == SIM_F_WORDS && f.words == 5);
 	CHECK(ok("words=1") && f.words == 1);
+	CHECK(ok("content_filter") && f.has == SIM_F_CONTENT_FILTER);
+	CHECK(rejects("content_filter=1", "content_filter"));
 	CHECK(ok("words=1000000") && f.words == 1000000);
 	CHECK(ok_header("words=200000;chunks=10") && f.words == 200000 &&
 	      f.chunks == 10 && f.has == (SIM_F_WORDS | SIM_F_CHUNKS));
