@@ -44,6 +44,7 @@ struct ctr_probe;                /* the prober, ctr_probe.c */
 struct ctr_events;               /* queued failover events, ctr_events.c */
 struct ctr_admin;                /* the admin socket, ctr_admin.c */
 struct ctr_keys;                 /* the master key in memory, ctr_keys.c */
+struct ctr_tokens;               /* short-lived keys kept fresh, ctr_token.c */
 
 struct ctr {
     struct event_base *base;
@@ -66,6 +67,8 @@ struct ctr {
     struct ctr_events *events;
     struct ctr_admin *admin;     /* the admin socket, ctr_admin*.c */
     struct ctr_keys *keys;       /* encrypted provider keys, ctr_keys.c */
+    json_t *ovr;                 /* operator overrides, ctr_ovr.c */
+    struct ctr_tokens *tokens;   /* token_command / token_file sources, ctr_token.c */
     uint64_t started_wall_ms;
     bool health_dirty;
     bool workers_dirty;
@@ -77,6 +80,9 @@ int ctr_listen_open(const char *host, int port, int *out_fd, char *err, size_t e
 
 /* ctr_publish.c */
 int ctr_publish(struct ctr *c, const struct cfg *cfg);
+/* Stores doc under key in ST_DB_META and bumps the generation in the same
+ * durable transaction (c->generation follows); 0 or an st error. */
+int ctr_publish_meta(struct ctr *c, const char *key, const json_t *doc);
 /* errs (may be NULL) gets every reason a reload was rejected. */
 int ctr_reload(struct ctr *c, struct cfg_errors *errs);
 int ctr_check_keys(struct ctr *c, const struct cfg *cfg, struct cfg_errors *errs);
@@ -103,6 +109,8 @@ json_t *ctr_tel_health(struct ctr *c, const char *provider, const char *model);
  * published to LMDB for the workers. */
 int ctr_breaker_start(struct ctr *c);
 void ctr_breaker_attempt(struct ctr *c, int slot, const struct tel_attempt *a);
+/* n successes batched by a worker (TEL_OKS). */
+void ctr_breaker_oks(struct ctr *c, const char *provider, const char *model, uint32_t n);
 void ctr_breaker_trial(struct ctr *c, int slot, const struct tel_trial *t);
 /* A probe verdict after its rise/fall thresholds: up may move an open
  * breaker to half-open early; down opens a closed one. */
@@ -145,6 +153,27 @@ int ctr_keys_set(struct ctr *c, const char *provider, const char *secret, size_t
                  json_t **result, char *err, size_t errlen);
 json_t *ctr_keys_list(struct ctr *c, char *err, size_t errlen);
 int ctr_keys_rotate(struct ctr *c, json_t **result, char *err, size_t errlen);
+
+/* ctr_ovr.c: operator overrides (pins, forced failures, drains), durable in
+ * LMDB and published with a generation bump. */
+int ctr_ovr_start(struct ctr *c);       /* load them from the state store */
+void ctr_ovr_free(struct ctr *c);
+/* Stores doc (a whole new document; expired faults are dropped from it)
+ * and bumps the generation; on success c->ovr is doc (a new reference). */
+int ctr_ovr_store(struct ctr *c, json_t *doc);
+bool ctr_ovr_fault_live(const json_t *fault, uint64_t now_ms);
+json_t *ctr_ovr_live_faults(struct ctr *c);     /* a new array */
+/* {"drain": the drain or null, "faults": [the live faults]} of one target. */
+json_t *ctr_ovr_for_target(struct ctr *c, const char *provider, const char *model);
+/* ctr_token.c: keys from token_command / token_file, refreshed before
+ * they expire and published like `keys set`.  start: the first fetch,
+ * blocking (bounded), before the workers start; reload: after a reload
+ * published a new config; reaped: the reaper's hand-off of a child that is
+ * not a worker (true when it was a token command). */
+int ctr_token_start(struct ctr *c);
+void ctr_token_reload(struct ctr *c);
+bool ctr_token_reaped(struct ctr *c, pid_t pid, int status);
+void ctr_token_free(struct ctr *c);
 
 /* The worker's entry point (gateway/gw_worker.c), reached through
  * `backstopd --worker STATE_DIR SLOT` with fds 3 (listen) and 4 (telemetry). */

@@ -97,5 +97,23 @@ void admin_cmd_keys_list(struct ctr *c, const struct admin_peer *peer, json_t *a
                          struct admin_reply *r);
 void admin_cmd_keys_rotate(struct ctr *c, const struct admin_peer *peer, json_t *args,
                            struct admin_reply *r);
+void admin_cmd_pin(struct ctr *c, const struct admin_peer *peer, json_t *args,
+                   struct admin_reply *r);
+void admin_cmd_unpin(struct ctr *c, const struct admin_peer *peer, json_t *args,
+                     struct admin_reply *r);
+void admin_cmd_pins(struct ctr *c, const struct admin_peer *peer, json_t *args,
+                    struct admin_reply *r);
+void admin_cmd_fail(struct ctr *c, const struct admin_peer *peer, json_t *args,
+                    struct admin_reply *r);
+void admin_cmd_unfail(struct ctr *c, const struct admin_peer *peer, json_t *args,
+                      struct admin_reply *r);
+void admin_cmd_faults(struct ctr *c, const struct admin_peer *peer, json_t *args,
+                      struct admin_reply *r);
+void admin_cmd_drain(struct ctr *c, const struct admin_peer *peer, json_t *args,
+                     struct admin_reply *r);
+void admin_cmd_undrain(struct ctr *c, const struct admin_peer *peer, json_t *args,
+                       struct admin_reply *r);
+void admin_cmd_drains(struct ctr *c, const struct admin_peer *peer, json_t *args,
+                      struct admin_reply *r);
 
 #endif

@@ -33,6 +33,41 @@ static const struct admin_arg keys_set_args[] = {
     { "secret", JSON_STRING, true, 0, 0 },
     { NULL, 0, false, 0, 0 },
 };
+static const struct admin_arg pin_args[] = {
+    { "model", JSON_STRING, true, 0, 0 },
+    { "version", JSON_STRING, true, 0, 0 },
+    { "target", JSON_STRING, false, 0, 0 },
+    { NULL, 0, false, 0, 0 },
+};
+static const struct admin_arg unpin_args[] = {
+    { "model", JSON_STRING, true, 0, 0 },
+    { "target", JSON_STRING, false, 0, 0 },
+    { NULL, 0, false, 0, 0 },
+};
+static const struct admin_arg fail_args[] = {
+    { "target", JSON_STRING, true, 0, 0 },
+    { "mode", JSON_STRING, true, 0, 0 },
+    { "rate", JSON_INTEGER, false, 1, 100 },
+    { "for_ms", JSON_INTEGER, false, 1, INT32_MAX },
+    { "model", JSON_STRING, false, 0, 0 },
+    { "key", JSON_STRING, false, 0, 0 },
+    { NULL, 0, false, 0, 0 },
+};
+static const struct admin_arg unfail_args[] = {
+    { "id", JSON_STRING, false, 0, 0 },
+    { "target", JSON_STRING, false, 0, 0 },
+    { "all", JSON_TRUE, false, 0, 0 },
+    { NULL, 0, false, 0, 0 },
+};
+static const struct admin_arg drain_args[] = {
+    { "target", JSON_STRING, true, 0, 0 },
+    { NULL, 0, false, 0, 0 },
+};
+static const struct admin_arg undrain_args[] = {
+    { "target", JSON_STRING, false, 0, 0 },
+    { "all", JSON_TRUE, false, 0, 0 },
+    { NULL, 0, false, 0, 0 },
+};
 
 static const struct admin_cmd commands[] = {
     { "help", admin_cmd_help, false, NULL },
@@ -47,6 +82,15 @@ static const struct admin_cmd commands[] = {
     { "keys set", admin_cmd_keys_set, true, keys_set_args },
     { "keys list", admin_cmd_keys_list, false, NULL },
     { "keys rotate-master", admin_cmd_keys_rotate, true, NULL },
+    { "pin", admin_cmd_pin, true, pin_args },
+    { "unpin", admin_cmd_unpin, true, unpin_args },
+    { "pins", admin_cmd_pins, false, NULL },
+    { "fail", admin_cmd_fail, true, fail_args },
+    { "unfail", admin_cmd_unfail, true, unfail_args },
+    { "faults", admin_cmd_faults, false, NULL },
+    { "drain", admin_cmd_drain, true, drain_args },
+    { "undrain", admin_cmd_undrain, true, undrain_args },
+    { "drains", admin_cmd_drains, false, NULL },
 };
 
 static const char *type_name(json_type t)
@@ -57,8 +101,8 @@ static const char *type_name(json_type t)
     case JSON_STRING:  return "a string";
     case JSON_INTEGER: return "an integer";
     case JSON_REAL:    return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:   return "a boolean";
+    case JSON_TRUE:    return "true";
+    case JSON_FALSE:   return "false";
     case JSON_NULL:    return "null";
     }
     return "?";
@@ -136,6 +180,7 @@ static bool check_args(const struct admin_cmd *cmd, const json_t *args, struct a
             admin_fail(r, "bad_args", "%s: unknown argument \"%.64s\"", cmd->name, key);
             return false;
         }
+        /* A flag is given as true; false would be a second way to say absent. */
         if (json_typeof(v) != a->type) {
             admin_fail(r, "bad_args", "%s: argument %s must be %s, not %s", cmd->name, key,
                        type_name(a->type), type_name(json_typeof(v)));

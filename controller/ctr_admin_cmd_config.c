@@ -5,6 +5,7 @@
  */
 #include "ctr_admin.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,6 +84,50 @@ static void redact_keys(json_t *doc)
         json_object_set_new(keys, k, json_string(REDACTED));
 }
 
+/* The pin in force on one target of a chain: the target's own, else the
+ * chain's (the same precedence as the workers', gw_ovr.c). */
+static const json_t *pin_for(const json_t *ovr, const char *model, const char *target)
+{
+    const json_t *chain_wide = NULL;
+    size_t i;
+    json_t *pin;
+    json_array_foreach(json_object_get(ovr, "pins"), i, pin) {
+        if (strcmp(json_string_value(json_object_get(pin, "model")), model) != 0)
+            continue;
+        const char *t = json_string_value(json_object_get(pin, "target"));
+        if (!t)
+            chain_wide = pin;
+        else if (strcmp(t, target) == 0)
+            return pin;
+    }
+    return chain_wide;
+}
+
+/* Each pinned target of the document gets the pinned version as its model,
+ * and `marks` says which values those are and what the file says. */
+static void apply_pins(struct ctr *c, json_t *doc, json_t *marks)
+{
+    const char *model;
+    json_t *m, *t;
+    json_object_foreach(json_object_get(doc, "models"), model, m) {
+        size_t j;
+        json_array_foreach(json_object_get(m, "targets"), j, t) {
+            char key[512], path[512];
+            snprintf(key, sizeof key, "%s/%s", json_string_value(json_object_get(t, "provider")),
+                     json_string_value(json_object_get(t, "model")));
+            const json_t *pin = pin_for(c->ovr, model, key);
+            if (!pin)
+                continue;
+            json_t *version = json_object_get(pin, "version");
+            snprintf(path, sizeof path, "$.models.%s.targets[%zu].model", model, j);
+            json_array_append_new(marks, json_pack("{s:s, s:O, s:O, s:s}", "path", path, "value",
+                                                   version, "configured",
+                                                   json_object_get(t, "model"), "source", "pin"));
+            json_object_set(t, "model", version);
+        }
+    }
+}
+
 void admin_cmd_config_show(struct ctr *c, const struct admin_peer *peer, json_t *args,
                            struct admin_reply *r)
 {
@@ -96,9 +141,15 @@ void admin_cmd_config_show(struct ctr *c, const struct admin_peer *peer, json_t 
         return;
     }
     redact_keys(doc);
+    json_t *marks = json_array();
+    apply_pins(c, doc, marks);
     for (size_t i = 0; i < c->cfg->nproviders; i++)
         json_object_set_new(sources, c->cfg->providers[i].name,
                             json_string(admin_key_source(c, &c->cfg->providers[i])));
-    r->result = json_pack("{s:s, s:I, s:o, s:o}", "path", c->config_path, "generation",
-                          (json_int_t)c->generation, "config", doc, "key_sources", sources);
+    json_t *ovr = json_pack("{s:O, s:o*, s:O}", "pins", json_object_get(c->ovr, "pins"),
+                            "faults", ctr_ovr_live_faults(c), "drains",
+                            json_object_get(c->ovr, "drains"));
+    r->result = json_pack("{s:s, s:I, s:o, s:o, s:o*, s:o*}", "path", c->config_path,
+                          "generation", (json_int_t)c->generation, "config", doc, "key_sources",
+                          sources, "overridden", marks, "overrides", ovr);
 }

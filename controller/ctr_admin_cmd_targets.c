@@ -2,7 +2,8 @@
  * ctr_admin_cmd_targets: `targets` and `health`, one entry per target
  * ("provider/model") of the configured chains: its breaker (from the
  * controller's breakers), its attempt statistics (the telemetry aggregate)
- * and its probe state (as stored in ST_DB_PROBES).
+ * its probe state (as stored in ST_DB_PROBES) and the operator overrides on
+ * it (its drain and live forced failures, ctr_ovr.c).
  */
 #include "ctr_admin.h"
 
@@ -60,6 +61,10 @@ static json_t *config_targets(struct ctr *c)
                               "health", health ? health : json_null());
                 if (!e || json_array_append_new(list, e) < 0)
                     continue;
+                json_t *ovr = ctr_ovr_for_target(c, p->name, model);
+                if (ovr)
+                    json_object_update(e, ovr);   /* "drain", "faults" */
+                json_decref(ovr);
             }
             json_array_append_new(json_object_get(e, "chains"), json_string(m->name));
         }

@@ -96,8 +96,9 @@ static void window_clear(struct ctr_brk *b)
     b->consec = 0;
 }
 
-/* Adds one outcome and returns the window's totals. */
-static void window_add(struct ctr *c, struct ctr_brk *b, bool bad, uint32_t *total, uint32_t *nbad)
+/* Adds n outcomes and returns the window's totals. */
+static void window_add(struct ctr *c, struct ctr_brk *b, bool bad, uint32_t n, uint32_t *total,
+                       uint32_t *nbad)
 {
     uint64_t width = (uint64_t)c->cfg->breaker.window_ms / BRK_BUCKETS;
     if (width == 0)
@@ -109,9 +110,9 @@ static void window_add(struct ctr *c, struct ctr_brk *b, bool bad, uint32_t *tot
         b->ok[i] = b->bad[i] = 0;
     }
     if (bad)
-        b->bad[i]++;
+        b->bad[i] += n;
     else
-        b->ok[i]++;
+        b->ok[i] += n;
     *total = *nbad = 0;
     for (size_t j = 0; j < BRK_BUCKETS; j++)
         if (b->bucket_of[j] + BRK_BUCKETS > slot) {
@@ -202,7 +203,7 @@ void ctr_breaker_attempt(struct ctr *c, int slot, const struct tel_attempt *a)
     if (b->rec.state != BRK_CLOSED || (fail != FAIL_NONE && !counts))
         return;
     uint32_t total, nbad;
-    window_add(c, b, counts, &total, &nbad);
+    window_add(c, b, counts, 1, &total, &nbad);
     if (!counts) {
         b->consec = 0;
         return;
@@ -221,6 +222,18 @@ void ctr_breaker_attempt(struct ctr *c, int slot, const struct tel_attempt *a)
         return;
     }
     trip(c, b, fail, why);
+}
+
+void ctr_breaker_oks(struct ctr *c, const char *provider, const char *model, uint32_t n)
+{
+    /* Like n successful attempts: they only count while the breaker is
+     * closed (a trial's outcome always comes unbatched). */
+    struct ctr_brk *b = brk_get(c, provider, model);
+    if (!b || b->rec.state != BRK_CLOSED || n == 0)
+        return;
+    uint32_t total, nbad;
+    window_add(c, b, false, n, &total, &nbad);
+    b->consec = 0;
 }
 
 void ctr_breaker_trial(struct ctr *c, int slot, const struct tel_trial *t)

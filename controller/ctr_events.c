@@ -41,7 +41,9 @@ void ctr_events_add(struct ctr *c, int slot, const struct tel_failover *f)
         e->dropped++;
         return;
     }
-    const char *reason = f->fail == TEL_REASON_BREAKER ? "breaker_open" : fail_class_name(f->fail);
+    const char *reason = f->fail == TEL_REASON_BREAKER   ? "breaker_open"
+                         : f->fail == TEL_REASON_DRAINED ? "drained"
+                                                         : fail_class_name(f->fail);
     json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "ts_ms", (json_int_t)f->wall_ms,
                           "request_id", f->request_id, "chain", f->chain, "from", f->from, "to", f->to,
                           "reason", reason, "added_ms", (int)f->added_ms, "worker", slot);

@@ -178,7 +178,7 @@ static int run(const char *config_path)
     st_reader_check(c.st);
     /* Keys before anything else reads the store's key table: a rotation a
      * crash interrupted is finished here. */
-    if (ctr_keys_start(&c) < 0 || ctr_check_keys(&c, c.cfg, NULL) < 0)
+    if (ctr_keys_start(&c) < 0 || ctr_check_keys(&c, c.cfg, NULL) < 0 || ctr_ovr_start(&c) < 0)
         goto out;
     if (ctr_publish(&c, c.cfg) < 0)
         goto out;
@@ -199,6 +199,11 @@ static int run(const char *config_path)
             log_err("cannot watch signal %d", sigs[i]);
             goto out;
         }
+    }
+    /* Short-lived keys before the first worker needs them. */
+    if (ctr_token_start(&c) < 0) {
+        log_err("cannot set up the token sources");
+        goto out;
     }
     if (ctr_tel_start(&c) < 0 || ctr_breaker_start(&c) < 0 || ctr_workers_start(&c) < 0 ||
         ctr_probe_start(&c) < 0) {
@@ -224,7 +229,9 @@ out:
     ctr_breaker_free(&c);
     ctr_workers_free(&c);
     ctr_tel_free(&c);
+    ctr_token_free(&c);
     ctr_keys_free(&c);
+    ctr_ovr_free(&c);
     for (size_t i = 0; i < sizeof c.sig_ev / sizeof c.sig_ev[0]; i++)
         if (c.sig_ev[i])
             event_free(c.sig_ev[i]);

@@ -30,6 +30,7 @@
 
 #include <curl/curl.h>
 
+#include "ad.h"
 #include "bs_time.h"
 #include "gw_upstream.h"
 #include "keys.h"
@@ -106,17 +107,14 @@ static struct curl_slist *append_wiped(struct curl_slist *list, char *line, bool
 /* GET base_url + path with an Accept header and, when the provider has a
  * key, "<key_header><key>" (e.g. "Authorization: Bearer ").  extra: one
  * more header line or NULL. */
-static int probe_get(const struct cfg_provider *prov, const char *path, const char *key,
-                     const char *key_header, const char *extra, CURL *easy,
-                     struct curl_slist **headers, char *why, size_t whylen)
+/* GET url (malloc'd, taken; NULL: out of memory) with the key. */
+static int probe_get_url(char *url, const char *key, const char *key_header, const char *extra, CURL *easy,
+                         struct curl_slist **headers, char *why, size_t whylen)
 {
-    size_t ulen = strlen(prov->base_url) + strlen(path) + 1;
-    char *url = malloc(ulen);
     if (!url) {
         snprintf(why, whylen, "cannot start: out of memory");
         return -1;
     }
-    snprintf(url, ulen, "%s%s", prov->base_url, path);
     CURLcode rc = curl_easy_setopt(easy, CURLOPT_URL, url); /* curl copies it */
     free(url);
     if (rc != CURLE_OK) {
@@ -155,6 +153,16 @@ static int probe_get(const struct cfg_provider *prov, const char *path, const ch
     return 0;
 }
 
+static int probe_get(const struct cfg_provider *prov, const char *path, const char *key,
+                     const char *key_header, const char *extra, CURL *easy,
+                     struct curl_slist **headers, char *why, size_t whylen)
+{
+    char *url = NULL;
+    if (asprintf(&url, "%s%s", prov->base_url, path) < 0)
+        url = NULL;
+    return probe_get_url(url, key, key_header, extra, easy, headers, why, whylen);
+}
+
 /* OpenAI and everything speaking its API: GET {base_url}/models lists the
  * models the key may use; it costs no tokens and checks the network path,
  * TLS, the server and the key in one request. */
@@ -180,6 +188,23 @@ static int probe_setup_anthropic(const struct cfg_provider *prov, const char *mo
                      why, whylen);
 }
 
+/* Gemini: GET the model itself (models.get) at the adapter's URL: the
+ * key and the model's existence in one request, no tokens. */
+static int probe_setup_gemini(const struct cfg_provider *prov, const char *model, const char *key,
+                              CURL *easy, struct curl_slist **headers, char *why, size_t whylen)
+{
+    struct ad_target t = { .base_url = prov->base_url, .model = model, .api_version = prov->api_version };
+    return probe_get_url(ad_gemini_probe_url(&t), key, "x-goog-api-key: ", NULL, easy, headers, why, whylen);
+}
+
+/* Azure OpenAI: the resource's model list, with the api-key header. */
+static int probe_setup_azure(const struct cfg_provider *prov, const char *model, const char *key,
+                             CURL *easy, struct curl_slist **headers, char *why, size_t whylen)
+{
+    struct ad_target t = { .base_url = prov->base_url, .model = model, .api_version = prov->api_version };
+    return probe_get_url(ad_azure_probe_url(&t), key, "api-key: ", NULL, easy, headers, why, whylen);
+}
+
 static const struct probe_type {
     enum cfg_provider_type type;
     probe_setup_fn setup;
@@ -187,6 +212,8 @@ static const struct probe_type {
     { CFG_PROV_OPENAI, probe_setup_openai },
     { CFG_PROV_OPENAI_COMPAT, probe_setup_openai },
     { CFG_PROV_ANTHROPIC, probe_setup_anthropic },
+    { CFG_PROV_GEMINI, probe_setup_gemini },
+    { CFG_PROV_AZURE, probe_setup_azure },
 };
 
 static probe_setup_fn probe_setup_for(enum cfg_provider_type type)

@@ -12,6 +12,7 @@
 #include "log.h"
 
 struct publish_arg {
+    const char *key;
     const char *json;
     size_t len;
     uint64_t generation;
@@ -20,26 +21,31 @@ struct publish_arg {
 static int publish_txn(struct st_env *st, MDB_txn *txn, void *argp)
 {
     struct publish_arg *a = argp;
-    int rc = st_put(st, txn, ST_DB_META, ST_KEY_CONFIG, a->json, a->len);
+    int rc = st_put(st, txn, ST_DB_META, a->key, a->json, a->len);
     return rc ? rc : st_bump(st, txn, ST_DB_META, ST_KEY_GENERATION, &a->generation);
 }
 
-/* One write transaction: the config and its generation change together, so
- * a worker never sees a generation without its config. */
-int ctr_publish(struct ctr *c, const struct cfg *cfg)
+/* One write transaction: the document and its generation change together,
+ * so a worker never sees a generation without what it stands for. */
+int ctr_publish_meta(struct ctr *c, const char *key, const json_t *doc)
 {
-    char *json = json_dumps(cfg->normalized, JSON_COMPACT | JSON_SORT_KEYS);
+    char *json = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
     if (!json)
         return -ENOMEM;
-    struct publish_arg a = { json, strlen(json), 0 };
+    struct publish_arg a = { key, json, strlen(json), 0 };
     int rc = st_write(c->st, publish_txn, &a, true);
     free(json);
-    if (rc) {
+    if (rc == 0)
+        c->generation = a.generation;
+    return rc;
+}
+
+int ctr_publish(struct ctr *c, const struct cfg *cfg)
+{
+    int rc = ctr_publish_meta(c, ST_KEY_CONFIG, cfg->normalized);
+    if (rc)
         log_err("cannot store the configuration in %s: %s", cfg->state_dir, st_strerror(rc));
-        return rc;
-    }
-    c->generation = a.generation;
-    return 0;
+    return rc;
 }
 
 /* Logs a reload or start problem and, when the caller wants them, keeps it
@@ -174,5 +180,6 @@ int ctr_reload(struct ctr *c, struct cfg_errors *errs)
                (unsigned long long)c->generation, cfg->nproviders, cfg->nmodels, cfg->workers);
     ctr_workers_resize(c);
     ctr_probe_reload(c);
+    ctr_token_reload(c);
     return 0;
 }

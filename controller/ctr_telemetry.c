@@ -72,13 +72,48 @@ static void on_attempt(struct ctr *c, const struct tel_attempt *a)
         ewma(&h->latency_ewma_ms, a->latency_ms, h->ok);
         if (a->ttfb_ms)
             ewma(&h->ttfb_ewma_ms, a->ttfb_ms, h->ok);
-    } else if (a->fail != FAIL_CANCELLED) {
+    } else if (a->fail != FAIL_CANCELLED && a->fail != FAIL_INVALID_RESPONSE) {
+        /* A broken answer says nothing about the target's health: it shows
+         * in by_class only. */
         h->failures++;
         h->last_fail = a->fail;
         h->last_fail_wall_ms = a->wall_ms;
     }
     h->prompt_tokens += a->prompt_tokens;
     h->completion_tokens += a->completion_tokens;
+    h->dirty = true;
+    c->health_dirty = true;
+}
+
+/* n samples averaging `mean`: the same as n single updates would give for
+ * samples all equal to it. */
+static void ewma_n(double *avg, double mean, uint32_t n, uint64_t total)
+{
+    if (total <= n) {
+        *avg = mean;
+        return;
+    }
+    double keep = 1.0;
+    for (uint32_t i = 0; i < n && keep > 1e-9; i++)
+        keep *= 1.0 - EWMA_ALPHA;
+    *avg = mean + keep * (*avg - mean);
+}
+
+static void on_oks(struct ctr *c, const struct tel_oks *o)
+{
+    struct ctr_health *h = health_get(c, o->provider, o->model);
+    if (!h || o->count == 0)
+        return;
+    h->attempts += o->count;
+    h->by_class[FAIL_NONE] += o->count;
+    h->ok += o->count;
+    h->last_status = o->status;
+    h->last_ok_wall_ms = o->wall_ms;
+    ewma_n(&h->latency_ewma_ms, (double)o->latency_ms_sum / o->count, o->count, h->ok);
+    if (o->ttfb_count)
+        ewma_n(&h->ttfb_ewma_ms, (double)o->ttfb_ms_sum / o->ttfb_count, o->ttfb_count, h->ok);
+    h->prompt_tokens += o->prompt_tokens;
+    h->completion_tokens += o->completion_tokens;
     h->dirty = true;
     c->health_dirty = true;
 }
@@ -98,6 +133,7 @@ void ctr_tel_read(evutil_socket_t fd, short what, void *arg)
     union {
         struct tel_hdr hdr;
         struct tel_attempt attempt;
+        struct tel_oks oks;
         struct tel_status status;
         struct tel_trial trial;
         struct tel_failover failover;
@@ -116,6 +152,11 @@ void ctr_tel_read(evutil_socket_t fd, short what, void *arg)
             m.attempt.model[sizeof m.attempt.model - 1] = '\0';
             on_attempt(s->ctr, &m.attempt);
             ctr_breaker_attempt(s->ctr, s->index, &m.attempt);
+        } else if (m.hdr.kind == TEL_OKS && n == sizeof m.oks) {
+            m.oks.provider[sizeof m.oks.provider - 1] = '\0';
+            m.oks.model[sizeof m.oks.model - 1] = '\0';
+            on_oks(s->ctr, &m.oks);
+            ctr_breaker_oks(s->ctr, m.oks.provider, m.oks.model, m.oks.count);
         } else if (m.hdr.kind == TEL_FAILOVER && n == sizeof m.failover) {
             m.failover.chain[sizeof m.failover.chain - 1] = '\0';
             m.failover.from[sizeof m.failover.from - 1] = '\0';

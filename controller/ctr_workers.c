@@ -188,8 +188,10 @@ void ctr_workers_reap(struct ctr *c)
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         struct ctr_slot *s = slot_by_pid(c, pid);
-        if (!s)
+        if (!s) {
+            ctr_token_reaped(c, pid, status);
             continue;
+        }
         char how[96];
         describe_exit(status, how, sizeof how);
         bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;

@@ -34,6 +34,12 @@ struct ctl {
  * error (with --json also the error object on stdout). */
 int ctl_call(struct ctl *ctl, const char *cmd, json_t *args, json_t **result);
 void ctl_close(struct ctl *ctl);
+/* The common shape of a command: ctl_call, then the result printed, as JSON
+ * with --json (or without a printer), else by print(result, ctx). */
+typedef void (*ctl_print_fn)(const json_t *result, void *ctx);
+int ctl_run(struct ctl *ctl, const char *cmd, json_t *args, ctl_print_fn print, void *ctx);
+/* The same for a command without arguments: a usage error if argv has any. */
+int ctl_run_noargs(struct ctl *ctl, const char *cmd, int argc, char **argv, ctl_print_fn print);
 
 /* ctl_out.c */
 struct ctl_table;
@@ -55,6 +61,17 @@ bool ctl_parse_int(const char *s, long long lo, long long hi, long long *out);
  * "1d", "1h30m") relative to now_ms. */
 bool ctl_parse_since(const char *s, uint64_t now_ms, uint64_t *out);
 uint64_t ctl_now_ms(void);
+/* A command's options: "--name VALUE", "--name=VALUE", or a flag "--name"
+ * (value NULL, flag set). */
+struct ctl_opt {
+    const char *name;       /* "--mode" */
+    const char **value;     /* for an option with a value */
+    bool *flag;             /* for a flag */
+};
+/* Splits argv into the options of opts (NULL-name terminated) and from
+ * minpos to maxpos positionals; CTL_OK, or CTL_USAGE after saying why. */
+int ctl_parse_opts(const char *cmd, int argc, char **argv, const struct ctl_opt *opts,
+                   const char **pos, int minpos, int maxpos, const char *what);
 
 /* ctl_main.c */
 /* Prints "backstopctl: MESSAGE" and the usage line to stderr; returns CTL_USAGE. */
@@ -82,5 +99,14 @@ int ctl_cmd_config_show(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_keys_set(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_keys_list(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_keys_rotate(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_pin(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_unpin(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_pins(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_fail(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_unfail(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_faults(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_drain(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_undrain(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_drains(struct ctl *ctl, int argc, char **argv);
 
 #endif

@@ -180,6 +180,12 @@ static int follow(struct ctl *ctl, struct history_opts *o)
     return rc;
 }
 
+static void print_events_result(const json_t *r, void *ctx)
+{
+    (void)ctx;
+    print_events(json_object_get(r, "events"));
+}
+
 int ctl_cmd_events(struct ctl *ctl, int argc, char **argv)
 {
     struct history_opts o;
@@ -188,21 +194,16 @@ int ctl_cmd_events(struct ctl *ctl, int argc, char **argv)
         return rc;
     if (o.follow)
         return follow(ctl, &o);
-    json_t *args = history_args(&o, o.since_set, o.since), *r;
-    rc = ctl_call(ctl, "events", args, &r);
+    json_t *args = history_args(&o, o.since_set, o.since);
+    rc = ctl_run(ctl, "events", args, print_events_result, NULL);
     json_decref(args);
-    if (rc != CTL_OK)
-        return rc;
-    if (ctl->json)
-        ctl_print_json(r);
-    else
-        print_events(json_object_get(r, "events"));
-    json_decref(r);
-    return CTL_OK;
+    return rc;
 }
 
-static void print_audit(const json_t *list)
+static void print_audit(const json_t *r, void *ctx)
 {
+    (void)ctx;
+    const json_t *list = json_object_get(r, "audit");
     static const char *const heads[] = { "TIME", "UID", "PID", "COMMAND", "ARGS", "RESULT" };
     struct ctl_table *t = ctl_table_new(6, heads);
     size_t i;
@@ -234,15 +235,8 @@ int ctl_cmd_audit(struct ctl *ctl, int argc, char **argv)
     int rc = parse_opts("audit", false, argc, argv, &o);
     if (rc != CTL_OK)
         return rc;
-    json_t *args = history_args(&o, o.since_set, o.since), *r;
-    rc = ctl_call(ctl, "audit", args, &r);
+    json_t *args = history_args(&o, o.since_set, o.since);
+    rc = ctl_run(ctl, "audit", args, print_audit, NULL);
     json_decref(args);
-    if (rc != CTL_OK)
-        return rc;
-    if (ctl->json)
-        ctl_print_json(r);
-    else
-        print_audit(json_object_get(r, "audit"));
-    json_decref(r);
-    return CTL_OK;
+    return rc;
 }

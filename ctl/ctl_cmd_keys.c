@@ -9,6 +9,14 @@
 
 #include "keys.h"
 
+static void print_set(const json_t *r, void *ctx)
+{
+    char b[3][64];
+    printf("key of provider %s stored: fingerprint %s, version %s; generation %s\n",
+           (const char *)ctx, ctl_str(r, "fingerprint", b[0], 64), ctl_str(r, "version", b[1], 64),
+           ctl_str(r, "generation", b[2], 64));
+}
+
 int ctl_cmd_keys_set(struct ctl *ctl, int argc, char **argv)
 {
     const char *provider = NULL, *file = NULL;
@@ -35,40 +43,20 @@ int ctl_cmd_keys_set(struct ctl *ctl, int argc, char **argv)
     size_t len;
     if (ctl_read_secret(file, provider, &secret, &len) != CTL_OK)
         return CTL_FAILED;
-    json_t *args = json_pack("{s:s, s:s%}", "provider", provider, "secret", secret, len), *r;
+    json_t *args = json_pack("{s:s, s:s%}", "provider", provider, "secret", secret, len);
     keys_free(secret);
     if (!args)
         return ctl_fail("out of memory");
-    int rc = ctl_call(ctl, "keys set", args, &r);
+    int rc = ctl_run(ctl, "keys set", args, print_set, (void *)provider);
     json_t *s = json_object_get(args, "secret");
     sodium_memzero((char *)json_string_value(s), json_string_length(s));
     json_decref(args);
-    if (rc != CTL_OK)
-        return CTL_FAILED;
-    if (ctl->json) {
-        ctl_print_json(r);
-    } else {
-        char b[3][64];
-        printf("key of provider %s stored: fingerprint %s, version %s; generation %s\n", provider,
-               ctl_str(r, "fingerprint", b[0], 64), ctl_str(r, "version", b[1], 64),
-               ctl_str(r, "generation", b[2], 64));
-    }
-    json_decref(r);
-    return CTL_OK;
+    return rc;
 }
 
-int ctl_cmd_keys_list(struct ctl *ctl, int argc, char **argv)
+static void print_list(const json_t *r, void *ctx)
 {
-    if (ctl_no_args("keys list", argc, argv))
-        return CTL_USAGE;
-    json_t *r;
-    if (ctl_call(ctl, "keys list", NULL, &r) != CTL_OK)
-        return CTL_FAILED;
-    if (ctl->json) {
-        ctl_print_json(r);
-        json_decref(r);
-        return CTL_OK;
-    }
+    (void)ctx;
     static const char *const heads[] = { "PROVIDER", "FINGERPRINT", "VERSION", "SET_AT", "NOTE" };
     struct ctl_table *t = ctl_table_new(5, heads);
     size_t i;
@@ -86,25 +74,23 @@ int ctl_cmd_keys_list(struct ctl *ctl, int argc, char **argv)
     }
     ctl_table_print(t, stdout);
     ctl_table_free(t);
-    json_decref(r);
-    return CTL_OK;
+}
+
+int ctl_cmd_keys_list(struct ctl *ctl, int argc, char **argv)
+{
+    return ctl_run_noargs(ctl, "keys list", argc, argv, print_list);
+}
+
+static void print_rotate(const json_t *r, void *ctx)
+{
+    (void)ctx;
+    char b[3][64];
+    printf("master key rotated: new id %s, %s key(s) re-encrypted; generation %s\n",
+           ctl_str(r, "master_id", b[0], 64), ctl_str(r, "rekeyed", b[1], 64),
+           ctl_str(r, "generation", b[2], 64));
 }
 
 int ctl_cmd_keys_rotate(struct ctl *ctl, int argc, char **argv)
 {
-    if (ctl_no_args("keys rotate-master", argc, argv))
-        return CTL_USAGE;
-    json_t *r;
-    if (ctl_call(ctl, "keys rotate-master", NULL, &r) != CTL_OK)
-        return CTL_FAILED;
-    if (ctl->json) {
-        ctl_print_json(r);
-    } else {
-        char b[3][64];
-        printf("master key rotated: new id %s, %s key(s) re-encrypted; generation %s\n",
-               ctl_str(r, "master_id", b[0], 64), ctl_str(r, "rekeyed", b[1], 64),
-               ctl_str(r, "generation", b[2], 64));
-    }
-    json_decref(r);
-    return CTL_OK;
+    return ctl_run_noargs(ctl, "keys rotate-master", argc, argv, print_rotate);
 }

@@ -1,18 +1,9 @@
 /* ctl_cmd_status: `backstopctl status`. */
 #include "ctl.h"
 
-int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
+static void print_status(const json_t *r, void *ctx)
 {
-    if (ctl_no_args("status", argc, argv))
-        return CTL_USAGE;
-    json_t *r;
-    if (ctl_call(ctl, "status", NULL, &r) != CTL_OK)
-        return CTL_FAILED;
-    if (ctl->json) {
-        ctl_print_json(r);
-        json_decref(r);
-        return CTL_OK;
-    }
+    (void)ctx;
     char b[8][64], up[32];
     ctl_fmt_dur((long long)json_integer_value(json_object_get(r, "uptime_ms")), up, sizeof up);
     printf("controller    pid %s, backstopd %s, up %s%s\n", ctl_str(r, "pid", b[0], 64),
@@ -48,6 +39,9 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
     }
     ctl_table_print(t, stdout);
     ctl_table_free(t);
-    json_decref(r);
-    return CTL_OK;
+}
+
+int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
+{
+    return ctl_run_noargs(ctl, "status", argc, argv, print_status);
 }

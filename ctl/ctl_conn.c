@@ -158,6 +158,26 @@ int ctl_call(struct ctl *ctl, const char *cmd, json_t *args, json_t **result)
     return CTL_OK;
 }
 
+int ctl_run(struct ctl *ctl, const char *cmd, json_t *args, ctl_print_fn print, void *ctx)
+{
+    json_t *r;
+    if (ctl_call(ctl, cmd, args, &r) != CTL_OK)
+        return CTL_FAILED;
+    if (ctl->json || !print)
+        ctl_print_json(r);
+    else
+        print(r, ctx);
+    json_decref(r);
+    return CTL_OK;
+}
+
+int ctl_run_noargs(struct ctl *ctl, const char *cmd, int argc, char **argv, ctl_print_fn print)
+{
+    if (ctl_no_args(cmd, argc, argv))
+        return CTL_USAGE;
+    return ctl_run(ctl, cmd, NULL, print, NULL);
+}
+
 void ctl_close(struct ctl *ctl)
 {
     if (ctl->fd >= 0)

@@ -24,7 +24,7 @@ static const struct command {
     const char *what;
 } commands[] = {
     { "status", NULL, ctl_cmd_status, "", "controller, generation, listen address, each worker" },
-    { "targets", NULL, ctl_cmd_targets, "", "each target: breaker, probe, key source" },
+    { "targets", NULL, ctl_cmd_targets, "", "each target: breaker, probe, key source, drain, forced failures" },
     { "health", NULL, ctl_cmd_health, "", "each target: attempts, error rate, latency, last failure" },
     { "events", NULL, ctl_cmd_events, " [--since T] [--limit N] [--follow]",
       "the failover history (--follow: new events every 500 ms until Ctrl-C)" },
@@ -38,6 +38,19 @@ static const struct command {
     { "keys", "list", ctl_cmd_keys_list, "", "stored keys: provider, fingerprint, version, set time" },
     { "keys", "rotate-master", ctl_cmd_keys_rotate, "",
       "new master key; every stored key re-encrypted under it" },
+    { "pin", NULL, ctl_cmd_pin, " MODEL VERSION [--target PROVIDER/MODEL]",
+      "send VERSION upstream instead of the configured model (all MODEL's targets, or one)" },
+    { "unpin", NULL, ctl_cmd_unpin, " MODEL [--target PROVIDER/MODEL]", "remove a pin" },
+    { "pins", NULL, ctl_cmd_pins, "", "the version pins" },
+    { "fail", NULL, ctl_cmd_fail,
+      " TARGET|PROVIDER --mode MODE [--rate PCT] [--for DURATION] [--model M] [--key FPR]",
+      "make it fail as MODE says, without calling it (MODE below)" },
+    { "unfail", NULL, ctl_cmd_unfail, " ID|TARGET|PROVIDER|--all", "end forced failures" },
+    { "faults", NULL, ctl_cmd_faults, "", "the forced failures in force" },
+    { "drain", NULL, ctl_cmd_drain, " TARGET|PROVIDER",
+      "no new requests to it (skipped as \"drained\"); those in flight finish" },
+    { "undrain", NULL, ctl_cmd_undrain, " TARGET|PROVIDER|--all", "end a drain" },
+    { "drains", NULL, ctl_cmd_drains, "", "the drained targets and providers" },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -66,7 +79,10 @@ static void help(FILE *out)
           "\n"
           "The socket is -s, else -c's admin.socket, else $BACKSTOP_SOCKET, else\n"
           "./" DEFAULT_SOCKET ".  T is a time in epoch milliseconds or a duration ago\n"
-          "(500ms, 90s, 5m, 2h, 1d, 1h30m).\n"
+          "(500ms, 90s, 5m, 2h, 1d, 1h30m).  DURATION is such a duration (default and\n"
+          "maximum: overrides.fault_default_ms and fault_max_ms in the config).\n"
+          "MODE: status:CODE[,retry-after=S][,code=C], timeout, hang, reset,\n"
+          "stream-cut[:N], stream-error[:N], empty-tool-turn, latency:MS.\n"
           "\n"
           "exit status: 0 ok; 1 the command failed or the controller cannot be reached;\n"
           "2 usage error.  See docs/ctl.md.\n", out);

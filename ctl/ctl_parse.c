@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "ovr.h"
+
 bool ctl_parse_int(const char *s, long long lo, long long hi, long long *out)
 {
     if (!s || !*s || s[0] == '+' || s[0] == ' ')
@@ -27,43 +29,6 @@ uint64_t ctl_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static long long unit_ms(const char *u, size_t n)
-{
-    static const struct { const char *name; long long ms; } units[] = {
-        { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
-    };
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (strlen(units[i].name) == n && strncmp(units[i].name, u, n) == 0)
-            return units[i].ms;
-    return 0;
-}
-
-/* "1h30m", "90s", "500ms": one or more NUMBER UNIT pairs. */
-static bool parse_duration(const char *s, long long *out)
-{
-    long long total = 0;
-    const char *p = s;
-    if (!*p)
-        return false;
-    while (*p) {
-        if (*p < '0' || *p > '9')
-            return false;
-        char *end;
-        errno = 0;
-        long long n = strtoll(p, &end, 10);
-        const char *u = end;
-        while (*end && (*end < '0' || *end > '9'))
-            end++;
-        long long ms = unit_ms(u, (size_t)(end - u));
-        if (errno || ms == 0 || n > 100LL * 365 * 86400000 / ms)
-            return false;
-        total += n * ms;
-        p = end;
-    }
-    *out = total;
-    return true;
-}
-
 bool ctl_parse_since(const char *s, uint64_t now_ms, uint64_t *out)
 {
     long long v;
@@ -71,8 +36,50 @@ bool ctl_parse_since(const char *s, uint64_t now_ms, uint64_t *out)
         *out = (uint64_t)v;
         return true;
     }
-    if (!parse_duration(s, &v))
+    if (!ovr_parse_duration(s, &v))
         return false;
     *out = (uint64_t)v > now_ms ? 0 : now_ms - (uint64_t)v;
     return true;
+}
+
+static const struct ctl_opt *find_opt(const struct ctl_opt *opts, const char *arg, size_t n)
+{
+    for (; opts->name; opts++)
+        if (strlen(opts->name) == n && strncmp(opts->name, arg, n) == 0)
+            return opts;
+    return NULL;
+}
+
+int ctl_parse_opts(const char *cmd, int argc, char **argv, const struct ctl_opt *opts,
+                   const char **pos, int minpos, int maxpos, const char *what)
+{
+    int npos = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || !a[1]) {
+            if (npos == maxpos)
+                return ctl_usage_error("%s: unexpected argument \"%s\" (%s)", cmd, a, what);
+            pos[npos++] = a;
+            continue;
+        }
+        const char *eq = strchr(a, '=');
+        const struct ctl_opt *o = find_opt(opts, a, eq ? (size_t)(eq - a) : strlen(a));
+        if (!o)
+            return ctl_usage_error("%s: unknown option \"%s\" (%s)", cmd, a, what);
+        if (o->flag) {
+            if (eq)
+                return ctl_usage_error("%s: %s takes no value", cmd, o->name);
+            *o->flag = true;
+            continue;
+        }
+        const char *v = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
+        if (!v || !*v)
+            return ctl_usage_error("%s: %s needs a value", cmd, o->name);
+        if (*o->value)
+            return ctl_usage_error("%s: %s given twice", cmd, o->name);
+        *o->value = v;
+    }
+    if (npos < minpos)
+        return ctl_usage_error("%s: too few arguments (%s)", cmd, what);
+    return CTL_OK;
 }

@@ -88,6 +88,24 @@ extern const struct ad_ops ad_openai_ops;
 extern const struct ad_ops ad_anthropic_ops;
 /* AWS Bedrock Converse / ConverseStream (binary event-stream, SigV4). */
 extern const struct ad_ops ad_bedrock_ops;
+/* Gemini generateContent (Google AI Studio: x-goog-api-key). */
+extern const struct ad_ops ad_gemini_ops;
+/* Azure OpenAI: the OpenAI body at Azure's URLs, api-key, filter reports
+ * removed.  The target's model is the deployment name; api_version a
+ * date for the dated URL form, unset (or "v1") for the v1 form. */
+extern const struct ad_ops ad_azure_ops;
+/* Vertex AI, Gemini and Anthropic models: base_url is
+ * ".../v1/projects/{project}/locations/{location}", api_key the OAuth
+ * access token, api_version (Anthropic) the body's anthropic_version. */
+extern const struct ad_ops ad_vertex_gemini_ops;
+extern const struct ad_ops ad_vertex_anthropic_ops;
+/* For the controller's health probes: a GET that costs no tokens and
+ * checks the path, the key and (Gemini) the model.  malloc'd URL, NULL
+ * when memory ran out.  Gemini: the model itself (models.get); Azure:
+ * the resource's model list (dated form: /openai/models?api-version). */
+char *ad_gemini_probe_url(const struct ad_target *t);
+char *ad_azure_probe_url(const struct ad_target *t);
+
 /* By ad_ops.name; "openai-compatible" is the openai adapter.  NULL when unknown. */
 const struct ad_ops *ad_ops_find(const char *name);
 

@@ -4,6 +4,7 @@
  * text block is said as a plain string, as Anthropic documents it.
  */
 #include "ad_anthropic.h"
+#include "ad_params.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,25 +16,17 @@ static json_t *text(const char *t)
     return json_pack("{s:s, s:s}", "type", "text", "text", t);
 }
 
-static int image(json_t *blocks, const json_t *part, size_t mi, size_t pi, struct ad_error *err)
+static int image(json_t *blocks, const char *url, size_t mi, size_t pi, struct ad_error *err)
 {
-    const json_t *iu = json_object_get(part, "image_url");
-    const char *url = json_is_string(iu) ? json_string_value(iu) : ad_str(iu, "url");
-    if (!url)
-        return ad_fail(err, FAIL_CLIENT, "messages[%zu].content[%zu].image_url.url is missing", mi, pi);
     json_t *b = NULL;
     if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0) {
         b = json_pack("{s:s, s:{s:s, s:s}}", "type", "image", "source", "type", "url", "url", url);
         return json_array_append_new(blocks, b) < 0 ? ad_oom(err) : 0;
     }
-    char *mime = NULL;
-    const char *data = NULL;
-    int rc = ad_data_url(url, &mime, &data);
-    if (rc == -2)
-        return ad_oom(err);
-    if (rc < 0 || !*data)
-        return ad_fail(err, FAIL_CLIENT,
-                       "messages[%zu].content[%zu]: image_url must be http(s) or a base64 data URL", mi, pi);
+    char *mime;
+    const char *data;
+    if (ad_image_data(url, mi, pi, &mime, &data, err) < 0)
+        return -1;
     bool known = false;
     for (size_t i = 0; i < sizeof image_types / sizeof image_types[0]; i++)
         known = known || strcmp(mime, image_types[i]) == 0;

@@ -10,6 +10,7 @@
  * one Anthropic call gives one answer.
  */
 #include "ad_anthropic.h"
+#include "ad_params.h"
 
 #include <string.h>
 
@@ -29,7 +30,7 @@ static int sampling(const json_t *req, json_t *body, struct ad_error *err)
     json_t *stop;
     int rt = ad_temperature01(req, &t, err);
     int rp = rt < 0 ? -1 : ad_top_p(req, &p, err);
-    int rs = rp < 0 ? -1 : ad_stop_sequences(req, &stop, err);
+    int rs = rp < 0 ? -1 : ad_stop_list(req, &stop, err);
     if (rs < 0)
         return -1;
     int rc = rt ? json_object_set_new(body, "temperature", json_real(t)) : 0;

@@ -3,6 +3,7 @@
  * (response_format), which is served through a tool where it can be.
  */
 #include "ad_anthropic.h"
+#include "ad_params.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,8 @@
 /* The Anthropic tool_choice object. */
 static int tool_choice(const json_t *req, json_t **choice, struct ad_choice *c, struct ad_error *err)
 {
-    static const char *const types[] = { "auto", "any", "none", "tool" };
+    static const char *const types[] = { [AD_CHOICE_AUTO] = "auto", [AD_CHOICE_ANY] = "any",
+                                         [AD_CHOICE_NONE] = "none", [AD_CHOICE_NAMED] = "tool" };
     *choice = NULL;
     if (ad_tool_choice(req, c, "Anthropic", err) < 0)
         return -1;
@@ -65,23 +67,10 @@ static int client_tools(const json_t *req, json_t *body, bool *have_tools, struc
         json_decref(choice);
         return -1;
     }
-    json_t *out = json_array();
+    json_t *out = ad_tools_map(list, &c, one_tool, err);
     if (!out) {
         json_decref(choice);
-        return ad_oom(err);
-    }
-    size_t i;
-    const json_t *tool;
-    json_array_foreach(list, i, tool) {
-        const char *name = ad_str(json_object_get(tool, "function"), "name");
-        if (!ad_tool_allowed(&c, name))
-            continue;
-        json_t *t = one_tool(tool, i, err);
-        if (!t || json_array_append_new(out, t) < 0) {
-            json_decref(out);
-            json_decref(choice);
-            return t ? ad_oom(err) : -1;
-        }
+        return -1;
     }
     *have_tools = true;
     if (json_object_set_new(body, "tools", out) < 0) {
@@ -136,21 +125,11 @@ static int json_instruction(json_t *body, const json_t *schema, struct ad_error 
  */
 static int response_format(const json_t *req, json_t *body, bool have_tools, struct ad_error *err)
 {
-    const json_t *rf = json_object_get(req, "response_format");
-    const char *type = ad_str(rf, "type");
-    if (!rf || json_is_null(rf) || (type && strcmp(type, "text") == 0))
-        return 0;
-    const json_t *schema = NULL;
-    const char *desc = NULL;
-    if (type && strcmp(type, "json_schema") == 0) {
-        const json_t *js = json_object_get(rf, "json_schema");
-        schema = json_object_get(js, "schema");
-        desc = ad_str(js, "description");
-        if (!json_is_object(schema))
-            return ad_fail(err, FAIL_CLIENT, "response_format.json_schema.schema must be an object");
-    } else if (!type || strcmp(type, "json_object") != 0) {
-        return ad_fail(err, FAIL_CLIENT, "response_format type %.40s is not supported", type ? type : "(none)");
-    }
+    const json_t *schema;
+    const char *desc;
+    int want = ad_response_format(req, &schema, &desc, err);
+    if (want <= 0)
+        return want;
     const char *root = schema ? ad_str(schema, "type") : "object";
     if (have_tools || !root || strcmp(root, "object") != 0)
         return json_instruction(body, schema, err);

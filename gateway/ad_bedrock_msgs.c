@@ -6,6 +6,7 @@
  * so an empty one says so in words.
  */
 #include "ad_bedrock.h"
+#include "ad_params.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,20 +20,15 @@ static json_t *text(const char *t)
     return json_pack("{s:s}", "text", t);
 }
 
-static int image(json_t *blocks, const json_t *part, size_t mi, size_t pi, struct ad_error *err)
+static int image(json_t *blocks, const char *url, size_t mi, size_t pi, struct ad_error *err)
 {
-    const json_t *iu = json_object_get(part, "image_url");
-    const char *url = json_is_string(iu) ? json_string_value(iu) : ad_str(iu, "url");
-    if (!url)
-        return ad_fail(err, FAIL_CLIENT, "messages[%zu].content[%zu].image_url.url is missing", mi, pi);
-    char *mime = NULL;
-    const char *data = NULL;
-    int rc = ad_data_url(url, &mime, &data);
-    if (rc == -2)
-        return ad_oom(err);
-    if (rc < 0 || !*data)
+    if (strncmp(url, "data:", 5) != 0)
         return ad_fail(err, FAIL_CLIENT, "messages[%zu].content[%zu]: Bedrock takes images as base64 data URLs only",
                        mi, pi);
+    char *mime;
+    const char *data;
+    if (ad_image_data(url, mi, pi, &mime, &data, err) < 0)
+        return -1;
     const char *format = NULL;
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
         if (strncmp(mime, "image/", 6) == 0 && strcmp(mime + 6, formats[i]) == 0)

@@ -9,6 +9,7 @@
  * prediction, verbosity, parallel_tool_calls.  n > 1 is refused.
  */
 #include "ad_bedrock.h"
+#include "ad_params.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@ static int inference_config(const json_t *req, json_t *cfg, struct ad_error *err
     int rn = ad_max_tokens(req, &n, err);
     int rt = rn < 0 ? -1 : ad_temperature01(req, &t, err);
     int rp = rt < 0 ? -1 : ad_top_p(req, &p, err);
-    int rs = rp < 0 ? -1 : ad_stop_sequences(req, &stop, err);
+    int rs = rp < 0 ? -1 : ad_stop_list(req, &stop, err);
     if (rs < 0)
         return -1;
     int rc = rn ? json_object_set_new(cfg, "maxTokens", json_integer(n)) : 0;

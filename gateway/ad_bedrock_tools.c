@@ -9,6 +9,7 @@
  * history needs a toolConfig, or drops toolConfig when it does not.
  */
 #include "ad_bedrock.h"
+#include "ad_params.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,8 @@
 /* {"auto":{}}, {"any":{}}, {"tool":{"name":..}}, or NULL for "none". */
 static int tool_choice(const json_t *req, json_t **choice, struct ad_choice *c, struct ad_error *err)
 {
-    static const char *const keys[] = { "auto", "any", NULL, "tool" };
+    static const char *const keys[] = { [AD_CHOICE_AUTO] = "auto", [AD_CHOICE_ANY] = "any",
+                                        [AD_CHOICE_NONE] = NULL, [AD_CHOICE_NAMED] = "tool" };
     *choice = NULL;
     if (ad_tool_choice(req, c, "Bedrock", err) < 0)
         return -1;
@@ -81,28 +83,6 @@ static bool declared(const json_t *tools, const char *name)
     return false;
 }
 
-/* The client's tools (cut to allowed_tools). */
-static int client_tools(const json_t *list, const struct ad_choice *c, json_t *out, struct ad_error *err)
-{
-    if (!list || json_is_null(list))
-        return 0;
-    if (!json_is_array(list))
-        return ad_fail(err, FAIL_CLIENT, "tools must be an array");
-    size_t i;
-    const json_t *tool;
-    json_array_foreach(list, i, tool) {
-        const char *name = ad_str(json_object_get(tool, "function"), "name");
-        if (!ad_tool_allowed(c, name))
-            continue;
-        json_t *t = one_tool(tool, i, err);
-        if (!t)
-            return -1;
-        if (json_array_append_new(out, t) < 0)
-            return ad_oom(err);
-    }
-    return 0;
-}
-
 static int history_tools(const json_t *names, json_t *out, struct ad_error *err)
 {
     size_t i;
@@ -137,18 +117,11 @@ static int system_append(json_t *body, const char *text, struct ad_error *err)
  */
 static int response_format(const json_t *req, json_t *body, struct ad_error *err)
 {
-    const json_t *rf = json_object_get(req, "response_format");
-    const char *type = ad_str(rf, "type");
-    if (!rf || json_is_null(rf) || (type && strcmp(type, "text") == 0))
-        return 0;
-    const json_t *schema = NULL;
-    if (type && strcmp(type, "json_schema") == 0) {
-        schema = json_object_get(json_object_get(rf, "json_schema"), "schema");
-        if (!json_is_object(schema))
-            return ad_fail(err, FAIL_CLIENT, "response_format.json_schema.schema must be an object");
-    } else if (!type || strcmp(type, "json_object") != 0) {
-        return ad_fail(err, FAIL_CLIENT, "response_format type %.40s is not supported", type ? type : "(none)");
-    }
+    const json_t *schema;
+    const char *desc;
+    int want = ad_response_format(req, &schema, &desc, err);
+    if (want <= 0)
+        return want;
     if (system_append(body, AD_JSON_INSTRUCTION, err) < 0)
         return -1;
     if (!schema)
@@ -167,18 +140,17 @@ int ad_bedrock_tools(const json_t *req, const json_t *history, json_t *body, str
     struct ad_choice c = { .kind = AD_CHOICE_AUTO };
     if (offered && tool_choice(req, &choice, &c, err) < 0)
         return -1;
-    json_t *tools = json_array();
+    if (!offered && list && !json_is_null(list) && !json_is_array(list))
+        return ad_fail(err, FAIL_CLIENT, "tools must be an array");
+    /* The client's tools (cut to allowed_tools); tool_choice "none"
+     * (choice NULL) declares them only when the history needs them. */
+    bool mapped = offered && (choice || json_array_size(history));
+    json_t *tools = mapped ? ad_tools_map(list, &c, one_tool, err) : json_array();
     if (!tools) {
         json_decref(choice);
-        return ad_oom(err);
+        return mapped ? -1 : ad_oom(err); /* ad_tools_map set err */
     }
-    /* tool_choice "none" (choice NULL) declares the tools only when the
-     * history needs them. */
-    int rc = offered && (choice || json_array_size(history)) ? client_tools(list, &c, tools, err) : 0;
-    if (rc == 0 && !offered && list && !json_is_null(list) && !json_is_array(list))
-        rc = ad_fail(err, FAIL_CLIENT, "tools must be an array");
-    if (rc == 0)
-        rc = history_tools(history, tools, err);
+    int rc = history_tools(history, tools, err);
     if (rc == 0 && json_array_size(tools)) {
         json_t *cfg = json_pack("{s:O}", "tools", tools);
         if (cfg && choice && json_array_size(tools) && json_object_set(cfg, "toolChoice", choice) < 0) {

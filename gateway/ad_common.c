@@ -122,33 +122,3 @@ int ad_data_url(const char *url, char **mime, const char **payload)
     *payload = comma + 1;
     return 0;
 }
-
-json_t *ad_tool_input(const json_t *args, size_t mi, size_t ci, struct ad_error *err)
-{
-    json_t *input;
-    if (json_is_object(args)) {
-        input = json_deep_copy(args); /* lenient clients send the object itself */
-    } else if (!args || json_is_null(args) || (json_is_string(args) && !ad_has_text(json_string_value(args)))) {
-        input = json_object(); /* a call without arguments */
-    } else if (json_is_string(args)) {
-        json_error_t jerr;
-        input = json_loads(json_string_value(args), 0, &jerr);
-        if (!input) {
-            ad_fail(err, FAIL_CLIENT, "messages[%zu].tool_calls[%zu].function.arguments is not valid JSON: %s", mi,
-                    ci, jerr.text);
-            return NULL;
-        }
-        if (!json_is_object(input)) {
-            json_decref(input);
-            ad_fail(err, FAIL_CLIENT, "messages[%zu].tool_calls[%zu].function.arguments is not a JSON object", mi, ci);
-            return NULL;
-        }
-        return input;
-    } else {
-        ad_fail(err, FAIL_CLIENT, "messages[%zu].tool_calls[%zu].function.arguments must be a string", mi, ci);
-        return NULL;
-    }
-    if (!input)
-        ad_oom(err);
-    return input;
-}

@@ -50,52 +50,6 @@ bool ad_has_text(const char *s);
  * url).  -1 when url is not a base64 data URL, -2 when memory ran out. */
 int ad_data_url(const char *url, char **mime, const char **payload);
 
-/* An assistant tool call's arguments (messages[mi].tool_calls[ci]) as the
- * object the other providers want: the JSON string parsed, an object taken
- * as is, nothing or blank as {}.  NULL with err set when it is not a JSON
- * object (FAIL_CLIENT, naming the place) or memory ran out. */
-json_t *ad_tool_input(const json_t *args, size_t mi, size_t ci, struct ad_error *err);
-
-/* ---- OpenAI parameters (ad_params.c) ---- */
-
-/* Each returns 1 with the value when the request gives it, 0 when it does
- * not, -1 with err (FAIL_CLIENT, naming the key) when it is malformed. */
-/* max_completion_tokens, else max_tokens: a positive integer. */
-int ad_max_tokens(const json_t *req, json_int_t *n, struct ad_error *err);
-/* temperature clamped to 0..1. */
-int ad_temperature01(const json_t *req, double *v, struct ad_error *err);
-/* top_p (borrowed). */
-int ad_top_p(const json_t *req, const json_t **v, struct ad_error *err);
-/* stop as a new array of its non-empty strings (0 when none is left). */
-int ad_stop_sequences(const json_t *req, json_t **seq, struct ad_error *err);
-
-/* ---- OpenAI tools (ad_tools.c) ---- */
-
-enum ad_choice_kind { AD_CHOICE_AUTO, AD_CHOICE_ANY, AD_CHOICE_NONE, AD_CHOICE_TOOL };
-
-/* A tool_choice: auto (also when absent), required (any), none, one named
- * function, or allowed_tools (auto or required over the tools it lists). */
-struct ad_choice {
-    enum ad_choice_kind kind;
-    const char *name;          /* AD_CHOICE_TOOL: borrowed from the request */
-    const json_t *allowed;     /* allowed_tools' list, or NULL: all */
-};
-/* -1 with err (FAIL_CLIENT) when it is none of these, naming provider. */
-int ad_tool_choice(const json_t *req, struct ad_choice *out, const char *provider, struct ad_error *err);
-/* Whether the choice lets the tool named name be offered. */
-bool ad_tool_allowed(const struct ad_choice *c, const char *name);
-/* tools[i] checked (a function with a name) and its parameters as a new
- * object schema ({"type":"object","properties":{}} when absent); NULL with
- * err set otherwise. */
-json_t *ad_tool_schema(const json_t *tool, size_t i, const char *provider, struct ad_error *err);
-
-/* What the model is told when JSON is wanted and the provider has no way
- * to force it (or the client's own tools are in play). */
-#define AD_JSON_INSTRUCTION "Answer with one JSON object only: no prose before or after it, no code fences."
-/* "The object must match this JSON Schema: <schema>"; malloc'd, NULL when
- * memory ran out. */
-char *ad_json_schema_line(const json_t *schema);
-
 /* ---- conversations (ad_msgs.c) ---- */
 
 /* How a block-structured provider spells the parts of a conversation.
@@ -104,9 +58,9 @@ char *ad_json_schema_line(const json_t *schema);
 struct ad_msgs_style {
     const char *provider;                    /* for messages: "Anthropic" */
     json_t *(*text)(const char *text);
-    /* An image_url part (messages[mi].content[pi]) appended to blocks; -1
-     * with err when the provider cannot take it. */
-    int (*image)(json_t *blocks, const json_t *part, size_t mi, size_t pi, struct ad_error *err);
+    /* An image_url part's URL (messages[mi].content[pi]) appended to
+     * blocks; -1 with err when the provider cannot take it. */
+    int (*image)(json_t *blocks, const char *url, size_t mi, size_t pi, struct ad_error *err);
     json_t *(*tool_use)(const char *id, const char *name, json_t *input);
     /* content: the result's blocks (text and images), possibly none. */
     json_t *(*tool_result)(const char *id, json_t *content);

@@ -11,7 +11,7 @@
  * assistant turn before them.  A final assistant turn (a prefill) may not
  * end in white space.
  */
-#include "ad_common.h"
+#include "ad_params.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -48,36 +48,33 @@ static int text_block(const struct ad_msgs_style *st, json_t *blocks, const char
     return append(blocks, st->text(text), err);
 }
 
+/* What ad_content_parts fills: one list of blocks, in one style. */
+struct fill {
+    const struct ad_msgs_style *st;
+    json_t *blocks;
+};
+
+static int fill_text(void *arg, const char *text, struct ad_error *err)
+{
+    struct fill *f = arg;
+    return text_block(f->st, f->blocks, text, err);
+}
+
+static int fill_image(void *arg, const char *url, size_t mi, size_t pi, struct ad_error *err)
+{
+    struct fill *f = arg;
+    return f->st->image(f->blocks, url, mi, pi, err);
+}
+
 /* Content (string, parts or null) into blocks.  images: image parts are
  * allowed (user and tool content); refusal: refusal parts count as text
  * (assistant content). */
 static int content_blocks(const struct ad_msgs_style *st, json_t *blocks, const json_t *content, size_t mi,
                           bool images, bool refusal, struct ad_error *err)
 {
-    if (!content || json_is_null(content))
-        return 0;
-    if (json_is_string(content))
-        return text_block(st, blocks, json_string_value(content), err);
-    if (!json_is_array(content))
-        return ad_fail(err, FAIL_CLIENT, "messages[%zu].content must be a string, an array or null", mi);
-    size_t pi;
-    const json_t *part;
-    json_array_foreach(content, pi, part) {
-        const char *type = ad_str(part, "type");
-        int rc;
-        if (type && strcmp(type, "text") == 0 && json_is_string(json_object_get(part, "text")))
-            rc = text_block(st, blocks, ad_str(part, "text"), err);
-        else if (refusal && type && strcmp(type, "refusal") == 0 && json_is_string(json_object_get(part, "refusal")))
-            rc = text_block(st, blocks, ad_str(part, "refusal"), err);
-        else if (images && type && strcmp(type, "image_url") == 0)
-            rc = st->image(blocks, part, mi, pi, err);
-        else
-            rc = ad_fail(err, FAIL_CLIENT, "messages[%zu].content[%zu]: a %.40s part cannot be sent to %s here", mi,
-                         pi, type ? type : "untyped", st->provider);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    const struct ad_part_ops ops = { st->provider, fill_text, fill_image };
+    struct fill f = { st, blocks };
+    return ad_content_parts(content, mi, images, refusal, &ops, &f, err);
 }
 
 static int note_tool(json_t *names, const char *name, struct ad_error *err)
@@ -93,13 +90,9 @@ static int note_tool(json_t *names, const char *name, struct ad_error *err)
 static int tool_use_block(struct conv *cv, json_t *blocks, const json_t *call, size_t mi, size_t ci,
                           struct ad_error *err)
 {
-    const json_t *fn = json_object_get(call, "function");
-    const char *id = ad_str(call, "id");
-    const char *name = ad_str(fn, "name");
-    if (!id || !*id || !name || !*name)
-        return ad_fail(err, FAIL_CLIENT, "messages[%zu].tool_calls[%zu] needs an id and a function name", mi, ci);
-    json_t *input = ad_tool_input(json_object_get(fn, "arguments"), mi, ci, err);
-    if (!input)
+    const char *id, *name;
+    json_t *input;
+    if (ad_tool_call(call, mi, ci, &id, &name, &input, err) < 0)
         return -1;
     char *tid = ad_tool_id(id);
     json_t *b = tid ? cv->st->tool_use(tid, name, input) : NULL;

@@ -4,7 +4,7 @@
  * upstream model, checking that answers are what they claim to be, and
  * telling the gateway when a stream carries its first content.
  */
-#include "ad_common.h"
+#include "ad_openai.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,9 +116,8 @@ static int stream_error(struct ad_stream *s, const json_t *doc)
     return ad_stream_fail(s, FAIL_STREAM_ERROR, body, "%s", msg);
 }
 
-static int openai_event(void *arg, const struct sse_event *ev)
+int ad_openai_event(struct ad_stream *s, const struct sse_event *ev, ad_openai_fix_fn fix)
 {
-    struct ad_stream *s = arg;
     if (ev->data_len == 6 && memcmp(ev->data, "[DONE]", 6) == 0) {
         ad_stream_done(s);
         return 1;
@@ -134,12 +133,16 @@ static int openai_event(void *arg, const struct sse_event *ev)
     } else if (json_object_get(doc, "choices") && !json_is_array(json_object_get(doc, "choices"))) {
         rc = ad_stream_fail(s, FAIL_BAD_RESPONSE, NULL, "upstream chunk with choices not an array");
     } else {
+        enum ad_fix fixed = fix ? fix(doc) : AD_FIX_SAME;
         bool content = chunk_has_content(doc);
         const char *m = ad_str(doc, "model");
-        if (s->model && (!m || strcmp(m, s->model) != 0)) {
-            /* Re-stamped only when needed: otherwise the bytes go out as
-             * the upstream wrote them. */
-            if (json_object_set_new(doc, "model", json_string(s->model)) < 0)
+        bool restamp = s->model && (!m || strcmp(m, s->model) != 0);
+        if (fixed == AD_FIX_DROP) {
+            rc = 0;
+        } else if (restamp || fixed == AD_FIX_CHANGED) {
+            /* Re-serialised only when needed: otherwise the bytes go out
+             * as the upstream wrote them. */
+            if (restamp && json_object_set_new(doc, "model", json_string(s->model)) < 0)
                 rc = ad_stream_fail(s, FAIL_INTERNAL, NULL, "out of memory");
             else
                 rc = ad_stream_chunk(s, json_incref(doc), content);
@@ -149,6 +152,11 @@ static int openai_event(void *arg, const struct sse_event *ev)
     }
     json_decref(doc);
     return rc ? rc : s->over;
+}
+
+static int openai_event(void *arg, const struct sse_event *ev)
+{
+    return ad_openai_event(arg, ev, NULL);
 }
 
 static struct ad_stream *openai_stream_new(const char *model, bool include_usage)

@@ -13,6 +13,14 @@ const struct ad_ops *ad_ops_find(const char *name)
         return &ad_anthropic_ops;
     if (strcmp(name, "bedrock") == 0)
         return &ad_bedrock_ops;
+    if (strcmp(name, "gemini") == 0)
+        return &ad_gemini_ops;
+    if (strcmp(name, "azure") == 0)
+        return &ad_azure_ops;
+    if (strcmp(name, "vertex-gemini") == 0)
+        return &ad_vertex_gemini_ops;
+    if (strcmp(name, "vertex-anthropic") == 0)
+        return &ad_vertex_anthropic_ops;
     return NULL;
 }
 
@@ -32,6 +40,10 @@ int ad_client_status(enum fail_class c, long upstream_status)
     if (c == FAIL_SERVER && upstream_status >= 400 && upstream_status < 500 && upstream_status != 408 &&
         upstream_status != 409)
         return 503;
+    /* Gemini reports a bad key as 400 INVALID_ARGUMENT, a disabled region
+     * as 400 FAILED_PRECONDITION: OpenAI clients know these as 401. */
+    if (c == FAIL_AUTH && upstream_status != 401 && upstream_status != 403)
+        return 401;
     /* 529 is Anthropic's own; OpenAI clients know 503 as "overloaded". */
     if (upstream_status == 529)
         return 503;

@@ -1,10 +1,10 @@
 /*
  * ad_tools: the OpenAI tool definitions and tool_choice as every
  * translating adapter reads them: which choice, which tools it allows, and
- * each tool's parameters as an object schema (the form Anthropic, Bedrock
- * and Gemini all insist on).
+ * each tool's parameters as an object schema (the form Anthropic and
+ * Bedrock insist on; Gemini converts further).
  */
-#include "ad_common.h"
+#include "ad_params.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +25,7 @@ int ad_tool_choice(const json_t *req, struct ad_choice *out, const char *provide
         const char *t = ad_str(tc, "type");
         if (t && strcmp(t, "function") == 0) {
             out->name = ad_str(json_object_get(tc, "function"), "name");
-            kind = out->name && *out->name ? AD_CHOICE_TOOL : -1;
+            kind = out->name && *out->name ? AD_CHOICE_NAMED : -1;
         } else if (t && strcmp(t, "allowed_tools") == 0) {
             const json_t *at = json_object_get(tc, "allowed_tools");
             const char *mode = ad_str(at, "mode");
@@ -34,8 +34,10 @@ int ad_tool_choice(const json_t *req, struct ad_choice *out, const char *provide
                  : strcmp(mode, "required") == 0 ? AD_CHOICE_ANY : -1;
         }
     }
-    if (kind < 0)
+    if (kind < 0) {
+        memset(out, 0, sizeof *out);
         return ad_fail(err, FAIL_CLIENT, "tool_choice is not one %s can express", provider);
+    }
     out->kind = (enum ad_choice_kind)kind;
     return 0;
 }
@@ -56,7 +58,31 @@ bool ad_tool_allowed(const struct ad_choice *c, const char *name)
     return false;
 }
 
-json_t *ad_tool_schema(const json_t *tool, size_t i, const char *provider, struct ad_error *err)
+json_t *ad_tools_map(const json_t *list, const struct ad_choice *c,
+                     json_t *(*one)(const json_t *tool, size_t i, struct ad_error *err), struct ad_error *err)
+{
+    json_t *out = json_array();
+    if (!out) {
+        ad_oom(err);
+        return NULL;
+    }
+    size_t i;
+    const json_t *tool;
+    json_array_foreach(list, i, tool) {
+        if (!ad_tool_allowed(c, ad_str(json_object_get(tool, "function"), "name")))
+            continue;
+        json_t *t = one(tool, i, err);
+        if (!t || json_array_append_new(out, t) < 0) {
+            if (t)
+                ad_oom(err);
+            json_decref(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+const json_t *ad_tool_function(const json_t *tool, size_t i, const char *provider, struct ad_error *err)
 {
     const char *type = ad_str(tool, "type");
     const json_t *fn = json_object_get(tool, "function");
@@ -70,6 +96,14 @@ json_t *ad_tool_schema(const json_t *tool, size_t i, const char *provider, struc
         ad_fail(err, FAIL_CLIENT, "tools[%zu].function.name is missing", i);
         return NULL;
     }
+    return fn;
+}
+
+json_t *ad_tool_schema(const json_t *tool, size_t i, const char *provider, struct ad_error *err)
+{
+    const json_t *fn = ad_tool_function(tool, i, provider, err);
+    if (!fn)
+        return NULL;
     const json_t *params = json_object_get(fn, "parameters");
     json_t *schema;
     if (!params || json_is_null(params)) {
@@ -93,6 +127,29 @@ json_t *ad_tool_schema(const json_t *tool, size_t i, const char *provider, struc
     if (!schema)
         ad_oom(err);
     return schema;
+}
+
+int ad_response_format(const json_t *req, const json_t **schema, const char **desc, struct ad_error *err)
+{
+    const json_t *rf = json_object_get(req, "response_format");
+    const char *type = ad_str(rf, "type");
+    *schema = NULL;
+    *desc = NULL;
+    if (!rf || json_is_null(rf) || (type && strcmp(type, "text") == 0))
+        return 0;
+    if (type && strcmp(type, "json_schema") == 0) {
+        const json_t *js = json_object_get(rf, "json_schema");
+        *schema = json_object_get(js, "schema");
+        *desc = ad_str(js, "description");
+        if (!json_is_object(*schema)) {
+            *schema = NULL;
+            *desc = NULL;
+            return ad_fail(err, FAIL_CLIENT, "response_format.json_schema.schema must be an object");
+        }
+    } else if (!type || strcmp(type, "json_object") != 0) {
+        return ad_fail(err, FAIL_CLIENT, "response_format type %.40s is not supported", type ? type : "(none)");
+    }
+    return 1;
 }
 
 char *ad_json_schema_line(const json_t *schema)

@@ -14,9 +14,11 @@
 #include "cfg.h"
 #include "fail.h"
 #include "http_server.h"
+#include "keys.h"
 #include "st.h"
 
 struct gw_up;
+struct gw_ovr;
 struct gw_brk_table;
 
 /* The runtime side of a configured provider: what every request to it
@@ -37,6 +39,7 @@ struct gw_provider {
      * (api_key is then the access key id); sodium_malloc'd or NULL. */
     char *aws_secret;
     char *aws_token;
+    char key_fpr[KEYS_HEX_LEN];    /* fingerprint of the key in use, "" without one */
 };
 
 /* An immutable snapshot of the catalog for one generation.  Requests hold a
@@ -51,6 +54,7 @@ struct gw_catalog {
     size_t nslots;                   /* power of two */
     char *models_json;               /* GET /v1/models body, built once */
     size_t models_json_len;
+    struct gw_ovr *ovr;              /* operator overrides of this generation, or NULL */
 };
 
 struct gw {
@@ -60,10 +64,12 @@ struct gw {
     struct st_env *st;
     struct gw_catalog *cat;          /* current; the worker holds one reference */
     struct gw_brk_table *brk;        /* breaker view, gw_breaker.c */
+    struct gw_tel_batch *telb;       /* successes summed per target, gw_tel_batch.c */
     struct http_server *http;
     struct gw_up *up;
     int tel_fd;
     int access_fd;
+    struct gw_access_buf *accbuf;    /* access-log lines of the current loop pass */
     bool draining;
     bool log_content;
     uint64_t served;
@@ -127,5 +133,13 @@ struct tel_attempt;
 void gw_tel_send(struct gw *gw, void *msg, size_t len);
 void gw_tel_status(struct gw *gw);
 void gw_request_finished(struct gw *gw);
+
+/* gw_tel_batch.c: an attempt's outcome for the controller.  Successes are
+ * summed per target and sent at the end of the event-loop pass; anything
+ * else goes at once, after that target's pending sum. */
+void gw_tel_attempt(struct gw *gw, struct tel_attempt *t);
+/* Sends every pending sum now (drain, exit). */
+void gw_tel_flush(struct gw *gw);
+void gw_tel_batch_free(struct gw *gw);
 
 #endif

@@ -25,6 +25,23 @@ struct gw_access {
     int worker;              /* slot of the worker that served it */
 };
 
-void gw_access_write(int fd, const struct gw_access *a);
+/*
+ * Lines written while the event loop handles one batch of events are
+ * collected and written to the log together at the end of that loop pass,
+ * or before the server writes to a client, whichever comes first (the
+ * worker flushes from http_server_set_before_write): one write() for many
+ * requests under load, and the line of an answer is in the log before the
+ * answer leaves.  The buffer is owned by the
+ * worker (struct gw) and lives as long as its event base.
+ */
+struct gw_access_buf;
+struct event_base;
+/* fd: where the worker keeps its access-log descriptor (it changes on
+ * SIGUSR1; flush before closing the old one). */
+struct gw_access_buf *gw_access_buf_new(struct event_base *base, const int *fd);
+void gw_access_flush(struct gw_access_buf *b);
+void gw_access_buf_free(struct gw_access_buf *b);   /* flushes first */
+/* b may be NULL (then the line is written at once). */
+void gw_access_write(struct gw_access_buf *b, int fd, const struct gw_access *a);
 
 #endif

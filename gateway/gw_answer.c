@@ -12,9 +12,10 @@
 
 #include "bs_time.h"
 #include "gw_body.h"
+#include "gw_usage.h"
 
 /* Gateway-raised errors carry the request id and the attempts too. */
-void gw_chat_reply_error(struct gw_chat *chat, int status, const char *code, const char *msg)
+static void error_headers(struct gw_chat *chat, int status)
 {
     char n[16];
     snprintf(n, sizeof n, "%d", chat->attempts);
@@ -24,7 +25,19 @@ void gw_chat_reply_error(struct gw_chat *chat, int status, const char *code, con
         http_req_add_header(chat->req, "x-backstop-failover", chat->failover);
     chat->status = status;
     chat->first_out_us = bs_now_us();
+}
+
+void gw_chat_reply_error(struct gw_chat *chat, int status, const char *code, const char *msg)
+{
+    error_headers(chat, status);
     http_req_reply_error(chat->req, status, code, msg);
+}
+
+void gw_chat_reply_typed_error(struct gw_chat *chat, int status, const char *type, const char *code,
+                               const char *msg)
+{
+    error_headers(chat, status);
+    gw_out_gateway_error(chat, status, type, code, msg);
 }
 
 static void add_served_headers(struct gw_chat *chat, struct gw_attempt *att)
@@ -39,21 +52,17 @@ static void add_served_headers(struct gw_chat *chat, struct gw_attempt *att)
     http_req_add_header(chat->req, "x-backstop-attempts", n);
     if (chat->failover[0])
         http_req_add_header(chat->req, "x-backstop-failover", chat->failover);
+    if (chat->rp.notes[0])
+        http_req_add_header(chat->req, "x-backstop-repair", chat->rp.notes);
 }
 
 /* Only the usage member is parsed: the answer itself goes out as it came. */
 static void take_usage_json(struct gw_chat *chat, struct evbuffer *body)
 {
-    size_t len = evbuffer_get_length(body), vs, ve;
+    size_t len = evbuffer_get_length(body);
     const char *text = (const char *)evbuffer_pullup(body, -1);
-    if (!text || gw_body_find_member(text, len, "usage", &vs, &ve) < 0)
-        return;
-    json_t *u = json_loadb(text + vs, ve - vs, 0, NULL);
-    if (json_is_object(u)) {
-        chat->prompt_tokens = (uint32_t)json_integer_value(json_object_get(u, "prompt_tokens"));
-        chat->completion_tokens = (uint32_t)json_integer_value(json_object_get(u, "completion_tokens"));
-    }
-    json_decref(u);
+    if (text)
+        gw_usage_read(text, len, &chat->prompt_tokens, &chat->completion_tokens);
 }
 
 void gw_answer_success(struct gw_chat *chat, struct gw_attempt *att)

@@ -15,6 +15,10 @@
 #include "bs_time.h"
 #include "gw_body.h"
 #include "gw_classify.h"
+#include "gw_fault.h"
+#include "gw_ovr.h"
+#include "gw_usage.h"
+#include "gw_contract_stream.h"
 #include "log.h"
 
 #define ERROR_BODY_MAX (64 * 1024)
@@ -46,8 +50,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         why = FAIL_HEDGED;
     else if (att->timer_is_deadline)
         why = FAIL_DEADLINE;
-    else if (att->mode == ATT_RELAY)
-        why = FAIL_IDLE_TIMEOUT;
+    else if (att->mode == ATT_RELAY || (att->ct && gw_ct_stream_fed(att->ct)))
+        why = FAIL_IDLE_TIMEOUT; /* a checked stream holding events back is not waiting for its first */
     else
         why = FAIL_FIRST_TOKEN_TIMEOUT;
     gw_attempt_cancel(att, why);
@@ -67,16 +71,6 @@ static bool is_error_event(const struct sse_event *ev)
     return err;
 }
 
-static void take_usage(struct gw_chat *chat, const char *data, size_t len)
-{
-    json_t *j = json_loadb(data, len, 0, NULL);
-    json_t *u = j ? json_object_get(j, "usage") : NULL;
-    if (json_is_object(u)) {
-        chat->prompt_tokens = (uint32_t)json_integer_value(json_object_get(u, "prompt_tokens"));
-        chat->completion_tokens = (uint32_t)json_integer_value(json_object_get(u, "completion_tokens"));
-    }
-    json_decref(j);
-}
 
 /* Returns non-zero to stop: an error event ends the attempt. */
 static int on_event(void *arg, const struct sse_event *ev)
@@ -91,8 +85,10 @@ static int on_event(void *arg, const struct sse_event *ev)
         snprintf(att->detail, sizeof att->detail, "error event in the stream");
         return 1;
     } else if (memmem(ev->data, ev->data_len, "\"usage\":{", 9)) {
-        take_usage(chat, ev->data, ev->data_len);
+        gw_usage_read(ev->data, ev->data_len, &chat->prompt_tokens, &chat->completion_tokens);
     }
+    if (att->ct)
+        return gw_repair_relay(att, ev->data, ev->data_len);
     if (att->mode == ATT_PRECOMMIT && !done) {
         /* The first good event: from here the client sees this target (a
          * continuation joins a stream the client already has). */
@@ -118,7 +114,8 @@ static void on_head(struct gw_attempt *att)
 {
     struct gw_chat *chat = att->chat;
     att->head_us = bs_now_us();
-    curl_easy_getinfo(att->xfer.easy, CURLINFO_RESPONSE_CODE, &att->status);
+    if (!att->synthetic)
+        curl_easy_getinfo(att->xfer.easy, CURLINFO_RESPONSE_CODE, &att->status);
     att->sse = strncasecmp(att->content_type, "text/event-stream", 17) == 0;
     if (att->ad && att->status >= 200 && att->status < 300 && chat->stream) {
         /* The adapter knows its stream framing (not always SSE). */
@@ -211,7 +208,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
     bool was_relaying = att->mode == ATT_RELAY;
     /* A continuation's events are re-stamped and written one by one by
      * on_event; its raw bytes are never relayed. */
-    if (!was_relaying && !att->cont && evbuffer_add(att->resp, p, len) < 0)
+    if (!was_relaying && !att->cont && !att->ct && evbuffer_add(att->resp, p, len) < 0)
         return 0;
     int rc = sse_feed(&att->parser, p, len, on_event, att);
     if (rc < 0 && att->fail == FAIL_NONE) {
@@ -220,8 +217,10 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
     }
     if (att->fail != FAIL_NONE)
         return 0;
-    if (att->cont) {
-        if (att->mode == ATT_RELAY) {
+    if (att->cont || att->ct) {
+        /* A checked stream may hold events back: the upstream is not
+         * silent for it, so its idle limit runs from the first event. */
+        if (att->mode == ATT_RELAY || att->ct) {
             evtimer_del(att->timer);
             gw_attempt_arm(att, chat->cat->cfg->timeouts.idle_stream_ms);
         }
@@ -241,16 +240,12 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
     return len;
 }
 
-static void on_done(struct gw_xfer *x, CURLcode rc)
+void gw_attempt_ended(struct gw_attempt *att, CURLcode rc, bool connected)
 {
-    struct gw_attempt *att = (struct gw_attempt *)x;
     att->running = false;
     if (att->fail == FAIL_NONE) {
-        curl_off_t connected = 0;
-        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &att->status);
-        curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connected);
         if (rc != CURLE_OK) {
-            att->fail = gw_classify_curl(rc, connected > 0, att->head_us != 0 || att->status > 0);
+            att->fail = gw_classify_curl(rc, connected, att->head_us != 0 || att->status > 0);
             snprintf(att->detail, sizeof att->detail, "%s", curl_easy_strerror(rc));
         } else if (att->mode == ATT_HEAD) {
             on_head(att); /* a head without a body */
@@ -266,8 +261,31 @@ static void on_done(struct gw_xfer *x, CURLcode rc)
             att->fail = FAIL_STREAM_CUT;
             snprintf(att->detail, sizeof att->detail, "stream ended without [DONE]");
         }
+        if (att->fail == FAIL_NONE && att->mode == ATT_BUFFER)
+            gw_repair_check_answer(att);
     }
     attempt_end(att);
+}
+
+static void on_done(struct gw_xfer *x, CURLcode rc)
+{
+    struct gw_attempt *att = (struct gw_attempt *)x;
+    curl_off_t connected = 0;
+    if (att->fail == FAIL_NONE) {
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &att->status);
+        curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connected);
+    }
+    gw_attempt_ended(att, rc, connected > 0);
+}
+
+size_t gw_attempt_header(struct gw_attempt *att, const char *line, size_t len)
+{
+    return on_header((char *)line, 1, len, att);
+}
+
+size_t gw_attempt_body(struct gw_attempt *att, const char *p, size_t len)
+{
+    return on_body((char *)p, 1, len, att);
 }
 
 static void attempt_end(struct gw_attempt *att)
@@ -281,15 +299,17 @@ static int build_body(struct gw_attempt *att)
     struct gw_chat *chat = att->chat;
     if (att->ad)
         return gw_att_ad_build(att);
-    if (!att->cont && chat->req) {
+    bool fix = !att->cont && gw_repair_applies(chat, att->target_idx);
+    if (!att->cont && !fix && chat->req) {
         /* The common case: the client's bytes with only the model changed. */
         size_t len;
         const char *raw = http_req_body(chat->req, &len);
-        if (raw && (att->body = gw_body_with_model(raw, len, att->tgt->model, &att->body_len)))
+        if (raw && (att->body = gw_body_splice(raw, len, chat->model_vs, chat->model_ve,
+                                               att->model, &att->body_len)))
             return 0;
     }
-    json_t *base = att->cont ? gw_cont_body(chat) : json_incref(chat->body);
-    json_t *model = json_string(att->tgt->model);
+    json_t *base = att->cont ? gw_cont_body(chat) : gw_repair_request(chat, att->target_idx);
+    json_t *model = json_string(att->model);
     if (base && model && json_object_set_new(base, "model", model) == 0)
         att->body = json_dumps(base, JSON_COMPACT);
     else
@@ -317,11 +337,13 @@ int gw_attempt_start(struct gw_chat *chat, size_t target, uint64_t trial_epoch)
     /* Only an OpenAI client on an OpenAI-format target skips the adapter. */
     att->ad = att->prov->native && chat->api == GW_API_OPENAI ? NULL : att->prov->ad;
     snprintf(att->brk_key, sizeof att->brk_key, "%s/%s", att->prov->cfg->name, tgt->model);
+    att->model = gw_ovr_model(chat->cat->ovr, chat->chain->name, att->brk_key, tgt->model);
     att->resp = evbuffer_new();
     att->timer = evtimer_new(gw->base, on_timer, att);
     att->xfer.easy = gw_up_easy(gw->up);
     att->xfer.done = on_done;
-    if (!att->resp || !att->timer || !att->xfer.easy || build_body(att) < 0) {
+    if (!att->resp || !att->timer || !att->xfer.easy || build_body(att) < 0 ||
+        gw_repair_attempt_init(att) < 0) {
         gw_attempt_free(att);
         return -1;
     }
@@ -342,11 +364,12 @@ int gw_attempt_start(struct gw_chat *chat, size_t target, uint64_t trial_epoch)
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)chat->cat->cfg->timeouts.connect_ms);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (gw_up_start(gw->up, &att->xfer) < 0) {
+    int forced = gw_fault_begin(att);
+    if (forced < 0 || (!forced && gw_up_start(gw->up, &att->xfer) < 0)) {
         gw_attempt_free(att);
         return -1;
     }
-    att->running = true;
+    att->running = !forced;
     gw_attempt_arm(att, chat->cat->cfg->timeouts.first_token_ms);
     chat->att = att;
     chat->attempts++;
@@ -379,6 +402,7 @@ void gw_attempt_cancel(struct gw_attempt *att, enum fail_class why)
         att->running = false;
     }
     evtimer_del(att->timer);
+    gw_fault_stop(att->fault);
     if (att->fail == FAIL_NONE) {
         att->fail = why;
         snprintf(att->detail, sizeof att->detail, "%s", fail_class_name(why));
@@ -397,7 +421,9 @@ void gw_attempt_free(struct gw_attempt *att)
     if (att->resp)
         evbuffer_free(att->resp);
     sse_free(&att->parser);
+    gw_ct_stream_free(att->ct);
     gw_att_ad_free(att);
+    gw_fault_free(att->fault);
     free(att->body);
     free(att);
 }

@@ -140,6 +140,14 @@ char *gw_body_with_model(const char *body, size_t len, const char *model, size_t
     size_t vs, ve;
     if (gw_body_find_model(body, len, &vs, &ve) < 0)
         return NULL;
+    return gw_body_splice(body, len, vs, ve, model, outlen);
+}
+
+char *gw_body_splice(const char *body, size_t len, size_t vs, size_t ve, const char *model,
+                     size_t *outlen)
+{
+    if (vs > ve || ve > len)
+        return NULL;
     size_t mlen = strlen(model);
     char *out = malloc(len - (ve - vs) + 6 * mlen + 3);
     if (!out)

@@ -25,5 +25,8 @@ int gw_body_find_model(const char *body, size_t len, size_t *vstart, size_t *ven
  * escaped); malloc'd, NUL-terminated; NULL when the splice does not apply
  * or memory ran out. */
 char *gw_body_with_model(const char *body, size_t len, const char *model, size_t *outlen);
+/* The same, with the value's range already known (gw_reqscan found it). */
+char *gw_body_splice(const char *body, size_t len, size_t vs, size_t ve, const char *model,
+                     size_t *outlen);
 
 #endif

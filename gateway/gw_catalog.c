@@ -16,6 +16,7 @@
 
 #include "ad.h"
 #include "gw_breaker.h"
+#include "gw_ovr.h"
 #include "keys.h"
 #include "log.h"
 
@@ -59,6 +60,7 @@ static void catalog_free(struct gw_catalog *cat)
     free(cat->providers);
     free(cat->slots);
     free(cat->models_json);
+    gw_ovr_free(cat->ovr);
     cfg_free(cat->cfg);
     free(cat);
 }
@@ -195,6 +197,8 @@ static int provider_init(struct gw_provider *gp, const struct cfg_provider *p, s
             } else {
                 ok = false;
             }
+            if (keys_init() == 0)   /* what `fail --key` matches */
+                keys_fingerprint(key, klen, gp->key_fpr);
         }
     }
     if (stored > 0)
@@ -274,6 +278,7 @@ static struct gw_catalog *catalog_build(struct st_env *st, const char *json, siz
     }
     if (build_models_json(cat) < 0)
         goto fail;
+    cat->ovr = gw_ovr_load(st);
     return cat;
 fail:
     log_err("catalog generation %llu: out of memory", (unsigned long long)gen);

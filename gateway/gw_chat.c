@@ -17,6 +17,7 @@
 #include "gw_access.h"
 #include "gw_breaker.h"
 #include "gw_classify.h"
+#include "gw_reqscan.h"
 #include "log.h"
 #include "tel.h"
 
@@ -30,6 +31,7 @@ static void chat_free(struct gw_chat *chat)
     gw_attempt_free(chat->hedge);
     gw_attempt_free(chat->loser);
     gw_attempt_free(chat->att);
+    gw_repair_free(chat);
     json_decref(chat->body);
     ad_in_stream_free(chat->in_stream);
     gw_cont_free(chat);
@@ -61,7 +63,7 @@ void gw_chat_finish(struct gw_chat *chat, const char *error)
         .error = error,
         .worker = gw->slot,
     };
-    gw_access_write(gw->access_fd, &a);
+    gw_access_write(gw->accbuf, gw->access_fd, &a);
     gw_request_finished(gw);
     chat_free(chat);
 }
@@ -88,7 +90,7 @@ void gw_chat_report(struct gw_chat *chat, struct gw_attempt *att)
     tel_copy(t.model, sizeof t.model, att->tgt->model);
     tel_copy(t.chain, sizeof t.chain, chat->chain->name);
     tel_copy(t.request_id, sizeof t.request_id, chat->request_id);
-    gw_tel_send(chat->gw, &t, sizeof t);
+    gw_tel_attempt(chat->gw, &t);
 }
 
 /* One failover event for the controller's history: the request moved from
@@ -166,60 +168,129 @@ static void set_request_id(struct gw_chat *chat, const char *given)
              (unsigned long long)x);
 }
 
+json_t *gw_chat_body(struct gw_chat *chat)
+{
+    if (chat->body || !chat->req)
+        return chat->body;
+    size_t len;
+    const char *raw = http_req_body(chat->req, &len);
+    json_error_t jerr;
+    /* Checked by gw_reqscan already; a failure here is memory, or a number
+     * jansson cannot hold (see gw_reqscan.h). */
+    chat->body = json_loadb(raw ? raw : "", len, 0, &jerr);
+    if (!chat->body)
+        log_warn("request %s: cannot build the body document: %s", chat->request_id, jerr.text);
+    return chat->body;
+}
+
+/* An OpenAI client's fields, read from the scan: no document is built. */
+static int openai_fields(struct gw_chat *chat, const char *body, const struct gw_reqscan *scan,
+                         char *name, size_t name_cap, char *msg, size_t cap)
+{
+    const struct gw_member *model = gw_reqscan_get(scan, body, "model");
+    if (!model || body[model->val] != '"' || model->val_end - model->val == 2) {
+        snprintf(msg, cap, "'model' is required and must be a non-empty string");
+        return 400;
+    }
+    chat->model_vs = model->val;
+    chat->model_ve = model->val_end;
+    if (gw_reqscan_string(body, model, name, name_cap) < 0)
+        snprintf(name, name_cap, "(a name too long for any chain)");
+    const struct gw_member *messages = gw_reqscan_get(scan, body, "messages");
+    size_t m = messages ? messages->val + 1 : 0;
+    while (messages && m < messages->val_end && strchr(" \t\r\n", body[m]))
+        m++;
+    if (!messages || body[messages->val] != '[' || body[m] == ']') {
+        snprintf(msg, cap, "'messages' is required and must be a non-empty array");
+        return 400;
+    }
+    const struct gw_member *stream = gw_reqscan_get(scan, body, "stream");
+    char sv = stream ? body[stream->val] : 'n';
+    if (sv != 't' && sv != 'f' && sv != 'n') {
+        snprintf(msg, cap, "'stream' must be a boolean");
+        return 400;
+    }
+    chat->stream = sv == 't';
+    const struct gw_member *tools = gw_reqscan_get(scan, body, "tools");
+    const struct gw_member *rf = gw_reqscan_get(scan, body, "response_format");
+    chat->contract_fields = (tools && body[tools->val] == '[') || (rf && body[rf->val] == '{');
+    const struct gw_member *so = chat->stream ? gw_reqscan_get(scan, body, "stream_options") : NULL;
+    if (so && body[so->val] == '{') {
+        struct gw_reqscan opts;
+        const char *o = body + so->val;
+        const struct gw_member *iu = gw_reqscan(o, so->val_end - so->val, &opts, NULL, 0) == 0
+                                         ? gw_reqscan_get(&opts, o, "include_usage") : NULL;
+        chat->include_usage = iu && o[iu->val] == 't';
+    }
+    return 0;
+}
+
+/* An Anthropic client's request, translated into an OpenAI document that
+ * becomes chat->body; answers are translated back in gw_out.c. */
+static int anthropic_fields(struct gw_chat *chat, char *name, size_t name_cap, char *msg,
+                            size_t cap)
+{
+    json_t *in = gw_chat_body(chat);
+    if (!in) {
+        snprintf(msg, cap, "the gateway is out of memory");
+        return 503;
+    }
+    struct ad_error err = { 0 };
+    json_t *oreq = ad_in_request(in, &err);
+    if (!oreq) {
+        snprintf(msg, cap, "%s", err.message);
+        return err.fail == FAIL_INTERNAL ? 503 : 400;
+    }
+    json_decref(chat->body);
+    chat->body = oreq;
+    json_t *model = json_object_get(oreq, "model");
+    if (!json_is_string(model) || json_string_length(model) == 0) {
+        snprintf(msg, cap, "'model' is required and must be a non-empty string");
+        return 400;
+    }
+    snprintf(name, name_cap, "%s", json_string_value(model));
+    json_t *messages = json_object_get(oreq, "messages");
+    if (!json_is_array(messages) || json_array_size(messages) == 0) {
+        snprintf(msg, cap, "'messages' is required and must be a non-empty array");
+        return 400;
+    }
+    chat->stream = json_is_true(json_object_get(oreq, "stream"));
+    chat->include_usage = chat->stream &&
+        json_is_true(json_object_get(json_object_get(oreq, "stream_options"), "include_usage"));
+    return 0;
+}
+
 /* 0, or an HTTP status with msg filled: the client's request is unusable. */
 static int parse_request(struct gw_chat *chat, struct http_req *req, char *msg, size_t cap,
                          const char **code)
 {
     size_t len;
     const char *body = http_req_body(req, &len);
-    json_error_t jerr;
+    if (!body)
+        body = "";
+    struct gw_reqscan scan;
+    char why[160];
     *code = "invalid_request";
-    chat->body = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!chat->body) {
+    if (gw_reqscan(body, len, &scan, why, sizeof why) < 0) {
         *code = "invalid_json";
-        snprintf(msg, cap, "request body is not valid JSON: %s at line %d column %d", jerr.text,
-                 jerr.line, jerr.column);
+        snprintf(msg, cap, "request body is not valid JSON: %s", why);
         return 400;
     }
-    if (!json_is_object(chat->body)) {
+    if (!scan.object) {
         snprintf(msg, cap, "request body must be a JSON object");
         return 400;
     }
-    if (chat->api == GW_API_ANTHROPIC) {
-        /* From here on the request is an OpenAI one; answers are
-         * translated back in gw_out.c. */
-        struct ad_error err = { 0 };
-        json_t *oreq = ad_in_request(chat->body, &err);
-        if (!oreq) {
-            snprintf(msg, cap, "%s", err.message);
-            return err.fail == FAIL_INTERNAL ? 503 : 400;
-        }
-        json_decref(chat->body);
-        chat->body = oreq;
-    }
-    json_t *model = json_object_get(chat->body, "model");
-    if (!json_is_string(model) || json_string_length(model) == 0) {
-        snprintf(msg, cap, "'model' is required and must be a non-empty string");
-        return 400;
-    }
-    json_t *messages = json_object_get(chat->body, "messages");
-    if (!json_is_array(messages) || json_array_size(messages) == 0) {
-        snprintf(msg, cap, "'messages' is required and must be a non-empty array");
-        return 400;
-    }
-    json_t *stream = json_object_get(chat->body, "stream");
-    if (stream && !json_is_boolean(stream) && !json_is_null(stream)) {
-        snprintf(msg, cap, "'stream' must be a boolean");
-        return 400;
-    }
-    chat->stream = json_is_true(stream);
-    chat->include_usage = chat->stream &&
-        json_is_true(json_object_get(json_object_get(chat->body, "stream_options"), "include_usage"));
-    chat->chain = gw_catalog_find(chat->cat, json_string_value(model));
+    char name[256];
+    int status = chat->api == GW_API_ANTHROPIC
+                     ? anthropic_fields(chat, name, sizeof name, msg, cap)
+                     : openai_fields(chat, body, &scan, name, sizeof name, msg, cap);
+    if (status)
+        return status;
+    chat->chain = gw_catalog_find(chat->cat, name);
     if (!chat->chain) {
         *code = "model_not_found";
         snprintf(msg, cap, "the model '%.128s' does not exist on this gateway; GET /v1/models lists "
-                           "the models it serves", json_string_value(model));
+                           "the models it serves", name);
         return 404;
     }
     int timeout = chat->cat->cfg->timeouts.request_ms;
@@ -262,7 +333,7 @@ void gw_chat_handle(struct gw *gw, struct http_req *req, enum gw_api api)
         gw_chat_finish(chat, code);
         return;
     }
-    if (gw_chat_order(chat) < 0) {
+    if (gw_chat_order(chat) < 0 || gw_repair_init(chat) < 0) {
         gw_chat_reply_error(chat, 503, "out_of_memory", "the gateway is out of memory");
         gw_chat_finish(chat, "internal");
         return;

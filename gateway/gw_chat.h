@@ -15,6 +15,7 @@
 #include "ad.h"
 #include "ad_inbound.h"
 #include "gw.h"
+#include "gw_repair.h"
 #include "gw_upstream.h"
 #include "sse.h"
 #include "tel.h"
@@ -31,6 +32,7 @@ struct gw_attempt {
     struct gw_chat *chat;
     const struct gw_provider *prov;
     const struct cfg_target *tgt;
+    const char *model;            /* upstream model: the target's, or a pin's (gw_ovr.c) */
     char *body;                   /* upstream request body */
     size_t body_len;
     struct curl_slist rid_node;   /* "X-Request-Id" prepended to the provider's headers */
@@ -55,6 +57,7 @@ struct gw_attempt {
     uint64_t trial_epoch;         /* non-zero: this is a half-open breaker trial */
     bool cont;                    /* continues a stream another target broke */
     bool lost;                    /* lost a hedge race: cancelled from its timer, then freed */
+    struct ct_stream *ct;         /* a stream checked against the contract (gw_contract_stream.h) */
     size_t target_idx;            /* index into chat->chain->targets */
     /* A translated attempt (gw_attempt_ad.c): ad is the target's adapter,
      * NULL on the native path (an OpenAI client on an OpenAI-format
@@ -66,6 +69,8 @@ struct gw_attempt {
     json_t *answer;               /* a 2xx body as an OpenAI chat.completion */
     json_t *error_body;           /* a non-2xx body as an OpenAI error (ad->classify), or
                                      the error a stream ended with */
+    struct gw_fault_run *fault;   /* a forced failure runs this attempt (gw_fault.c), owned */
+    bool synthetic;               /* ... and makes up the upstream's answer: no curl transfer */
 };
 
 
@@ -74,7 +79,13 @@ struct gw_chat {
     struct http_req *req;         /* NULL once the client went away */
     struct gw_catalog *cat;
     const struct cfg_model *chain;
-    json_t *body;                 /* the request in OpenAI form */
+    json_t *body;                 /* the request in OpenAI form, as a document: for an OpenAI
+                                     client built on first need, use gw_chat_body(); for an
+                                     Anthropic client its translation */
+    size_t model_vs, model_ve;    /* an OpenAI client's raw body: its "model" value, quotes
+                                     included */
+    bool contract_fields;         /* an OpenAI client's body has "tools" or "response_format":
+                                     an answer contract may apply (gw_repair_init) */
     bool stream;
     bool include_usage;           /* stream_options.include_usage */
     enum gw_api api;
@@ -110,6 +121,9 @@ struct gw_chat {
     json_t *cont_id, *cont_created, *cont_model;
     struct evbuffer *cont_raw;    /* the events relayed, length-prefixed, until needed */
     struct evbuffer *cont_text;   /* parsed from cont_raw when a continuation starts */
+    /* Answer contracts (gw_repair.c): NULL when the request sets none. */
+    struct gw_contract *contract;
+    struct gw_repair rp;
 };
 
 /* gw_attempt.c */
@@ -145,6 +159,13 @@ int gw_out_done(struct gw_chat *chat);
 /* Ends a started stream with an explicit error event; error: the OpenAI
  * error body the upstream's stream gave, or NULL. */
 void gw_out_error(struct gw_chat *chat, enum fail_class c, const char *message, const json_t *error);
+/* The same with the OpenAI error's type and code chosen by the caller. */
+void gw_out_error_as(struct gw_chat *chat, enum fail_class c, const char *type, const char *code,
+                     const char *message, const json_t *error);
+/* An error the gateway raises itself, before the stream started, in the
+ * client's API ({"error":{message,type,code,param}} for OpenAI). */
+void gw_out_gateway_error(struct gw_chat *chat, int status, const char *type, const char *code,
+                          const char *message);
 /* A whole answer (an OpenAI chat.completion) in the client's API. */
 void gw_out_answer(struct gw_chat *chat, int status, const json_t *completion);
 /* An OpenAI error body from an upstream, in the client's API; status is
@@ -166,6 +187,10 @@ void gw_cont_free(struct gw_chat *chat);
 int gw_chat_order(struct gw_chat *chat);
 
 /* gw_chat.c: the request's life. */
+/* The client's body as a jansson document, parsed on the first call (the
+ * request path itself only scans it, gw_reqscan.h); NULL when the client is
+ * gone or memory ran out.  Owned by the chat. */
+json_t *gw_chat_body(struct gw_chat *chat);
 /* Access log line, then frees the chat; error is the final class or NULL. */
 void gw_chat_finish(struct gw_chat *chat, const char *error);
 void gw_chat_report(struct gw_chat *chat, struct gw_attempt *att);   /* telemetry */
@@ -182,6 +207,9 @@ int gw_chat_commit_stream(struct gw_chat *chat, struct gw_attempt *att);
 void gw_answer_success(struct gw_chat *chat, struct gw_attempt *att);
 void gw_answer_as_is(struct gw_chat *chat, struct gw_attempt *att);
 void gw_answer_stream_broken(struct gw_chat *chat, struct gw_attempt *att);
+/* An error whose "type" is not the default invalid_request_error. */
+void gw_chat_reply_typed_error(struct gw_chat *chat, int status, const char *type, const char *code,
+                               const char *msg);
 void gw_answer_all_failed(struct gw_chat *chat);
 
 /* gw_failover.c: after an attempt, what next. */

@@ -108,7 +108,7 @@ bool gw_cont_possible(struct gw_chat *chat)
 
 json_t *gw_cont_body(struct gw_chat *chat)
 {
-    json_t *body = json_deep_copy(chat->body);
+    json_t *body = json_deep_copy(gw_chat_body(chat));
     json_t *messages = body ? json_object_get(body, "messages") : NULL;
     size_t len = evbuffer_get_length(chat->cont_text);
     if (len == 0)

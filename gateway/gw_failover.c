@@ -11,6 +11,7 @@
 
 #include "bs_time.h"
 #include "gw_breaker.h"
+#include "gw_ovr.h"
 #include "log.h"
 
 static bool target_usable(struct gw_chat *chat, size_t i)
@@ -19,12 +20,36 @@ static bool target_usable(struct gw_chat *chat, size_t i)
     return chat->cat->providers[t->provider].enabled;
 }
 
+/* Whether the target may take this request now: a target behind an open
+ * breaker, or drained by the operator, costs nothing: it is skipped without
+ * a connection attempt, and said so in the failover header and events. */
+static bool admitted(struct gw_chat *chat, const char *prov, const char *key, uint64_t *epoch,
+                     int *reason)
+{
+    const char *why;
+    if (gw_ovr_drained(chat->cat->ovr, prov, key)) {
+        why = "drained";
+        *reason = TEL_REASON_DRAINED;
+    } else if (gw_brk_admit(chat->gw, key, epoch) == GW_DENY) {
+        why = "breaker_open";
+        *reason = TEL_REASON_BREAKER;
+        uint64_t at = gw_brk_retry_at(chat->gw, key);
+        if (at && (!chat->breaker_retry_at || at < chat->breaker_retry_at))
+            chat->breaker_retry_at = at;
+    } else {
+        return true;
+    }
+    gw_chat_append(chat->reasons, sizeof chat->reasons, "; ", "%s%s: %s%s%s", key, why, "", "");
+    gw_chat_append(chat->failover, sizeof chat->failover, ",", "%s%s=%s%s%s", key, why, "", "");
+    return false;
+}
+
 /* Starts the next usable target after a failure; false when none is left
- * or the deadline has passed.  Targets behind an open breaker cost nothing:
- * they are skipped without a connection attempt. */
+ * or the deadline has passed. */
 bool gw_chat_try_next(struct gw_chat *chat)
 {
     char skipped[4][TEL_TARGET_MAX];
+    int reasons[4];
     int nskipped = 0;
     while (!chat->deadline_hit && chat->next_target < chat->norder &&
            bs_now_us() < chat->deadline_us) {
@@ -37,24 +62,20 @@ bool gw_chat_try_next(struct gw_chat *chat)
             continue;
         }
         char key[TEL_TARGET_MAX];
-        uint64_t epoch;
+        uint64_t epoch = 0;
+        int reason;
         snprintf(key, sizeof key, "%s/%s", prov, t->model);
-        if (gw_brk_admit(chat->gw, key, &epoch) == GW_DENY) {
-            gw_chat_append(chat->reasons, sizeof chat->reasons, "; ", "%s%s/%s: %s%s", prov, t->model,
-                   "breaker_open", "");
-            gw_chat_append(chat->failover, sizeof chat->failover, ",", "%s%s=%s%s%s", key, "breaker_open",
-                   "", "");
-            uint64_t at = gw_brk_retry_at(chat->gw, key);
-            if (at && (!chat->breaker_retry_at || at < chat->breaker_retry_at))
-                chat->breaker_retry_at = at;
-            if (nskipped < 4)
-                memcpy(skipped[nskipped++], key, sizeof key);
+        if (!admitted(chat, prov, key, &epoch, &reason)) {
+            if (nskipped < 4) {
+                memcpy(skipped[nskipped], key, sizeof key);
+                reasons[nskipped++] = reason;
+            }
             continue;
         }
         if (gw_attempt_start(chat, i, epoch) == 0) {
             chat->target_start_us = bs_now_us();
             for (int k = 0; k < nskipped; k++)
-                gw_chat_event(chat, skipped[k], TEL_REASON_BREAKER, 0);
+                gw_chat_event(chat, skipped[k], reasons[k], 0);
             return true;
         }
         log_err("request %s: cannot start an attempt on target %zu", chat->request_id, i);
@@ -70,11 +91,14 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
     chat->target_retries++;
     const struct cfg_target *t = &chat->chain->targets[chat->cur_target];
     char key[TEL_TARGET_MAX];
-    uint64_t epoch;
-    snprintf(key, sizeof key, "%s/%s", chat->cat->providers[t->provider].cfg->name, t->model);
-    /* The failures so far may have opened the breaker meanwhile. */
-    if (gw_brk_admit(chat->gw, key, &epoch) == GW_DENY) {
-        gw_chat_append(chat->failover, sizeof chat->failover, ",", "%s%s=%s%s%s", key, "breaker_open", "", "");
+    uint64_t epoch = 0;
+    int reason;
+    const char *prov = chat->cat->providers[t->provider].cfg->name;
+    snprintf(key, sizeof key, "%s/%s", prov, t->model);
+    /* The failures so far may have opened the breaker meanwhile, or the
+     * operator drained the target. */
+    if (!admitted(chat, prov, key, &epoch, &reason)) {
+        (void)reason;
     } else if (gw_attempt_start(chat, chat->cur_target, epoch) == 0) {
         return;
     } else {
@@ -163,6 +187,10 @@ void gw_chat_attempt_done(struct gw_chat *chat, struct gw_attempt *att)
     if (!chat->req) {
         gw_attempt_free(att);
         gw_chat_finish(chat, fail_class_name(FAIL_CANCELLED));
+        return;
+    }
+    if (att->fail == FAIL_INVALID_RESPONSE) {
+        gw_repair_after(chat, att);
         return;
     }
     if (att->fail == FAIL_NONE) {

@@ -14,13 +14,18 @@
 
 #include "bs_time.h"
 
+/* One event, one write (each write is an HTTP chunk of its own). */
 static int write_data(struct gw_chat *chat, const char *data, size_t len)
 {
-    if (!chat->req || http_req_stream_write(chat->req, "data: ", 6) < 0 ||
-        http_req_stream_write(chat->req, data, len) < 0 ||
-        http_req_stream_write(chat->req, "\n\n", 2) < 0)
+    static struct evbuffer *ev; /* one worker thread: one scratch buffer */
+    if (!chat->req || (!ev && !(ev = evbuffer_new())))
         return -1;
-    return 0;
+    int rc = evbuffer_add(ev, "data: ", 6) | evbuffer_add(ev, data, len) | evbuffer_add(ev, "\n\n", 2);
+    size_t n = evbuffer_get_length(ev);
+    if (rc == 0)
+        rc = http_req_stream_write(chat->req, evbuffer_pullup(ev, -1), n);
+    evbuffer_drain(ev, n);
+    return rc < 0 ? -1 : 0;
 }
 
 /* ad_in_write_fn: the Anthropic events, already framed. */
@@ -54,6 +59,12 @@ int gw_out_done(struct gw_chat *chat)
 
 void gw_out_error(struct gw_chat *chat, enum fail_class c, const char *message, const json_t *error)
 {
+    gw_out_error_as(chat, c, "server_error", fail_class_name(c), message, error);
+}
+
+void gw_out_error_as(struct gw_chat *chat, enum fail_class c, const char *type, const char *code,
+                     const char *message, const json_t *error)
+{
     int rc = -1;
     if (chat->api == GW_API_ANTHROPIC) {
         struct ad_error err = { .fail = c };
@@ -64,8 +75,8 @@ void gw_out_error(struct gw_chat *chat, enum fail_class c, const char *message, 
         free(body);
         rc = chat->in_stream && ad_in_stream_ended(chat->in_stream) ? 0 : -1;
     } else {
-        json_t *ev = json_pack("{s:{s:s, s:s, s:s}}", "error", "message", message, "type",
-                               "server_error", "code", fail_class_name(c));
+        json_t *ev = json_pack("{s:{s:s, s:s, s:s}}", "error", "message", message, "type", type,
+                               "code", code);
         char *text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
         json_decref(ev);
         rc = text ? write_data(chat, text, strlen(text)) : -1;
@@ -119,4 +130,17 @@ void gw_out_upstream_error(struct gw_chat *chat, enum fail_class c, long status,
         reply_json(chat, st, ad_in_error(st, error));
     }
     json_decref(own);
+}
+
+void gw_out_gateway_error(struct gw_chat *chat, int status, const char *type, const char *code,
+                          const char *message)
+{
+    json_t *error = json_pack("{s:{s:s, s:s, s:s, s:n}}", "error", "message", message, "type", type,
+                              "code", code, "param");
+    if (chat->api == GW_API_OPENAI || !error)
+        reply_json(chat, status, error);
+    else
+        reply_json(chat, status, ad_in_error(status, error));
+    if (chat->api != GW_API_OPENAI)
+        json_decref(error);
 }

@@ -1,15 +1,37 @@
 /* gw_upstream: libcurl multi on libevent; see gw_upstream.h. */
 #include "gw_upstream.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "log.h"
 
 #define EASY_POOL_MAX 256
 
+/*
+ * Sockets are watched through a table indexed by fd rather than
+ * curl_multi_assign, so a watch can outlive curl's interest: when a transfer
+ * ends, curl says CURL_POLL_REMOVE and, on a kept-alive connection, asks for
+ * CURL_POLL_IN again with the next request.  Deleting and re-adding the
+ * event each time cost two epoll_ctl calls per request; instead the read
+ * watch of a connection curl opened through opensocket_cb stays registered
+ * ("parked") until curl wants something else, the socket turns readable
+ * while parked (the server closed it: the watch is dropped, curl finds out
+ * on reuse), or curl closes it through closesocket_cb.  Sockets curl opens
+ * any other way (its resolver's wake-up pair) are closed without telling
+ * us, so they are never parked: a stale registration could otherwise hide a
+ * new socket that reuses the number.
+ */
 struct gw_sock {
-    struct event *ev;
+    struct gw_up *up;
     curl_socket_t fd;
+    short kind;          /* the event's registered flags; 0 = not in the event base */
+    bool ours;           /* opened by opensocket_cb, so closed through closesocket_cb */
+    bool parked;         /* curl is not watching; the read watch waits for its next request */
+    struct event *ev;    /* storage after the struct, assigned for each kind */
 };
 
 struct gw_up {
@@ -19,7 +41,48 @@ struct gw_up {
     int running;
     CURL *pool[EASY_POOL_MAX];
     int npool;
+    struct gw_sock **socks;   /* by fd; entries live until gw_up_free */
+    size_t nsocks;
 };
+
+static struct gw_sock *sock_get(struct gw_up *up, curl_socket_t fd, bool create)
+{
+    if (fd < 0)
+        return NULL;
+    size_t i = (size_t)fd;
+    if (i < up->nsocks && up->socks[i])
+        return up->socks[i];
+    if (!create)
+        return NULL;
+    if (i >= up->nsocks) {
+        size_t n = up->nsocks ? up->nsocks : 64;
+        while (n <= i)
+            n *= 2;
+        struct gw_sock **t = realloc(up->socks, n * sizeof *t);
+        if (!t)
+            return NULL;
+        memset(t + up->nsocks, 0, (n - up->nsocks) * sizeof *t);
+        up->socks = t;
+        up->nsocks = n;
+    }
+    size_t base = (sizeof(struct gw_sock) + 15) & ~(size_t)15;
+    struct gw_sock *s = calloc(1, base + event_get_struct_event_size());
+    if (!s)
+        return NULL;
+    s->up = up;
+    s->fd = fd;
+    s->ev = (struct event *)((char *)s + base);
+    up->socks[i] = s;
+    return s;
+}
+
+static void sock_unwatch(struct gw_sock *s)
+{
+    if (s->kind)
+        event_del(s->ev);
+    s->kind = 0;
+    s->parked = false;
+}
 
 static void check_done(struct gw_up *up)
 {
@@ -41,7 +104,15 @@ static void check_done(struct gw_up *up)
 
 static void on_socket_event(evutil_socket_t fd, short what, void *arg)
 {
-    struct gw_up *up = arg;
+    struct gw_sock *s = arg;
+    struct gw_up *up = s->up;
+    if (s->parked) {
+        /* Nobody asked: an idle connection closed by its server, or stray
+         * bytes.  Stop watching rather than spin; curl's own liveness check
+         * discards the connection when it next picks it. */
+        sock_unwatch(s);
+        return;
+    }
     int action = (what & EV_READ ? CURL_CSELECT_IN : 0) | (what & EV_WRITE ? CURL_CSELECT_OUT : 0);
     curl_multi_socket_action(up->multi, fd, action, &up->running);
     check_done(up);
@@ -66,6 +137,12 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *arg)
         evtimer_del(up->timer);
         return 0;
     }
+    if (timeout_ms == 0) {
+        /* "As soon as possible" (a transfer just added): later in this
+         * loop pass, not after another epoll_wait as a 0 ms timer would. */
+        event_active(up->timer, EV_TIMEOUT, 1);
+        return 0;
+    }
     struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
     return evtimer_add(up->timer, &tv) < 0 ? -1 : 0;
 }
@@ -73,32 +150,59 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *arg)
 static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
 {
     (void)easy;
+    (void)sockp;
     struct gw_up *up = arg;
-    struct gw_sock *s = sockp;
+    struct gw_sock *s = sock_get(up, fd, what != CURL_POLL_REMOVE);
     if (what == CURL_POLL_REMOVE) {
-        if (s) {
-            event_free(s->ev);
-            free(s);
-            curl_multi_assign(up->multi, fd, NULL);
-        }
+        if (s && s->ours && s->kind == (EV_PERSIST | EV_READ))
+            s->parked = true;
+        else if (s)
+            sock_unwatch(s);
         return 0;
     }
-    short kind = EV_PERSIST | (what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0);
     if (!s) {
-        s = calloc(1, sizeof *s);
-        if (!s)
-            return -1;
-        s->fd = fd;
-        curl_multi_assign(up->multi, fd, s);
-    } else {
-        event_free(s->ev);
+        log_err("upstream: cannot watch socket %d: out of memory", (int)fd);
+        return -1;
     }
-    s->ev = event_new(up->base, fd, kind, on_socket_event, up);
-    if (!s->ev || event_add(s->ev, NULL) < 0) {
+    short kind = EV_PERSIST | (what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0);
+    s->parked = false;
+    if (s->kind == kind)
+        return 0;
+    sock_unwatch(s);
+    event_assign(s->ev, up->base, fd, kind, on_socket_event, s);
+    if (event_add(s->ev, NULL) < 0) {
         log_err("upstream: cannot watch socket %d", (int)fd);
         return -1;
     }
+    s->kind = kind;
     return 0;
+}
+
+static curl_socket_t opensocket_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    (void)purpose;
+    struct gw_up *up = arg;
+    curl_socket_t fd = socket(a->family, a->socktype, a->protocol);
+    if (fd == CURL_SOCKET_BAD)
+        return fd;
+    struct gw_sock *s = sock_get(up, fd, true);
+    if (s) {
+        sock_unwatch(s); /* a number reused after a close we were told of */
+        s->ours = true;
+    }
+    return fd;
+}
+
+static int closesocket_cb(void *arg, curl_socket_t fd)
+{
+    struct gw_sock *s = sock_get(arg, fd, false);
+    if (s) {
+        /* Before close(): epoll forgets a closed descriptor by itself, but
+         * libevent would not, and would skip the next socket's add. */
+        sock_unwatch(s);
+        s->ours = false;
+    }
+    return close(fd);
 }
 
 struct gw_up *gw_up_new(struct event_base *base, long max_host_connections)
@@ -134,6 +238,12 @@ void gw_up_free(struct gw_up *up)
         curl_multi_cleanup(up->multi);
     if (up->timer)
         event_free(up->timer);
+    for (size_t i = 0; i < up->nsocks; i++)
+        if (up->socks[i]) {
+            sock_unwatch(up->socks[i]);
+            free(up->socks[i]);
+        }
+    free(up->socks);
     free(up);
 }
 
@@ -160,6 +270,10 @@ void gw_up_release(struct gw_up *up, CURL *easy)
 int gw_up_start(struct gw_up *up, struct gw_xfer *x)
 {
     curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(x->easy, CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
+    curl_easy_setopt(x->easy, CURLOPT_OPENSOCKETDATA, up);
+    curl_easy_setopt(x->easy, CURLOPT_CLOSESOCKETFUNCTION, closesocket_cb);
+    curl_easy_setopt(x->easy, CURLOPT_CLOSESOCKETDATA, up);
     CURLMcode rc = curl_multi_add_handle(up->multi, x->easy);
     if (rc != CURLM_OK) {
         log_err("upstream: cannot start a transfer: %s", curl_multi_strerror(rc));

@@ -79,6 +79,7 @@ static void conn_free(struct http_conn *c)
     srv->nconns--;
     event_del(c->timer);
     event_del(c->resume);
+    event_del(c->flush);
     bufferevent_free(c->bev);
     if (c->hbuf != c->hbuf_inline)
         free(c->hbuf);
@@ -99,6 +100,7 @@ void http_conn_kill(struct http_conn *c)
             bufferevent_disable(c->bev, EV_READ | EV_WRITE);
             event_del(c->timer);
             event_del(c->resume);
+            event_del(c->flush);
         }
         return;
     }
@@ -142,7 +144,8 @@ static void close_after_flush(struct http_conn *c)
     bufferevent_disable(c->bev, EV_READ);
     if (evbuffer_get_length(out_buf(c)) == 0)
         after_flush(c);
-    /* else the write callback continues once the output is empty */
+    else
+        http_conn_push(c); /* the write path calls after_flush once the output is empty */
 }
 
 /* ---- request life cycle ---- */
@@ -270,8 +273,10 @@ static void dispatch(struct http_conn *c)
 static void send_continue(struct http_conn *c)
 {
     /* A client that already sent body bytes did not wait for us. */
-    if (c->req.head.expect_continue && evbuffer_get_length(in_buf(c)) == 0)
+    if (c->req.head.expect_continue && evbuffer_get_length(in_buf(c)) == 0) {
         evbuffer_add(out_buf(c), CONTINUE_100, sizeof CONTINUE_100 - 1);
+        http_conn_push(c);
+    }
 }
 
 /* Each step returns 1 when the state advanced and parsing may go on. */
@@ -554,11 +559,16 @@ static void readcb(struct bufferevent *bev, void *arg)
     conn_leave(c);
 }
 
-static void writecb(struct bufferevent *bev, void *arg)
+/* The output went down (a direct write, or the bufferevent's): wake a
+ * handler waiting for room, finish a close, and hand writing back to
+ * http_conn_push once nothing is left. */
+static void output_progress(struct http_conn *c)
 {
-    struct http_conn *c = arg;
-    size_t pending = evbuffer_get_length(bufferevent_get_output(bev));
-    conn_enter(c);
+    size_t pending = evbuffer_get_length(out_buf(c));
+    if (pending == 0 && c->write_armed) {
+        c->write_armed = 0;
+        bufferevent_disable(c->bev, EV_WRITE); /* already out of epoll: no syscall */
+    }
     if (c->state == HC_HANDLER) {
         if (c->req.drain_armed && pending <= c->srv->lim.output_low_water) {
             c->req.drain_armed = 0;
@@ -568,6 +578,14 @@ static void writecb(struct bufferevent *bev, void *arg)
     } else if (c->state == HC_CLOSING && pending == 0) {
         after_flush(c);
     }
+}
+
+static void writecb(struct bufferevent *bev, void *arg)
+{
+    struct http_conn *c = arg;
+    (void)bev;
+    conn_enter(c);
+    output_progress(c);
     conn_leave(c);
 }
 
@@ -647,6 +665,48 @@ static void resume_cb(evutil_socket_t fd, short what, void *arg)
     conn_leave(c);
 }
 
+/* Writes what the handler queued straight to the socket, once per loop
+ * pass however many pieces were queued.  Most responses leave in this one
+ * writev and the socket's write interest never reaches epoll; only a client
+ * that cannot take it all gets EV_WRITE (and the write timeout). */
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct http_conn *c = arg;
+    (void)fd;
+    (void)what;
+    c->flush_pending = 0;
+    if (c->dead || c->write_armed)
+        return;
+    struct evbuffer *out = out_buf(c);
+    if (evbuffer_get_length(out) == 0)
+        return;
+    if (c->srv->before_write)
+        c->srv->before_write(c->srv->before_write_arg);
+    conn_enter(c);
+    /* The bufferevent keeps its output's front frozen and thaws it only
+     * around its own writes; this one is ours, so do the same. */
+    evbuffer_unfreeze(out, 1);
+    int n = evbuffer_write(out, bufferevent_getfd(c->bev));
+    evbuffer_freeze(out, 1);
+    if (evbuffer_get_length(out) > 0 || n < 0) {
+        /* Short write or an error: the bufferevent retries, and reports a
+         * dead socket through eventcb as it always did. */
+        c->write_armed = 1;
+        bufferevent_enable(c->bev, EV_WRITE);
+    } else {
+        output_progress(c);
+    }
+    conn_leave(c);
+}
+
+void http_conn_push(struct http_conn *c)
+{
+    if (c->dead || c->write_armed || c->flush_pending)
+        return;
+    c->flush_pending = 1;
+    event_active(c->flush, EV_TIMEOUT, 1);
+}
+
 /* ---- creation, drain, teardown ---- */
 
 struct http_conn *http_conn_new(struct http_server *srv, evutil_socket_t fd,
@@ -656,14 +716,15 @@ struct http_conn *http_conn_new(struct http_server *srv, evutil_socket_t fd,
     size_t evsz = align16(event_get_struct_event_size());
     size_t inl = srv->lim.max_header_bytes + 1 < HBUF_INLINE ? srv->lim.max_header_bytes + 1
                                                              : HBUF_INLINE;
-    char *mem = calloc(1, base + 2 * evsz + inl);
+    char *mem = calloc(1, base + 3 * evsz + inl);
     if (!mem)
         return NULL;
     struct http_conn *c = (struct http_conn *)mem;
     c->srv = srv;
     c->timer = (struct event *)(mem + base);
     c->resume = (struct event *)(mem + base + evsz);
-    c->hbuf = c->hbuf_inline = mem + base + 2 * evsz;
+    c->flush = (struct event *)(mem + base + 2 * evsz);
+    c->hbuf = c->hbuf_inline = mem + base + 3 * evsz;
     c->hbuf_cap = inl;
     c->req.conn = c;
     c->req.body = "";
@@ -680,6 +741,7 @@ struct http_conn *http_conn_new(struct http_server *srv, evutil_socket_t fd,
     }
     event_assign(c->timer, srv->base, -1, 0, timer_cb, c);
     event_assign(c->resume, srv->base, -1, 0, resume_cb, c);
+    event_assign(c->flush, srv->base, -1, 0, flush_cb, c);
 
     /* Small responses and stream chunks must leave at once, not wait for
      * the peer's delayed ACK. */
@@ -698,7 +760,10 @@ struct http_conn *http_conn_new(struct http_server *srv, evutil_socket_t fd,
         struct timeval wtv = {wms / 1000, (wms % 1000) * 1000};
         bufferevent_set_timeouts(c->bev, NULL, &wtv);
     }
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    /* EV_WRITE (on by default in a new socket bufferevent) stays off until
+     * a direct write leaves bytes behind (see http_conn_push). */
+    bufferevent_disable(c->bev, EV_WRITE);
+    bufferevent_enable(c->bev, EV_READ);
 
     c->state = HC_IDLE;
     arm_timer(c, srv->lim.keepalive_timeout_ms);

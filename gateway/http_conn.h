@@ -60,6 +60,7 @@ struct http_conn {
     struct bufferevent *bev;
     struct event *timer;           /* header / keep-alive / linger deadline */
     struct event *resume;          /* restarts parsing after an asynchronous finish */
+    struct event *flush;           /* writes the output straight to the socket (http_conn_push) */
     enum http_conn_state state;
 
     int depth;                     /* nesting of our callbacks on the stack */
@@ -69,6 +70,8 @@ struct http_conn {
     unsigned gone : 1;             /* client went away while the handler owned the request */
     unsigned linger : 1;           /* request not fully read: lingering close wanted */
     unsigned peer_done : 1;
+    unsigned write_armed : 1;      /* output left over: the bufferevent waits for EV_WRITE */
+    unsigned flush_pending : 1;    /* the flush event is active */
 
     size_t scanned;                /* http_head_end resume point */
     char *hbuf;                    /* head copy; inline storage or malloc'ed */
@@ -91,6 +94,8 @@ struct http_server {
     http_handler_fn handler;
     void *handler_arg;
     http_error_fn error_fn;
+    void (*before_write)(void *arg);
+    void *before_write_arg;
 
     struct http_conn *conns;
     size_t nconns;
@@ -112,6 +117,8 @@ struct http_conn *http_conn_new(struct http_server *srv, evutil_socket_t fd,
 void http_conn_kill(struct http_conn *c);
 /* The response was fully queued: keep-alive or close. */
 void http_conn_finish(struct http_conn *c);
+/* Output was queued: write it to the socket later in this loop pass. */
+void http_conn_push(struct http_conn *c);
 /* stream_abort: drop the connection at once, no on_close. */
 void http_conn_abort(struct http_conn *c);
 /* Answers with a server-raised error and closes. */

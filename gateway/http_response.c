@@ -247,6 +247,7 @@ int http_req_reply(struct http_req *req, int status, const char *content_type,
     if (len && !bodiless(req, status))
         evbuffer_add(bufferevent_get_output(c->bev), body, len);
     http_check_high_water(c);
+    http_conn_push(c);
     http_conn_finish(c);
     return 0;
 }
@@ -272,6 +273,7 @@ int http_req_reply_buffer(struct http_req *req, int status, const char *content_
             evbuffer_add_buffer(bufferevent_get_output(c->bev), body);
     }
     http_check_high_water(c);
+    http_conn_push(c);
     http_conn_finish(c);
     return 0;
 }
@@ -297,6 +299,7 @@ int http_req_stream_start(struct http_req *req, int status, const char *content_
     req->streaming = 1;
     http_write_head(c, status, content_type, -1, http_must_close(c));
     http_check_high_water(c);
+    http_conn_push(c);
     return 0;
 }
 
@@ -318,6 +321,7 @@ int http_req_stream_write(struct http_req *req, const void *data, size_t len)
              evbuffer_add(out, "\r\n", 2);
     }
     http_check_high_water(c);
+    http_conn_push(c);
     return rc ? -1 : 0;
 }
 
@@ -332,6 +336,7 @@ int http_req_stream_end(struct http_req *req)
     }
     if (!req->stream_raw && !req->no_body)
         evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
+    http_conn_push(c);
     http_conn_finish(c);
     return 0;
 }

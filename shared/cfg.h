@@ -27,6 +27,10 @@ enum cfg_provider_type {
     CFG_PROV_OPENAI_COMPAT,   /* vLLM, Ollama, DeepSeek, Mistral, Groq, ... */
     CFG_PROV_ANTHROPIC,       /* Anthropic Messages API */
     CFG_PROV_BEDROCK,         /* AWS Bedrock Converse (SigV4) */
+    CFG_PROV_AZURE,           /* Azure OpenAI (dated deployments URL or v1) */
+    CFG_PROV_GEMINI,          /* Gemini API (generateContent) */
+    CFG_PROV_VERTEX_GEMINI,   /* Gemini models on Vertex AI */
+    CFG_PROV_VERTEX_ANTHROPIC,/* Anthropic models on Vertex AI (rawPredict) */
 };
 
 struct cfg_provider {
@@ -45,6 +49,8 @@ struct cfg_provider {
     char *aws_region;
     char *aws_secret_key_env;
     char *aws_session_token_env;
+    char *token_command;/* shell command printing a short-lived token (the key), or NULL */
+    char *token_file;   /* file holding a short-lived token (the key), or NULL */
 };
 
 struct cfg_target {
@@ -84,6 +90,19 @@ struct cfg_hedge {
     int budget_pct;     /* at most this share of a worker's requests on the chain hedge */
 };
 
+/* After the answer repair gives up (docs/config.md, `repair`). */
+enum cfg_exhausted {
+    CFG_EXH_ERROR = 0,     /* a 502 invalid_response error naming every problem */
+    CFG_EXH_RETURN_LAST,   /* the last answer, marked x-backstop-validation: failed */
+};
+
+/* Checking 200 answers against the request's contract (tools, response_format). */
+struct cfg_repair {
+    bool enabled;          /* false: answers are relayed unchecked */
+    int retry_same;        /* corrective retries of the target that broke it, then failover */
+    enum cfg_exhausted on_exhausted;
+};
+
 /* A chain.  Its primary group is its first target's group: the targets of
  * that group (all of them when no group is named) are ordered by the
  * strategy and tried first; every other target is a cross-model fallback,
@@ -97,6 +116,7 @@ struct cfg_model {
                                at the next target, with the partial answer as prefix */
     struct cfg_retry retry;
     struct cfg_hedge hedge;
+    struct cfg_repair repair;
     enum cfg_action on[FAIL__COUNT];  /* by failure class; FAIL_NONE and the
                                          gateway-internal classes are unused */
 };
@@ -164,6 +184,12 @@ struct cfg_keys {
     char *master_key_file;  /* 32 random bytes, mode 0600; created on first start */
 };
 
+/* Operator overrides set with backstopctl (docs/admin.md). */
+struct cfg_overrides {
+    int fault_default_ms;   /* how long a forced failure lasts without --for */
+    int fault_max_ms;       /* the longest --for accepted */
+};
+
 struct cfg {
     char *listen_host;  /* numeric IPv4/IPv6 address or "localhost" */
     int listen_port;
@@ -179,6 +205,7 @@ struct cfg {
     struct cfg_events events;
     struct cfg_admin admin;
     struct cfg_keys keys;
+    struct cfg_overrides overrides;
     struct cfg_provider *providers;
     size_t nproviders;
     struct cfg_model *models;

@@ -212,9 +212,12 @@ bool cfg_check_model_name(struct cfg_ctx *c, const char *key)
     return ok;
 }
 
-/* An optional provider is one that may be switched off by leaving its key
- * variable unset; without a variable the flag could never act, which is
- * most likely a mistake in the file. */
+static bool given(const json_t *p, const char *key)
+{
+    const json_t *v = json_object_get(p, key);
+    return v && !json_is_null(v);
+}
+
 /* The aws_* keys belong to bedrock providers, which need a region. */
 static bool check_aws(struct cfg_ctx *c, const json_t *p)
 {
@@ -222,8 +225,7 @@ static bool check_aws(struct cfg_ctx *c, const json_t *p)
     bool bedrock = strcmp(json_string_value(json_object_get(p, "type")) ?: "", "bedrock") == 0;
     bool ok = true;
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        const json_t *v = json_object_get(p, keys[i]);
-        if (bedrock ? i > 0 || (v && !json_is_null(v)) : !v || json_is_null(v))
+        if (bedrock ? i > 0 || given(p, keys[i]) : !given(p, keys[i]))
             continue;
         size_t mark = cfg_path_key(c, keys[i]);
         if (bedrock)
@@ -236,15 +238,51 @@ static bool check_aws(struct cfg_ctx *c, const json_t *p)
     return ok;
 }
 
+/* An optional provider is one that may be switched off by leaving its key
+ * variable unset; without a variable the flag could never act, which is
+ * most likely a mistake in the file. */
 bool cfg_check_provider(struct cfg_ctx *c, const json_t *p)
 {
     if (!check_aws(c, p))
         return false;
-    if (!json_is_true(json_object_get(p, "optional")) ||
-        !json_is_null(json_object_get(p, "api_key_env")))
+    /* One source for the key: a token source replaces the variable. */
+    const char *tok = given(p, "token_command") ? "token_command" : given(p, "token_file") ? "token_file" : NULL;
+    if (tok && (given(p, "api_key_env") || (given(p, "token_command") && given(p, "token_file")))) {
+        size_t mark = cfg_path_key(c, tok);
+        cfg_err(c, "token_command, token_file and api_key_env exclude each other: the key has one source");
+        cfg_path_pop(c, mark);
+        return false;
+    }
+    /* Vertex URLs name the project and location; the adapter appends the
+     * publisher and model, so a bare host would only ever 404. */
+    const char *type = json_string_value(json_object_get(p, "type"));
+    const char *base = json_string_value(json_object_get(p, "base_url"));
+    if (type && base && strncmp(type, "vertex-", 7) == 0 &&
+        (!strstr(base, "/projects/") || !strstr(base, "/locations/"))) {
+        size_t mark = cfg_path_key(c, "base_url");
+        cfg_err(c, "a Vertex base_url names the project and location: "
+                   "https://{location}-aiplatform.googleapis.com/v1/projects/{project}/locations/{location}");
+        cfg_path_pop(c, mark);
+        return false;
+    }
+    if (!json_is_true(json_object_get(p, "optional")) || given(p, "api_key_env"))
         return true;
     size_t mark = cfg_path_key(c, "optional");
     cfg_err(c, "true needs api_key_env: a provider without a key variable is never disabled");
+    cfg_path_pop(c, mark);
+    return false;
+}
+
+/* A default longer than the maximum would make every `fail` without --for
+ * a refused one. */
+bool cfg_check_overrides(struct cfg_ctx *c, const json_t *o)
+{
+    json_int_t def = json_integer_value(json_object_get(o, "fault_default_ms"));
+    json_int_t max = json_integer_value(json_object_get(o, "fault_max_ms"));
+    if (def <= max)
+        return true;
+    size_t mark = cfg_path_key(c, "fault_default_ms");
+    cfg_err(c, "%lld is more than fault_max_ms (%lld)", (long long)def, (long long)max);
     cfg_path_pop(c, mark);
     return false;
 }

@@ -100,6 +100,7 @@ bool cfg_check_aws_region(struct cfg_ctx *c, const char *s, char **repl);
 bool cfg_check_provider_name(struct cfg_ctx *c, const char *key);
 bool cfg_check_model_name(struct cfg_ctx *c, const char *key);
 bool cfg_check_provider(struct cfg_ctx *c, const json_t *p);
+bool cfg_check_overrides(struct cfg_ctx *c, const json_t *o);
 bool cfg_check_chain(struct cfg_ctx *c, const json_t *m);
 
 /* cfg_walk.c: NULL when the document has errors (all of them reported). */

@@ -34,6 +34,10 @@ const struct cfg_enum cfg_provider_types[] = {
     { "openai-compatible", CFG_PROV_OPENAI_COMPAT },
     { "anthropic", CFG_PROV_ANTHROPIC },
     { "bedrock", CFG_PROV_BEDROCK },
+    { "azure", CFG_PROV_AZURE },
+    { "gemini", CFG_PROV_GEMINI },
+    { "vertex-gemini", CFG_PROV_VERTEX_GEMINI },
+    { "vertex-anthropic", CFG_PROV_VERTEX_ANTHROPIC },
     { NULL, 0 },
 };
 
@@ -119,6 +123,12 @@ static const struct cfg_field keys_fields[] = {
     END_ROW
 };
 
+static const struct cfg_field overrides_fields[] = {
+    INT_ROW(struct cfg_overrides, fault_default_ms, 1000, 86400000, "300000"),
+    INT_ROW(struct cfg_overrides, fault_max_ms, 1000, 604800000, "3600000"),
+    END_ROW
+};
+
 static const struct cfg_field provider_fields[] = {
     { .key = "type", .kind = CK_ENUM, .flags = CF_REQUIRED, .enums = cfg_provider_types,
       .store = CS_ENUM, .off = offsetof(struct cfg_provider, type) },
@@ -144,6 +154,12 @@ static const struct cfg_field provider_fields[] = {
     { .key = "aws_session_token_env", .kind = CK_STRING, .flags = CF_NULLABLE, .def = "null",
       .check = cfg_check_env_name,
       .store = CS_STR, .off = offsetof(struct cfg_provider, aws_session_token_env) },
+    /* Short-lived credentials (Vertex AI access tokens): the controller
+     * runs or reads these and keeps the key fresh (controller/ctr_token.c). */
+    { .key = "token_command", .kind = CK_STRING, .flags = CF_NULLABLE | CF_NONEMPTY, .def = "null",
+      .store = CS_STR, .off = offsetof(struct cfg_provider, token_command) },
+    { .key = "token_file", .kind = CK_STRING, .flags = CF_NULLABLE | CF_NONEMPTY, .def = "null",
+      .store = CS_STR, .off = offsetof(struct cfg_provider, token_file) },
     END_ROW
 };
 
@@ -178,6 +194,20 @@ static const struct cfg_field retry_fields[] = {
 static const struct cfg_field hedge_fields[] = {
     INT_ROW(struct cfg_hedge, after_ms, 0, 600000, "0"),
     INT_ROW(struct cfg_hedge, budget_pct, 0, 100, "10"),
+    END_ROW
+};
+
+static const struct cfg_enum exhausted_modes[] = {
+    { "error", CFG_EXH_ERROR },
+    { "return_last", CFG_EXH_RETURN_LAST },
+    { NULL, 0 },
+};
+
+static const struct cfg_field repair_fields[] = {
+    BOOL_ROW(struct cfg_repair, enabled, "true"),
+    INT_ROW(struct cfg_repair, retry_same, 0, 5, "1"),
+    { .key = "on_exhausted", .kind = CK_ENUM, .enums = exhausted_modes, .def = "\"error\"",
+      .store = CS_ENUM, .off = offsetof(struct cfg_repair, on_exhausted) },
     END_ROW
 };
 
@@ -226,6 +256,8 @@ static const struct cfg_field model_fields[] = {
       .off = offsetof(struct cfg_model, retry) },
     { .key = "hedge", .kind = CK_OBJECT, .def = "{}", .fields = hedge_fields,
       .off = offsetof(struct cfg_model, hedge) },
+    { .key = "repair", .kind = CK_OBJECT, .def = "{}", .fields = repair_fields,
+      .off = offsetof(struct cfg_model, repair) },
     { .key = "on", .kind = CK_OBJECT, .def = "{}", .fields = cfg_on_fields,
       .off = offsetof(struct cfg_model, on) },
     END_ROW
@@ -285,6 +317,8 @@ static const struct cfg_field root_fields[] = {
       .off = offsetof(struct cfg, admin) },
     { .key = "keys", .kind = CK_OBJECT, .def = "{}", .fields = keys_fields,
       .off = offsetof(struct cfg, keys) },
+    { .key = "overrides", .kind = CK_OBJECT, .def = "{}", .fields = overrides_fields,
+      .check_elem = cfg_check_overrides, .off = offsetof(struct cfg, overrides) },
     { .key = "providers", .kind = CK_MAP, .flags = CF_REQUIRED, .min = 1, .noun = "provider",
       .fields = provider_fields, .check_key = cfg_check_provider_name,
       .check_elem = cfg_check_provider,

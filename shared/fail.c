@@ -25,6 +25,7 @@ static const char *const fail_names[FAIL__COUNT] = {
     [FAIL_INTERNAL] = "internal",
     [FAIL_PROBE] = "probe_failed",
     [FAIL_HEDGED] = "hedged",
+    [FAIL_INVALID_RESPONSE] = "invalid_response",
 };
 
 const char *fail_class_name(enum fail_class c)

@@ -31,6 +31,9 @@ enum fail_class {
     FAIL_INTERNAL,             /* the gateway's own failure (out of memory, ...) */
     FAIL_PROBE,                /* health probes found the target down */
     FAIL_HEDGED,               /* lost the race to a hedged attempt (not a failure) */
+    FAIL_INVALID_RESPONSE,     /* a 200 answer broke the request's contract (empty tool
+                                  turn, bad tool arguments, JSON not matching
+                                  response_format): repaired, never held against health */
     FAIL__COUNT
 };
 

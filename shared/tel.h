@@ -26,6 +26,7 @@ enum tel_kind {
     TEL_STATUS = 2,    /* a worker's periodic status */
     TEL_TRIAL = 3,     /* a worker took the half-open trial it was granted */
     TEL_FAILOVER = 4,  /* a request switched from one target to another */
+    TEL_OKS = 5,       /* successful attempts on one target, batched */
 };
 
 struct tel_hdr {
@@ -53,6 +54,27 @@ struct tel_attempt {
     char request_id[64];
 };
 
+/* Successes are the bulk of the traffic and only move counters, so a
+ * worker sums them per target over one pass of its event loop and sends one
+ * of these at the end of the pass: under load one datagram covers many
+ * requests, at low load it leaves as soon as a single one would have.
+ * Anything else about a target (a failure, a trial) first sends that
+ * target's sum, so the controller sees each worker's outcomes in order. */
+struct tel_oks {
+    struct tel_hdr hdr;
+    uint64_t wall_ms;          /* when the last of them ended */
+    uint32_t count;
+    int32_t status;            /* the last one's upstream status */
+    uint64_t latency_ms_sum;
+    uint64_t ttfb_ms_sum;
+    uint32_t ttfb_count;       /* those that had a first byte */
+    uint32_t pad;
+    uint64_t prompt_tokens;
+    uint64_t completion_tokens;
+    char provider[64];
+    char model[128];
+};
+
 struct tel_status {
     struct tel_hdr hdr;
     uint16_t slot;
@@ -72,12 +94,13 @@ struct tel_trial {
 };
 
 #define TEL_REASON_BREAKER 0xffff  /* tel_failover.fail: skipped, breaker open */
+#define TEL_REASON_DRAINED 0xfffe  /* tel_failover.fail: skipped, drained by the operator */
 
 struct tel_failover {
     struct tel_hdr hdr;
     uint64_t wall_ms;
     uint32_t added_ms;         /* what the failed target cost the request */
-    uint16_t fail;             /* enum fail_class, or TEL_REASON_BREAKER */
+    uint16_t fail;             /* enum fail_class, or TEL_REASON_BREAKER / _DRAINED */
     uint16_t pad;
     char chain[128];
     char from[TEL_TARGET_MAX];            /* "provider/model" */

@@ -1131,11 +1131,18 @@ def profile(args, procs):
     out = {}
     prof_dir = os.path.join(ROOT, "tests", "bench", "results")
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + ("-stream" if args.prof_stream else "")
-    if not args.no_perf and shutil.which("perf"):
+    want_perf = not args.no_perf and shutil.which("perf")
+    want_strace = not args.no_strace and shutil.which("strace")
+    if want_perf or want_strace:
         gw = Gateway(procs, args.bin, "prof-perf", cfg)
         url = f"http://127.0.0.1:{gw.port}/v1/chat/completions"
         run_wrk(url, 2, 64, 1, stream=args.prof_stream)
         w = gw.worker_pids()[0]
+        path = os.path.join(prof_dir, f"profile-perf-{stamp}.txt")
+        out["perf"] = {"file": path}
+        with open(path, "w") as f:
+            f.write("# backstopd worker profile\n")
+    if want_perf:
         data = os.path.join(procs.workdir, "perf.data")
         progress(f"profile: perf record -g (cpu-clock) on worker {w} for {args.prof_seconds} s under 64 connections")
         # dwarf unwinding: Debian's libcurl/jansson/libevent have no frame
@@ -1153,29 +1160,28 @@ def profile(args, procs):
         rep = report("--no-children", "--sort", "dso,symbol", "--percent-limit", "0.5", "-g", "none")
         incl = report("--children", "--sort", "symbol", "--percent-limit", "2", "-g", "none")
         dso = report("--no-children", "--sort", "dso", "-g", "none")
-        out["perf"] = {"wrk": res, "report": rep, "by_dso": dso, "inclusive": incl, "stderr": err[-1000:]}
-        path = os.path.join(prof_dir, f"profile-perf-{stamp}.txt")
+        out["perf"].update({"wrk": res, "report": rep, "by_dso": dso, "inclusive": incl,
+                            "stderr": err[-1000:]})
         with open(path, "w") as f:
             f.write(f"# perf record -e cpu-clock -F 1000 --call-graph dwarf -p WORKER during wrk -t2 -c64, "
                     f"{res['rps']:.0f} req/s\n# == by shared object\n")
             f.write(dso + "\n\n# == self, by symbol\n" + rep + "\n\n# == inclusive (children), by symbol\n" + incl)
-        out["perf"]["file"] = path
         progress(f"profile: perf report in {path}")
-        if shutil.which("strace"):
-            progress("profile: strace -c on the worker, then on an nginx worker, 3 s each under "
-                     "64 connections (syscalls per request)")
-            lines = strace_counts(procs, w, url, args.prof_stream, "backstopd worker")
-            procs.stop(gw.proc)
-            ngx = Nginx(procs, up.port)
-            nurl = f"http://127.0.0.1:{ngx.stream_port if args.prof_stream else ngx.port}/v1/chat/completions"
-            run_wrk(nurl, 2, 64, 1, stream=args.prof_stream)
-            lines += strace_counts(procs, ngx.workers[0], nurl, args.prof_stream, "nginx worker (reference)")
-            procs.stop(ngx.proc)
-            with open(path, "a") as f:
-                f.write("\n\n# == syscalls\n" + "\n".join(lines) + "\n")
-            out["perf"]["syscalls"] = "\n".join(lines)
-        if gw.proc.poll() is None:
-            procs.stop(gw.proc)
+    if want_strace:
+        progress("profile: strace -c on the worker, then on an nginx worker, 3 s each under "
+                 "64 connections (syscalls per request)")
+        lines = strace_counts(procs, w, url, args.prof_stream, "backstopd worker")
+        procs.stop(gw.proc)
+        ngx = Nginx(procs, up.port)
+        nurl = f"http://127.0.0.1:{ngx.stream_port if args.prof_stream else ngx.port}/v1/chat/completions"
+        run_wrk(nurl, 2, 64, 1, stream=args.prof_stream)
+        lines += strace_counts(procs, ngx.workers[0], nurl, args.prof_stream, "nginx worker (reference)")
+        procs.stop(ngx.proc)
+        with open(path, "a") as f:
+            f.write("\n\n# == syscalls\n" + "\n".join(lines) + "\n")
+        out["perf"]["syscalls"] = "\n".join(lines)
+    if (want_perf or want_strace) and gw.proc.poll() is None:
+        procs.stop(gw.proc)
     if not args.no_callgrind and shutil.which("valgrind"):
         out["callgrind"] = profile_callgrind(args, procs, cfg, prof_dir, stamp)
     return out
@@ -1208,6 +1214,7 @@ def main():
                     help="profile the streamed answer (chunks=50) instead of the plain one")
     ap.add_argument("--no-perf", action="store_true")
     ap.add_argument("--no-callgrind", action="store_true")
+    ap.add_argument("--no-strace", action="store_true")
     args = ap.parse_args()
     args.bin = os.path.abspath(args.bin)
 
@@ -1226,8 +1233,8 @@ def main():
             out = profile(args, procs)
             print(json.dumps({k: {kk: vv for kk, vv in v.items() if kk in ("file",)} for k, v in out.items()}))
             if "perf" in out:
-                print(out["perf"]["by_dso"])
-                print(out["perf"]["report"])
+                print(out["perf"].get("by_dso", ""))
+                print(out["perf"].get("report", ""))
                 print(out["perf"].get("syscalls", ""))
             return 0
         phases = set(args.phases.split(","))

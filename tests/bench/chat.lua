@@ -7,12 +7,15 @@
 --   BENCH_MODEL   the "model" field (default "bench-chat")
 --   BENCH_STREAM  "1" adds "stream":true
 --   BENCH_PATH    request path (default /v1/chat/completions)
+--   BENCH_TOOLS   "1" offers one tool with tool_choice "required" (an answer
+--                 contract: docs/design.md, "Answer contracts and repair")
 --   BENCH_MAX_REQUESTS  when set, each thread stops after that many responses
 --                 (-d is then only a cap); the failover runs use it so a run
 --                 stays below the breakers' consecutive-failure threshold
 
 local model = os.getenv("BENCH_MODEL") or "bench-chat"
 local stream = os.getenv("BENCH_STREAM") == "1"
+local tools = os.getenv("BENCH_TOOLS") == "1"
 
 local system = "You are a concise support assistant for an online hardware store. " ..
     "Answer in plain English, quote the order number when the customer gives one, " ..
@@ -29,7 +32,12 @@ wrk.body = '{"model":"' .. model .. '","messages":[' ..
     '{"role":"system","content":"' .. system .. '"},' ..
     '{"role":"user","content":"' .. user .. '"}],' ..
     '"temperature":0.2,"max_tokens":256,"user":"bench-7"' ..
-    (stream and ',"stream":true' or '') .. '}'
+    (stream and ',"stream":true' or '') ..
+    (tools and (',"tools":[{"type":"function","function":{"name":"open_claim",' ..
+        '"parameters":{"type":"object","properties":{"order":{"type":"string"},' ..
+        '"reason":{"type":"string","enum":["not_delivered","damaged"]}},' ..
+        '"required":["order","reason"],"additionalProperties":false}}}],"tool_choice":"required"')
+        or '') .. '}'
 
 local max_requests = tonumber(os.getenv("BENCH_MAX_REQUESTS") or "0") or 0
 if max_requests > 0 then

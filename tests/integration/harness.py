@@ -124,10 +124,10 @@ class Proc:
 
 
 class Sim:
-    def __init__(self, env, name, model_version=None, fault=None, args=()):
+    def __init__(self, env, name, model_version=None, fault=None, port=0, args=()):
         self.name = name
         port_file = os.path.join(env.dir, f"{name}.port")
-        argv = [os.path.join(BIN, "simprov"), "--listen", "127.0.0.1:0", "--name", name,
+        argv = [os.path.join(BIN, "simprov"), "--listen", f"127.0.0.1:{port}", "--name", name,
                 "--port-file", port_file]
         if model_version:
             argv += ["--model-version", model_version]
@@ -246,8 +246,8 @@ class Env:
         self.proc_env = dict(os.environ)
         self.proc_env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
 
-    def sim(self, name, model_version=None, fault=None, args=()):
-        s = Sim(self, name, model_version, fault, args)
+    def sim(self, name, model_version=None, fault=None, port=0, args=()):
+        s = Sim(self, name, model_version, fault, port, args)
         self.sims.append(s)
         return s
 

@@ -1,5 +1,6 @@
 """Circuit breakers shared by all workers: open, half-open with exactly one
 trial across workers, closed again; hard failures; all targets open."""
+import json
 import re
 import threading
 import time
@@ -127,3 +128,35 @@ def test_opens_on_error_rate(env):
              "breaker_open" in (gw.post(chat_body()).header("x-backstop-failover") or ""),
              3, interval=0.01, what="breaker open on the error rate")
     check(re.search(r"open for 60000 ms: error rate (5\d)% of 1\d attempts", gw.logs()), "cause not logged")
+
+
+def test_batched_successes_count(env):
+    # Workers sum successes over an event-loop pass and send the sums at its
+    # end; failures go at once after the sum.  The error rate must still see
+    # every success: 20 good answers then 8 failures is 29 %, closed; only a
+    # long run of failures crosses 50 % of all of them.
+    a = env.sim("sim-a")
+    b = env.sim("sim-b")
+    gw = env.gateway(breaker_config(env, [a, b], cooldown_ms=60000, consecutive_failures=100,
+                                    error_rate_pct=50, min_requests=10, window_ms=60000))
+    for _ in range(20):
+        r = gw.post(chat_body())
+        check(r.status == 200 and r.header("x-backstop-provider") == "sim-a", r.headers)
+
+    def health():
+        rows = [json.loads(v.encode().decode("unicode_escape")) for v in gw.lmdb("health")]
+        return [h for h in rows if h.get("provider") == "sim-a"]
+    h = wait_for(lambda: [x for x in health() if x.get("ok") == 20], 5, what="20 successes in health")
+    check(h[0]["attempts"] == 20 and h[0]["latency_ewma_ms"] >= 0, h)
+    a.fault("status=500;count=8")
+    for _ in range(8):
+        r = gw.post(chat_body())
+        check(r.status == 200 and r.header("x-backstop-provider") == "sim-b", r.headers)
+    r = gw.post(chat_body())
+    check(r.header("x-backstop-provider") == "sim-a" and r.header("x-backstop-failover") is None,
+          f"breaker opened on 8 failures out of 29: {r.headers}")
+    a.fault("status=500")
+    wait_for(lambda: "breaker_open" in (gw.post(chat_body()).header("x-backstop-failover") or ""),
+             10, interval=0.01, what="breaker open on the error rate")
+    m = re.search(r"error rate (\d+)% of (\d+) attempts", gw.logs())
+    check(m and int(m.group(2)) >= 40 and int(m.group(1)) >= 50, f"trip cause: {m and m.group(0)}")

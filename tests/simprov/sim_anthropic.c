@@ -138,11 +138,15 @@ static int read_messages(const json_t *msgs, struct sim_conv *c,
 		c->prompt_bytes += content_bytes(content);
 		const json_t *tr = user && json_is_array(content)
 					   ? last_tool_result(content) : NULL;
-		if (user && i + 1 == n && tr) {
+		/* Text after the results is the newest thing the user said (an
+		 * agent's correction, say): it is answered like a user turn. */
+		bool text_after = tr && !is_type(json_array_get(content,
+				json_array_size(content) - 1), "tool_result");
+		if (user && i + 1 == n && tr && !text_after) {
 			c->last_is_tool = true;
 			tool_result = tr;
 		}
-		if (user && (json_is_string(content) || !tr))
+		if (user && (json_is_string(content) || !tr || text_after))
 			last_user = content;
 	}
 	if (user_text(last_user, &c->last_user_text) < 0)

@@ -117,6 +117,9 @@ struct sim_gen_opts sim_chat_gen_opts(const struct sim_server *srv, const struct
 		.name = srv->name,
 		.empty_tool_turn = f && sim_fault_has(f, SIM_F_EMPTY_TOOL_TURN),
 		.bad_tool_args = f && sim_fault_has(f, SIM_F_BAD_TOOL_ARGS),
+		.unknown_tool = f && sim_fault_has(f, SIM_F_UNKNOWN_TOOL),
+		.schema_violation = f && sim_fault_has(f, SIM_F_SCHEMA_VIOLATION),
+		.not_json = f && sim_fault_has(f, SIM_F_NOT_JSON),
 		.words = (f && sim_fault_has(f, SIM_F_WORDS)) ? f->words : 0,
 	};
 	return o;
@@ -135,7 +138,7 @@ void sim_chat_plan_failed(struct sim_plan *p)
 
 static int plan_answer(struct sim_server *srv, struct sim_plan *p,
 		       struct sim_oai_request *r, const struct sim_fault *f,
-		       unsigned long long id)
+		       unsigned long long id, const struct sim_oai_flavor *fl)
 {
 	struct sim_gen_opts o = sim_chat_gen_opts(srv, f, &r->conv);
 	struct sim_answer a;
@@ -149,7 +152,8 @@ static int plan_answer(struct sim_server *srv, struct sim_plan *p,
 		.id = cid,
 		.call_id = callid,
 		.model = (f && sim_fault_has(f, SIM_F_MODEL)) ? f->model
-			 : srv->model_version ? srv->model_version : r->model,
+			 : srv->model_version ? srv->model_version
+			 : fl && fl->model ? fl->model : r->model,
 		.created = (long long)time(NULL),
 	};
 	p->prompt_tokens = a.prompt_tokens;
@@ -161,6 +165,8 @@ static int plan_answer(struct sim_server *srv, struct sim_plan *p,
 	if (!r->stream) {
 		p->body = sim_oai_render_completion(&m, &a);
 		rc = p->body ? 0 : -1;
+		if (rc == 0 && fl && fl->answer)
+			rc = fl->answer(p, f, NULL);
 	} else {
 		size_t n_data = 0;
 		p->stream = true;
@@ -169,6 +175,8 @@ static int plan_answer(struct sim_server *srv, struct sim_plan *p,
 					   (f && sim_fault_has(f, SIM_F_CHUNKS))
 						   ? f->chunks : 0,
 					   &p->events, &n_data);
+		if (rc == 0 && fl && fl->answer)
+			rc = fl->answer(p, f, &n_data);
 		p->n_send = p->events.n;
 		if (rc == 0)
 			rc = sim_chat_plan_stream_faults(p, f, n_data,
@@ -224,10 +232,19 @@ int sim_chat_begin(struct sim_server *srv, struct evhttp_request *req, const cha
 
 void sim_chat_openai(struct sim_server *srv, struct evhttp_request *req)
 {
+	sim_chat_openai_as(srv, req, NULL);
+}
+
+void sim_chat_openai_as(struct sim_server *srv, struct evhttp_request *req,
+			const struct sim_oai_flavor *fl)
+{
 	struct evkeyvalq *hdr = evhttp_request_get_input_headers(req);
 	struct sim_chat_req c;
 	if (sim_chat_begin(srv, req, evhttp_find_header(hdr, "authorization"), &c) < 0)
 		return;
+	/* Azure's dated URLs name the deployment; the body may leave model out. */
+	if (fl && fl->model && json_is_object(c.body) && !json_object_get(c.body, "model"))
+		json_object_set_new(c.body, "model", json_string(fl->model));
 	struct sim_plan *p = c.p;
 	json_t *body = c.body;
 	unsigned long long id = c.id;
@@ -264,9 +281,11 @@ void sim_chat_openai(struct sim_server *srv, struct evhttp_request *req)
 			prc == 0 ? sim_gen_prompt_tokens(r.conv.prompt_bytes) : 1,
 			&fe);
 		plan_error(p, &fe);
+		if (fl && fl->fault_error)
+			fl->fault_error(p, fp);
 	} else if (prc < 0) {
 		plan_error(p, &e);
-	} else if (plan_answer(srv, p, &r, fp, id) < 0) {
+	} else if (plan_answer(srv, p, &r, fp, id, fl) < 0) {
 		sim_chat_plan_failed(p);
 	}
 

@@ -53,4 +53,18 @@ int sim_chat_begin(struct sim_server *srv, struct evhttp_request *req, const cha
 /* Rendering failed: the plan becomes a plain 500. */
 void sim_chat_plan_failed(struct sim_plan *p);
 
+/* A dialect of the OpenAI format (Azure OpenAI): what it changes on the
+ * OpenAI route.  Hooks may be NULL. */
+struct sim_oai_flavor {
+	const char *model;        /* reported model when the body's is not used, or NULL */
+	/* Rewrites a 200 answer: p->body, or p->events before stream faults
+	 * apply (*n_data: the events a truncating fault counts). */
+	int (*answer)(struct sim_plan *p, const struct sim_fault *f, size_t *n_data);
+	/* Rewrites the error a status fault produced. */
+	void (*fault_error)(struct sim_plan *p, const struct sim_fault *f);
+};
+/* The OpenAI chat route in a dialect (NULL: plain OpenAI). */
+void sim_chat_openai_as(struct sim_server *srv, struct evhttp_request *req,
+			const struct sim_oai_flavor *fl);
+
 #endif

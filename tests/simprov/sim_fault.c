@@ -51,6 +51,10 @@ static const struct key_def keys[] = {
 	FLAG("none", SIM_F_NONE),
 	NUM("words", SIM_F_WORDS, 1, 1000000, words),
 	NUM("bad_crc_after", SIM_F_BAD_CRC_AFTER, 0, 1000000, bad_crc_after),
+	FLAG("unknown_tool", SIM_F_UNKNOWN_TOOL),
+	FLAG("schema_violation", SIM_F_SCHEMA_VIOLATION),
+	FLAG("not_json", SIM_F_NOT_JSON),
+	FLAG("content_filter", SIM_F_CONTENT_FILTER),
 };
 
 static int fail(struct sim_fault_error *err, const char *key, size_t keylen,

@@ -42,7 +42,11 @@ enum sim_fault_bit {
 	SIM_F_RATE               = 1u << 18,
 	SIM_F_NONE               = 1u << 19,
 	SIM_F_WORDS              = 1u << 20,
-	SIM_F_BAD_CRC_AFTER      = 1u << 21,
+	SIM_F_UNKNOWN_TOOL       = 1u << 21,
+	SIM_F_SCHEMA_VIOLATION   = 1u << 22,
+	SIM_F_NOT_JSON           = 1u << 23,
+	SIM_F_CONTENT_FILTER     = 1u << 24,
+	SIM_F_BAD_CRC_AFTER      = 1u << 25,
 };
 
 #define SIM_FAULT_SPEC_MAX   4096

@@ -12,6 +12,8 @@
 /* The malformed arguments bad_tool_args produces: a JSON object cut off in
  * the middle of a string, as a model stopped mid-generation would leave it. */
 #define BAD_TOOL_ARGS "{\"city\": \"Os"
+/* The function unknown_tool calls: no request offers it. */
+#define UNKNOWN_TOOL_NAME "sim_unoffered_function"
 
 static int is_space(unsigned char c)
 {
@@ -294,11 +296,43 @@ static json_t *value_for_schema(const json_t *schema, int depth)
 	return json_null();
 }
 
+/* A value the schema rejects by its type: 12345 where a string is wanted,
+ * else the string "wrong type". */
+static json_t *wrong_value(const json_t *schema)
+{
+	const char *t = json_is_object(schema) ? schema_type(schema) : NULL;
+	if (t && strcmp(t, "string") == 0)
+		return json_integer(12345);
+	return json_string("wrong type");
+}
+
+/* What schema_violation sends: v (built by value_for_schema) with its first
+ * required member given the wrong type, or, without a required member, a
+ * wrong-typed value in place of v.  Takes v. */
+static json_t *violate(json_t *v, const json_t *schema)
+{
+	json_t *req = json_object_get(schema, "required");
+	json_t *first = json_array_get(req, 0);
+	if (json_is_object(v) && json_is_string(first)) {
+		const char *name = json_string_value(first);
+		json_t *props = json_object_get(schema, "properties");
+		if (json_object_set_new(v, name, wrong_value(
+				json_object_get(props, name))) < 0) {
+			json_decref(v);
+			return NULL;
+		}
+		return v;
+	}
+	json_decref(v);
+	return wrong_value(schema);
+}
+
 static int tool_answer(const struct sim_conv *c, const struct sim_gen_opts *o,
 		       struct sim_answer *out)
 {
 	out->kind = SIM_ANSWER_TOOL;
-	out->tool_name = strdup(c->tool_name);
+	out->tool_name = strdup(o->unknown_tool ? UNKNOWN_TOOL_NAME
+						: c->tool_name);
 	if (!out->tool_name)
 		return -1;
 	if (o->bad_tool_args) {
@@ -306,6 +340,8 @@ static int tool_answer(const struct sim_conv *c, const struct sim_gen_opts *o,
 	} else {
 		json_t *args = c->tool_schema
 			? value_for_schema(c->tool_schema, 0) : json_object();
+		if (args && o->schema_violation)
+			args = violate(args, c->tool_schema);
 		if (!args)
 			return -1;
 		/* a schema whose top level is not an object still has to
@@ -328,6 +364,30 @@ static int tool_answer(const struct sim_conv *c, const struct sim_gen_opts *o,
 	return 0;
 }
 
+/* response_format: {"answer": TEXT} for json_object, a value of the
+ * schema (as tool arguments are made) for json_schema. */
+static int json_answer(const struct sim_conv *c, const struct sim_gen_opts *o,
+		       struct sim_answer *out)
+{
+	json_t *v;
+	if (c->json_mode == SIM_JSON_SCHEMA) {
+		v = c->json_schema ? value_for_schema(c->json_schema, 0)
+				   : json_object();
+		if (v && o->schema_violation)
+			v = violate(v, c->json_schema);
+	} else {
+		char *text = quote_answer("Hello from %s. You said: %.*s",
+					  o->name, c->last_user_text);
+		v = text ? json_pack("{s:s}", "answer", text) : NULL;
+		free(text);
+	}
+	if (!v)
+		return -1;
+	out->content = json_dumps(v, JSON_ENCODE_ANY);
+	json_decref(v);
+	return out->content ? 0 : -1;
+}
+
 int sim_gen_answer(const struct sim_conv *c, const struct sim_gen_opts *o,
 		   struct sim_answer *out)
 {
@@ -348,7 +408,12 @@ int sim_gen_answer(const struct sim_conv *c, const struct sim_gen_opts *o,
 	}
 
 	out->kind = SIM_ANSWER_TEXT;
-	if (c->last_is_tool)
+	if (c->json_mode != SIM_JSON_NONE && !o->not_json) {
+		if (json_answer(c, o, out) < 0) {
+			sim_answer_free(out);
+			return -1;
+		}
+	} else if (c->last_is_tool)
 		out->content = quote_answer("Done from %s: %.*s", o->name,
 					    c->tool_result_text);
 	else

@@ -22,12 +22,21 @@ struct sim_conv {
 	long max_tokens;          /* completion cap, -1 when not given */
 	const char *tool_name;    /* tool to call, NULL to answer in text */
 	const json_t *tool_schema;/* JSON Schema of its arguments (may be NULL) */
+	enum sim_json_mode {
+		SIM_JSON_NONE,
+		SIM_JSON_OBJECT,  /* response_format json_object */
+		SIM_JSON_SCHEMA,  /* response_format json_schema */
+	} json_mode;
+	const json_t *json_schema;/* SIM_JSON_SCHEMA: the schema (may be NULL) */
 };
 
 struct sim_gen_opts {
 	const char *name;         /* instance name, part of the answer text */
 	bool empty_tool_turn;
 	bool bad_tool_args;
+	bool unknown_tool;        /* call a function that was not offered */
+	bool schema_violation;    /* arguments / JSON content break the schema */
+	bool not_json;            /* ignore response_format: answer in prose */
 	long words;               /* > 0: text answers have exactly this many
 				   * words (padded with "lorem0 lorem1 ...",
 				   * or cut), before max_tokens applies */

@@ -355,6 +355,10 @@ static void on_request(struct evhttp_request *req, void *arg)
 				break;
 			}
 	}
+	/* Paths that carry a model or deployment name route by pattern. */
+	if (!r && path && (sim_route_gemini(srv, req, path) || sim_route_azure(srv, req, path) ||
+			      sim_route_vertex(srv, req, path)))
+		return;
 	if (!r) {
 		char msg[300];
 		snprintf(msg, sizeof(msg), "Invalid URL (%s %.200s)",

@@ -164,6 +164,37 @@ static int choose_tool(const json_t *body, struct sim_conv *c,
 	return 0;
 }
 
+/* response_format: text (absent), json_object, or json_schema with its
+ * schema under json_schema.schema. */
+static int read_response_format(const json_t *body, struct sim_conv *c,
+				struct sim_oai_error *e)
+{
+	json_t *rf = json_object_get(body, "response_format");
+	if (!rf || json_is_null(rf))
+		return 0;
+	const char *type = json_string_value(json_object_get(rf, "type"));
+	if (!json_is_object(rf) || !type)
+		return bad(e, "response_format", "invalid_type",
+			   "Invalid type for 'response_format': expected an "
+			   "object with a string 'type'.");
+	if (strcmp(type, "json_object") == 0) {
+		c->json_mode = SIM_JSON_OBJECT;
+	} else if (strcmp(type, "json_schema") == 0) {
+		json_t *js = json_object_get(rf, "json_schema");
+		if (!json_is_object(js))
+			return bad(e, "response_format", "missing_required_parameter",
+				   "Missing required parameter: "
+				   "'response_format.json_schema'.");
+		c->json_mode = SIM_JSON_SCHEMA;
+		c->json_schema = json_object_get(js, "schema");
+	} else if (strcmp(type, "text") != 0) {
+		return bad(e, "response_format", "invalid_value",
+			   "Invalid value: '%.100s'. Supported values are: "
+			   "'json_object', 'json_schema', and 'text'.", type);
+	}
+	return 0;
+}
+
 /* Extracts a message's text into *dst (NULL message: stays NULL). */
 static int take_text(const json_t *msg, char **dst)
 {
@@ -268,7 +299,8 @@ int sim_oai_parse_request(const json_t *body, struct sim_oai_request *out,
 	out->conv.max_tokens = mct >= 0 ? mct : mt;
 
 	if (read_messages(msgs, &out->conv, e) < 0 ||
-	    choose_tool(body, &out->conv, e) < 0) {
+	    choose_tool(body, &out->conv, e) < 0 ||
+	    read_response_format(body, &out->conv, e) < 0) {
 		sim_oai_request_free(out);
 		return -1;
 	}

@@ -55,6 +55,13 @@ void sim_chat_bedrock(struct sim_server *srv, struct evhttp_request *req, const 
 /* Whether path is /model/{modelId}/converse[-stream]: the id (decoded)
  * into model, the operation into *stream. */
 bool sim_bedrock_match(const char *path, char *model, size_t size, bool *stream);
+/* Paths with a model in them: Gemini's .../models/{m}:generateContent
+ * (sim_gemini_route.c) and Azure's /openai/... (sim_azure.c).  Whether the
+ * path was theirs (then the request is answered). */
+bool sim_route_gemini(struct sim_server *srv, struct evhttp_request *req, const char *path);
+bool sim_route_azure(struct sim_server *srv, struct evhttp_request *req, const char *path);
+/* Vertex AI's Anthropic paths (sim_vertex.c). */
+bool sim_route_vertex(struct sim_server *srv, struct evhttp_request *req, const char *path);
 
 /* Small HTTP helpers, in sim_http.c. */
 const char *sim_http_reason(int status);

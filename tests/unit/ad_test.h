@@ -1,26 +1,36 @@
-/* ad_test: what the adapter unit tests share: comparing a JSON value with
- * the JSON text it should equal, building requests, and collecting what a
- * stream decoder emits.  A test sets ad_test_ops, ad_test_target and
- * ad_test_model before using them. */
+/*
+ * ad_test: what the adapter unit tests share: JSON comparison, building a
+ * request from OpenAI text, and running a stream through a decoder cut at
+ * every byte boundary (and one byte at a time, and at random) so a decoder
+ * that cares where the network cut it fails.  Each test sets ad_test_ops
+ * to the adapter under test.  Header-only (static) like unit.h.
+ */
 #ifndef BS_AD_TEST_H
 #define BS_AD_TEST_H
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ad.h"
+#include "ad_common.h"
 #include "unit.h"
 
+/* Each test uses some of these helpers, so unused ones are no error. */
+#define AD_TEST_FN static __attribute__((unused))
+
 static const struct ad_ops *ad_test_ops;
-static const struct ad_target *ad_test_target;
-static const char *ad_test_model;    /* stream_new's model */
+static const char *ad_test_model;    /* stream_new's model (NULL unless a test sets it) */
 /* Streams whose ids are random: each chunk's "id":"chatcmpl-..." is
  * written as "id":"ID" so outputs compare. */
 static bool ad_test_mask_ids;
 
-static inline int same_json(const json_t *got, const char *want, int line)
+AD_TEST_FN time_t ad_test_clock(void)
+{
+    return 1717000000;
+}
+
+/* Whether got equals the JSON text want; prints both when not. */
+AD_TEST_FN int same_json(const json_t *got, const char *want, int line)
 {
     json_error_t e;
     json_t *w = json_loads(want, JSON_DECODE_ANY, &e);
@@ -42,8 +52,8 @@ static inline int same_json(const json_t *got, const char *want, int line)
 #define SAME_JSON(got, want) CHECK(same_json(got, want, __LINE__))
 
 /* Builds from OpenAI request text; returns the body as JSON (NULL on error). */
-static inline json_t *build(const char *openai, bool stream, const struct ad_target *t, struct ad_request *r,
-                            struct ad_error *err)
+AD_TEST_FN json_t *ad_test_build(const char *openai, bool stream, const struct ad_target *t, struct ad_request *r,
+                             struct ad_error *err)
 {
     json_t *req = json_loads(openai, 0, NULL);
     if (!req)
@@ -56,24 +66,27 @@ static inline json_t *build(const char *openai, bool stream, const struct ad_tar
     return json_loadb(r->body, r->body_len, 0, NULL);
 }
 
+/* The test's default target (set with ad_test_ops). */
+static const struct ad_target *ad_test_target;
+
 /* The body for a request that must build; the request is freed. */
-static inline json_t *body_of(const char *openai)
+AD_TEST_FN json_t *body_of(const char *openai)
 {
     struct ad_request r;
     struct ad_error err;
-    json_t *b = build(openai, false, ad_test_target, &r, &err);
+    json_t *b = ad_test_build(openai, false, ad_test_target, &r, &err);
     if (!b)
         fprintf(stderr, "build failed: %s\n", err.message);
     ad_request_free(&r);
     return b;
 }
 
-/* The error of a request that must fail. */
-static inline struct ad_error fails(const char *openai)
+/* The error of a request that must fail (and leave nothing behind). */
+AD_TEST_FN struct ad_error fails(const char *openai)
 {
     struct ad_request r;
     struct ad_error err;
-    json_t *b = build(openai, false, ad_test_target, &r, &err);
+    json_t *b = ad_test_build(openai, false, ad_test_target, &r, &err);
     CHECK(b == NULL);
     CHECK(r.url == NULL && r.body == NULL && r.headers == NULL);
     json_decref(b);
@@ -81,10 +94,22 @@ static inline struct ad_error fails(const char *openai)
     return err;
 }
 
-/* ---- streams ---- */
+AD_TEST_FN bool has_header(const struct ad_request *r, const char *h)
+{
+    for (char **p = r->headers; p && *p; p++)
+        if (strcmp(*p, h) == 0)
+            return true;
+    return false;
+}
 
-/* What a decoder emitted: one line per call, "ERR <class> " before an
- * error's body, "[DONE]" for the end. */
+AD_TEST_FN json_t *ad_test_parse(const char *body, const char *model, struct ad_error *err)
+{
+    memset(err, 0, sizeof *err);
+    return ad_test_ops->parse_response(body, strlen(body), model, err);
+}
+
+/* What a decoder emitted, one line per call: the chunk, "[DONE]", or
+ * "ERR <class> <body>". */
 struct out {
     char *text;
     size_t len;
@@ -94,7 +119,7 @@ struct out {
     struct ad_stream *s;
 };
 
-static inline void put(struct out *o, const char *s, size_t n)
+AD_TEST_FN void put(struct out *o, const char *s, size_t n)
 {
     o->text = realloc(o->text, o->len + n + 1);
     memcpy(o->text + o->len, s, n);
@@ -102,7 +127,7 @@ static inline void put(struct out *o, const char *s, size_t n)
     o->text[o->len] = '\0';
 }
 
-static inline int collect(void *arg, const char *chunk, size_t len, bool done, const struct ad_error *error)
+AD_TEST_FN int collect(void *arg, const char *chunk, size_t len, bool done, const struct ad_error *error)
 {
     struct out *o = arg;
     if (o->calls < 64)
@@ -130,7 +155,7 @@ static inline int collect(void *arg, const char *chunk, size_t len, bool done, c
 
 /* Feeds stream cut at the given points (sorted, may be empty) to a new
  * decoder; returns the last feed's value and fills o (reset first). */
-static inline int run(const char *stream, size_t len, const size_t *cuts, size_t ncuts, bool usage, struct out *o)
+AD_TEST_FN int run(const char *stream, size_t len, const size_t *cuts, size_t ncuts, bool usage, struct out *o)
 {
     struct ad_stream *s = ad_test_ops->stream_new(ad_test_model, usage);
     memset(o, 0, sizeof *o);
@@ -145,6 +170,206 @@ static inline int run(const char *stream, size_t len, const size_t *cuts, size_t
     }
     ad_test_ops->stream_free(s);
     return rc;
+}
+
+/* Every two-piece cut, one byte at a time, and random cuts give want. */
+AD_TEST_FN void check_all_cuts(const char *stream, bool usage, const char *want, int want_rc)
+{
+    size_t len = strlen(stream);
+    struct out o;
+    int bad = 0;
+    for (size_t cut = 0; cut <= len; cut++) {
+        int rc = run(stream, len, &cut, 1, usage, &o);
+        if (rc != want_rc || strcmp(o.text, want) != 0) {
+            if (!bad++)
+                fprintf(stderr, "cut %zu (rc %d):\n%s\nwant:\n%s\n", cut, rc, o.text, want);
+        }
+        free(o.text);
+    }
+    CHECK(bad == 0);
+    size_t *cuts = malloc((len + 1) * sizeof *cuts);
+    for (size_t i = 0; i < len; i++)
+        cuts[i] = i + 1;
+    int rc = run(stream, len, cuts, len ? len - 1 : 0, usage, &o);
+    CHECK(rc == want_rc && strcmp(o.text, want) == 0);
+    free(o.text);
+    bad = 0;
+    for (int round = 0; round < 200; round++) {
+        size_t n = (size_t)(rand() % 12);
+        for (size_t i = 0; i < n; i++)
+            cuts[i] = (size_t)rand() % (len + 1);
+        for (size_t i = 1; i < n; i++)
+            for (size_t j = i; j > 0 && cuts[j - 1] > cuts[j]; j--) {
+                size_t t = cuts[j];
+                cuts[j] = cuts[j - 1];
+                cuts[j - 1] = t;
+            }
+        rc = run(stream, len, cuts, n, usage, &o);
+        bad += rc != want_rc || strcmp(o.text, want) != 0;
+        free(o.text);
+    }
+    CHECK(bad == 0);
+    free(cuts);
+}
+
+/* Real streams with bytes flipped, dropped or duplicated, and garbage:
+ * the decoder may fail, never crash or leak (the ASan build checks), an
+ * ended stream stays ended, and nothing follows an error. */
+AD_TEST_FN void stream_fuzz(const char *const *streams, size_t nstreams, int rounds)
+{
+    char buf[16384];
+    int bad = 0;
+    for (int round = 0; round < rounds; round++) {
+        const char *src = streams[(size_t)round % nstreams];
+        size_t len = strlen(src);
+        if (len > sizeof buf - 64)
+            len = sizeof buf - 64;
+        memcpy(buf, src, len);
+        int edits = rand() % 6;
+        for (int e = 0; e < edits && len > 2 && len < sizeof buf - 64; e++) {
+            size_t at = (size_t)rand() % len;
+            switch (rand() % 3) {
+            case 0:
+                buf[at] = (char)(rand() % 256);
+                break;
+            case 1:
+                memmove(buf + at, buf + at + 1, len - at - 1);
+                len--;
+                break;
+            default:
+                memmove(buf + at + 1, buf + at, len - at);
+                len++;
+                break;
+            }
+        }
+        if (round % 7 == 0) {
+            len = (size_t)(rand() % 2000);
+            for (size_t i = 0; i < len; i++)
+                buf[i] = (char)(rand() % 4 == 0 ? '\n' : rand() % 256);
+        }
+        struct ad_stream *s = ad_test_ops->stream_new(round % 2 ? "m" : NULL, round % 3 == 0);
+        struct out o;
+        memset(&o, 0, sizeof o);
+        o.s = s;
+        put(&o, "", 0);
+        size_t at = 0;
+        int last = 0;
+        while (at < len) {
+            size_t n = 1 + (size_t)rand() % 64;
+            if (n > len - at)
+                n = len - at;
+            int rc = ad_test_ops->stream_feed(s, buf + at, n, collect, &o);
+            bad += last != 0 && rc != last;
+            last = rc;
+            at += n;
+        }
+        bad += last != 0 && last != -1;
+        const char *err = strstr(o.text, "ERR ");
+        bad += err && strchr(err, '\n')[1] != '\0';
+        ad_test_ops->stream_free(s);
+        free(o.text);
+    }
+    CHECK(bad == 0);
+}
+
+/* Random values of every JSON type, with the words the translators look
+ * for, so mutations reach deep into them. */
+AD_TEST_FN json_t *random_value(int depth)
+{
+    static const char *const words[] = { "text", "image_url", "image", "tool_use", "tool_result", "function", "tool",
+                                         "json_schema", "json_object", "allowed_tools", "auto", "none", "required",
+                                         "any", "user", "assistant", "system", "developer", "", "data:image/png;base64,",
+                                         "https://x/y.png", "{\"a\":1}", "{", "object", "refusal", "STOP",
+                                         "functionCall", "string", "$ref", "#", "array" };
+    switch (rand() % (depth > 2 ? 5 : 7)) {
+    case 0:
+        return json_null();
+    case 1:
+        return json_boolean(rand() % 2);
+    case 2:
+        return json_integer(rand() % 5 - 1);
+    case 3:
+        return json_real((rand() % 300) / 100.0);
+    case 4:
+        return json_string(words[rand() % (int)(sizeof words / sizeof words[0])]);
+    case 5: {
+        json_t *a = json_array();
+        for (int i = rand() % 3; i > 0; i--)
+            json_array_append_new(a, random_value(depth + 1));
+        return a;
+    }
+    default: {
+        static const char *const keys[] = { "type", "text", "content", "role", "name", "id", "url", "image_url",
+                                            "function", "arguments", "tool_calls", "tool_call_id", "schema", "parts", "candidates", "properties",
+                                            "items", "anyOf", "$ref", "args", "content_filter_results" };
+        json_t *o = json_object();
+        for (int i = rand() % 4; i > 0; i--)
+            json_object_set_new(o, keys[rand() % (int)(sizeof keys / sizeof keys[0])], random_value(depth + 1));
+        return o;
+    }
+    }
+}
+
+/* Replaces about one node in eight with a random value. */
+AD_TEST_FN void mutate(json_t *v, int depth)
+{
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *c;
+        void *tmp;
+        json_object_foreach_safe(v, tmp, k, c) {
+            if (rand() % 8 == 0)
+                json_object_set_new(v, k, random_value(depth));
+            else
+                mutate(c, depth + 1);
+        }
+    } else if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            if (rand() % 8 == 0)
+                json_array_set_new(v, i, random_value(depth));
+            else
+                mutate(json_array_get(v, i), depth + 1);
+        }
+    }
+}
+
+/* classify() on a table row: the class, the OpenAI error code (NULL: a
+ * null code), the status the client gets, and that what the client gets
+ * classifies back into the same class. */
+struct ad_test_err_row {
+    long status;
+    const char *body;
+    enum fail_class fail;
+    const char *code;
+    int client_status;
+};
+
+AD_TEST_FN void check_error_rows(const struct ad_test_err_row *rows, size_t n,
+                             enum fail_class (*classify_back)(long, const char *, size_t))
+{
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = NULL;
+        enum fail_class c = ad_test_ops->classify(rows[i].status, rows[i].body, strlen(rows[i].body), &e);
+        CHECK(c == rows[i].fail);
+        if (c != rows[i].fail)
+            fprintf(stderr, "row %zu: %s\n", i, fail_class_name(c));
+        const json_t *err = json_object_get(e, "error");
+        const char *code = json_string_value(json_object_get(err, "code"));
+        bool code_ok = rows[i].code ? code && strcmp(code, rows[i].code) == 0 : json_is_null(json_object_get(err, "code"));
+        CHECK(code_ok);
+        if (!code_ok)
+            fprintf(stderr, "row %zu: code %s\n", i, code ? code : "null");
+        CHECK(json_string_length(json_object_get(err, "message")) > 0);
+        CHECK(json_object_get(err, "type") != NULL && json_object_get(err, "param") != NULL);
+        int st = ad_client_status(c, rows[i].status);
+        CHECK(st == rows[i].client_status);
+        if (st != rows[i].client_status)
+            fprintf(stderr, "row %zu: client status %d\n", i, st);
+        char *text = json_dumps(e, JSON_COMPACT);
+        CHECK(classify_back(st, text, strlen(text)) == c);
+        free(text);
+        json_decref(e);
+    }
 }
 
 #endif

@@ -2,29 +2,11 @@
  * parsing and stream decoding (each stream cut at every byte boundary and
  * fed one byte at a time must give the same chunks), and the error table.
  * Vectors from providers.md sections 1-3. */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "ad_anthropic.h"
-#include "gw_classify.h"
 #include "ad_test.h"
-
-static time_t pinned_clock(void)
-{
-    return 1717000000;
-}
-
+#include "gw_classify.h"
 
 static const struct ad_target target = { .base_url = "https://api.anthropic.com", .model = "claude-opus-4-20250514", .api_key = "sk-ant-test" };
-
-static bool has_header(const struct ad_request *r, const char *h)
-{
-    for (char **p = r->headers; p && *p; p++)
-        if (strcmp(*p, h) == 0)
-            return true;
-    return false;
-}
 
 static void test_request_tools_example(void)
 {
@@ -38,7 +20,7 @@ static void test_request_tools_example(void)
         "\"stream\":true,\"stream_options\":{\"include_usage\":true}}";
     struct ad_request r;
     struct ad_error err;
-    json_t *b = build(openai, true, &target, &r, &err);
+    json_t *b = ad_test_build(openai, true, &target, &r, &err);
     SAME_JSON(b, "{\"model\":\"claude-opus-4-20250514\",\"max_tokens\":512,"
                  "\"messages\":[{\"role\":\"user\",\"content\":\"Weather in Oslo?\"}],"
                  "\"tools\":[{\"name\":\"get_weather\",\"description\":\"Current weather\","
@@ -251,7 +233,7 @@ static void test_request_target(void)
     struct ad_target t = { .base_url = "http://127.0.0.1:9000/v1/", .model = "m", .api_version = "2024-01-01" };
     struct ad_request r;
     struct ad_error err;
-    json_t *b = build(req, false, &t, &r, &err);
+    json_t *b = ad_test_build(req, false, &t, &r, &err);
     CHECK(b && strcmp(r.url, "http://127.0.0.1:9000/v1/messages") == 0);
     CHECK(has_header(&r, "anthropic-version: 2024-01-01"));
     for (char **h = r.headers; h && *h; h++)
@@ -261,11 +243,11 @@ static void test_request_target(void)
     ad_request_free(&r);
     t.base_url = "https://gw.example/anthropic";
     t.api_key = "bad\r\nInjected: yes";
-    b = build(req, false, &t, &r, &err);
+    b = ad_test_build(req, false, &t, &r, &err);
     CHECK(b == NULL && err.fail == FAIL_INTERNAL && r.url == NULL);
     ad_request_free(&r);
     t.api_key = NULL;
-    b = build(req, false, &t, &r, &err);
+    b = ad_test_build(req, false, &t, &r, &err);
     CHECK(b && strcmp(r.url, "https://gw.example/anthropic/v1/messages") == 0);
     json_decref(b);
     ad_request_free(&r);
@@ -316,17 +298,11 @@ static void test_request_errors(void)
 
 /* ---- responses ---- */
 
-static json_t *parse(const char *body, const char *model, struct ad_error *err)
-{
-    memset(err, 0, sizeof *err);
-    return ad_anthropic_ops.parse_response(body, strlen(body), model, err);
-}
-
 static void test_response(void)
 {
     struct ad_error err;
     /* providers.md 2.2. */
-    json_t *c = parse("{\"id\":\"msg_01X\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-opus-4-20250514\","
+    json_t *c = ad_test_parse("{\"id\":\"msg_01X\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-opus-4-20250514\","
                       "\"content\":[{\"type\":\"text\",\"text\":\"Checking.\"},"
                       "{\"type\":\"tool_use\",\"id\":\"toolu_01B\",\"name\":\"get_weather\",\"input\":{\"city\":\"Bergen\"}}],"
                       "\"stop_reason\":\"tool_use\",\"stop_sequence\":null,"
@@ -344,7 +320,7 @@ static void test_response(void)
 
     /* Thinking dropped, text joined, tool calls only: content null; cache
      * writes counted into the prompt; the client's model name. */
-    c = parse("{\"id\":\"msg_2\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":["
+    c = ad_test_parse("{\"id\":\"msg_2\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":["
               "{\"type\":\"thinking\",\"thinking\":\"hmm\",\"signature\":\"s\"},"
               "{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":\"f\",\"input\":{}}],"
               "\"stop_reason\":\"tool_use\",\"usage\":{\"input_tokens\":5,\"output_tokens\":7,"
@@ -360,7 +336,7 @@ static void test_response(void)
     json_decref(c);
 
     /* The forced JSON tool is the answer's text, and a plain stop. */
-    c = parse("{\"id\":\"msg_3\",\"type\":\"message\",\"model\":\"m\",\"content\":[{\"type\":\"tool_use\",\"id\":\"t\","
+    c = ad_test_parse("{\"id\":\"msg_3\",\"type\":\"message\",\"model\":\"m\",\"content\":[{\"type\":\"tool_use\",\"id\":\"t\","
               "\"name\":\"backstop_json_response\",\"input\":{\"a\":\"b\"}}],\"stop_reason\":\"tool_use\",\"usage\":{}}",
               NULL, &err);
     json_t *ch = json_array_get(json_object_get(c, "choices"), 0);
@@ -378,7 +354,7 @@ static void test_response(void)
         char body[256];
         snprintf(body, sizeof body, "{\"id\":\"m\",\"type\":\"message\",\"model\":\"m\",\"content\":[{\"type\":\"text\","
                                     "\"text\":\"x\"}],\"stop_reason\":\"%s\",\"usage\":{}}", map[i][0]);
-        c = parse(body, NULL, &err);
+        c = ad_test_parse(body, NULL, &err);
         ch = json_array_get(json_object_get(c, "choices"), 0);
         CHECK(c && strcmp(json_string_value(json_object_get(ch, "finish_reason")), map[i][1]) == 0);
         json_decref(c);
@@ -393,53 +369,12 @@ static void test_response(void)
         "{\"type\":\"message\",\"content\":[{\"type\":\"text\",\"text\":5}]}", "{\"type\":\"message\",\"content\":[7]}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        c = parse(bad[i], NULL, &err);
+        c = ad_test_parse(bad[i], NULL, &err);
         CHECK(c == NULL && err.fail == FAIL_BAD_RESPONSE && err.message[0]);
     }
 }
 
 /* ---- streams ---- */
-
-/* Every two-piece cut and one byte at a time give want. */
-static void check_all_cuts(const char *stream, bool usage, const char *want, int want_rc)
-{
-    size_t len = strlen(stream);
-    struct out o;
-    int bad = 0;
-    for (size_t cut = 0; cut <= len; cut++) {
-        int rc = run(stream, len, &cut, 1, usage, &o);
-        if (rc != want_rc || strcmp(o.text, want) != 0) {
-            if (!bad++)
-                fprintf(stderr, "cut %zu (rc %d):\n%s\nwant:\n%s\n", cut, rc, o.text, want);
-        }
-        free(o.text);
-    }
-    CHECK(bad == 0);
-    size_t *cuts = malloc(len * sizeof *cuts);
-    for (size_t i = 0; i < len; i++)
-        cuts[i] = i + 1;
-    int rc = run(stream, len, cuts, len ? len - 1 : 0, usage, &o);
-    CHECK(rc == want_rc && strcmp(o.text, want) == 0);
-    free(o.text);
-    /* Random cuts into many pieces. */
-    bad = 0;
-    for (int round = 0; round < 200; round++) {
-        size_t n = (size_t)(rand() % 12);
-        for (size_t i = 0; i < n; i++)
-            cuts[i] = (size_t)rand() % (len + 1);
-        for (size_t i = 1; i < n; i++)
-            for (size_t j = i; j > 0 && cuts[j - 1] > cuts[j]; j--) {
-                size_t t = cuts[j];
-                cuts[j] = cuts[j - 1];
-                cuts[j - 1] = t;
-            }
-        rc = run(stream, len, cuts, n, usage, &o);
-        bad += rc != want_rc || strcmp(o.text, want) != 0;
-        free(o.text);
-    }
-    CHECK(bad == 0);
-    free(cuts);
-}
 
 /* providers.md 2.3, verbatim. */
 static const char doc_stream[] =
@@ -589,27 +524,27 @@ static void test_stream_golden(void)
     free(o.text);
 
     /* The client's model name replaces the upstream's. */
-    struct ad_stream *s = ad_anthropic_ops.stream_new("alias", false);
+    struct ad_stream *s = ad_test_ops->stream_new("alias", false);
     memset(&o, 0, sizeof o);
     o.s = s;
-    CHECK(ad_anthropic_ops.stream_feed(s, doc_stream, strlen(doc_stream), collect, &o) == 0);
+    CHECK(ad_test_ops->stream_feed(s, doc_stream, strlen(doc_stream), collect, &o) == 0);
     CHECK(strstr(o.text, "\"model\":\"alias\"") && !strstr(o.text, "claude-opus"));
     /* After the end, bytes are ignored. */
-    CHECK(ad_anthropic_ops.stream_feed(s, "data: x\n\n", 9, collect, &o) == 0);
+    CHECK(ad_test_ops->stream_feed(s, "data: x\n\n", 9, collect, &o) == 0);
     CHECK(o.calls == 6);
-    ad_anthropic_ops.stream_free(s);
+    ad_test_ops->stream_free(s);
     free(o.text);
 
     /* The callback's non-zero value stops decoding and stays. */
-    s = ad_anthropic_ops.stream_new(NULL, false);
+    s = ad_test_ops->stream_new(NULL, false);
     memset(&o, 0, sizeof o);
     o.s = s;
     o.stop_after = 2;
-    CHECK(ad_anthropic_ops.stream_feed(s, doc_stream, strlen(doc_stream), collect, &o) == 9);
+    CHECK(ad_test_ops->stream_feed(s, doc_stream, strlen(doc_stream), collect, &o) == 9);
     CHECK(o.calls == 2);
-    CHECK(ad_anthropic_ops.stream_feed(s, doc_stream, 10, collect, &o) == 9);
+    CHECK(ad_test_ops->stream_feed(s, doc_stream, 10, collect, &o) == 9);
     CHECK(o.calls == 2);
-    ad_anthropic_ops.stream_free(s);
+    ad_test_ops->stream_free(s);
     free(o.text);
 }
 
@@ -689,121 +624,10 @@ static void test_stream_errors(void)
  * ended. */
 static void test_stream_fuzz(void)
 {
-    const char *streams[] = { doc_stream, tool_stream, json_stream };
-    char buf[8192];
-    int bad = 0;
-    for (int round = 0; round < 3000; round++) {
-        const char *src = streams[round % 3];
-        size_t len = strlen(src);
-        memcpy(buf, src, len);
-        /* Flip, drop or duplicate a few bytes. */
-        int edits = rand() % 6;
-        for (int e = 0; e < edits && len > 2 && len < sizeof buf - 64; e++) {
-            size_t at = (size_t)rand() % len;
-            switch (rand() % 3) {
-            case 0:
-                buf[at] = (char)(rand() % 256);
-                break;
-            case 1:
-                memmove(buf + at, buf + at + 1, len - at - 1);
-                len--;
-                break;
-            default:
-                memmove(buf + at + 1, buf + at, len - at);
-                len++;
-                break;
-            }
-        }
-        if (round % 7 == 0) {
-            len = (size_t)(rand() % 2000);
-            for (size_t i = 0; i < len; i++)
-                buf[i] = (char)(rand() % 4 == 0 ? '\n' : rand() % 256);
-        }
-        struct ad_stream *s = ad_anthropic_ops.stream_new(round % 2 ? "m" : NULL, round % 3 == 0);
-        struct out o;
-        memset(&o, 0, sizeof o);
-        o.s = s;
-        put(&o, "", 0);
-        size_t at = 0;
-        int last = 0;
-        while (at < len) {
-            size_t n = 1 + (size_t)rand() % 64;
-            if (n > len - at)
-                n = len - at;
-            int rc = ad_anthropic_ops.stream_feed(s, buf + at, n, collect, &o);
-            bad += last != 0 && rc != last; /* an ended stream stays ended */
-            last = rc;
-            at += n;
-        }
-        bad += last != 0 && last != -1;
-        /* Once an error went out nothing follows it. */
-        const char *err = strstr(o.text, "ERR ");
-        bad += err && strchr(err, '\n')[1] != '\0';
-        ad_anthropic_ops.stream_free(s);
-        free(o.text);
-    }
-    CHECK(bad == 0);
+    const char *const streams[] = { doc_stream, tool_stream, json_stream };
+    stream_fuzz(streams, 3, 3000);
 }
 
-
-/* Random values of every JSON type, with the words the translators look
- * for, so mutations reach deep into them. */
-static json_t *random_value(int depth)
-{
-    static const char *const words[] = { "text", "image_url", "image", "tool_use", "tool_result", "function", "tool",
-                                         "json_schema", "json_object", "allowed_tools", "auto", "none", "required",
-                                         "any", "user", "assistant", "system", "developer", "", "data:image/png;base64,",
-                                         "https://x/y.png", "{\"a\":1}", "{", "object", "refusal" };
-    switch (rand() % (depth > 2 ? 5 : 7)) {
-    case 0:
-        return json_null();
-    case 1:
-        return json_boolean(rand() % 2);
-    case 2:
-        return json_integer(rand() % 5 - 1);
-    case 3:
-        return json_real((rand() % 300) / 100.0);
-    case 4:
-        return json_string(words[rand() % (int)(sizeof words / sizeof words[0])]);
-    case 5: {
-        json_t *a = json_array();
-        for (int i = rand() % 3; i > 0; i--)
-            json_array_append_new(a, random_value(depth + 1));
-        return a;
-    }
-    default: {
-        static const char *const keys[] = { "type", "text", "content", "role", "name", "id", "url", "image_url",
-                                            "function", "arguments", "tool_calls", "tool_call_id", "schema" };
-        json_t *o = json_object();
-        for (int i = rand() % 4; i > 0; i--)
-            json_object_set_new(o, keys[rand() % (int)(sizeof keys / sizeof keys[0])], random_value(depth + 1));
-        return o;
-    }
-    }
-}
-
-/* Replaces about one node in eight with a random value. */
-static void mutate(json_t *v, int depth)
-{
-    if (json_is_object(v)) {
-        const char *k;
-        json_t *c;
-        void *tmp;
-        json_object_foreach_safe(v, tmp, k, c) {
-            if (rand() % 8 == 0)
-                json_object_set_new(v, k, random_value(depth));
-            else
-                mutate(c, depth + 1);
-        }
-    } else if (json_is_array(v)) {
-        for (size_t i = 0; i < json_array_size(v); i++) {
-            if (rand() % 8 == 0)
-                json_array_set_new(v, i, random_value(depth));
-            else
-                mutate(json_array_get(v, i), depth + 1);
-        }
-    }
-}
 
 /* Requests and answers with random parts replaced: a clear error or a
  * result, never a crash or a leak (the ASan build checks). */
@@ -864,13 +688,7 @@ static void test_mutations(void)
 
 static void test_error_table(void)
 {
-    static const struct {
-        long status;
-        const char *body;
-        enum fail_class fail;
-        const char *code;     /* OpenAI error code, NULL for null */
-        int client_status;
-    } table[] = {
+    static const struct ad_test_err_row table[] = {
         { 400, "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"max_tokens: bad\"}}",
           FAIL_CLIENT, NULL, 400 },
         { 400, "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"prompt is too long: 205351 tokens > 200000 maximum\"}}",
@@ -903,34 +721,16 @@ static void test_error_table(void)
         { 400, "not json at all", FAIL_CLIENT, NULL, 400 },
         { 422, "{\"type\":\"error\",\"error\":{\"message\":\"odd\"}}", FAIL_CLIENT, NULL, 422 },
     };
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-        json_t *e = NULL;
-        enum fail_class c = ad_anthropic_ops.classify(table[i].status, table[i].body, strlen(table[i].body), &e);
-        CHECK(c == table[i].fail);
-        if (c != table[i].fail)
-            fprintf(stderr, "row %zu: %s\n", i, fail_class_name(c));
-        const json_t *err = json_object_get(e, "error");
-        const char *code = json_string_value(json_object_get(err, "code"));
-        CHECK(table[i].code ? code && strcmp(code, table[i].code) == 0 : json_is_null(json_object_get(err, "code")));
-        CHECK(json_string_length(json_object_get(err, "message")) > 0);
-        CHECK(json_object_get(err, "type") != NULL && json_object_get(err, "param") != NULL);
-        int st = ad_client_status(c, table[i].status);
-        CHECK(st == table[i].client_status);
-        /* What the client gets classifies back into the same class. */
-        char *text = json_dumps(e, JSON_COMPACT);
-        CHECK(gw_classify_http(st, text, strlen(text)) == c);
-        free(text);
-        json_decref(e);
-    }
+    check_error_rows(table, sizeof table / sizeof table[0], gw_classify_http);
     CHECK(ad_anthropic_ops.classify(401, NULL, 0, NULL) == FAIL_AUTH);
     CHECK(ad_client_status(FAIL_BAD_RESPONSE, 302) == 502);
     CHECK(ad_ops_find("anthropic") == &ad_anthropic_ops && ad_ops_find("openai-compatible") == &ad_openai_ops);
-    CHECK(ad_ops_find("gemini") == NULL && ad_ops_find(NULL) == NULL);
+    CHECK(ad_ops_find("gemini-pro") == NULL && ad_ops_find(NULL) == NULL);
 }
 
 int main(void)
 {
-    ad_clock = pinned_clock;
+    ad_clock = ad_test_clock;
     ad_test_ops = &ad_anthropic_ops;
     ad_test_target = &target;
     srand(4);

@@ -210,7 +210,7 @@ static void test_request_signed(void)
     struct ad_error err;
     struct ad_target t = target;
     t.aws_session_token = "tok/en+1=";
-    json_t *b = build("{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}", false, &t, &r, &err);
+    json_t *b = ad_test_build("{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}", false, &t, &r, &err);
     CHECK(b != NULL);
     CHECK(r.url && strcmp(r.url, "https://bedrock-runtime.us-east-1.amazonaws.com/model/"
                                  "anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse") == 0);
@@ -233,7 +233,7 @@ static void test_request_signed(void)
     t = target;
     t.base_url = "http://127.0.0.1:8080/aws/";
     t.model = "arn:aws:bedrock:us-east-1:123:inference-profile/us.x";
-    b = build("{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}", true, &t, &r, &err);
+    b = ad_test_build("{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}", true, &t, &r, &err);
     CHECK(r.url && strcmp(r.url, "http://127.0.0.1:8080/aws/model/"
                                  "arn%3Aaws%3Abedrock%3Aus-east-1%3A123%3Ainference-profile%2Fus.x/converse-stream") == 0);
     CHECK(header(&r, "host") && strcmp(header(&r, "host"), "127.0.0.1:8080") == 0);
@@ -256,20 +256,20 @@ static void test_request_signed(void)
     t = target;
     t.aws_secret_key = NULL;
     t.api_key = "bedrock-api-key";
-    b = build("{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}", false, &t, &r, &err);
+    b = ad_test_build("{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}", false, &t, &r, &err);
     CHECK(header(&r, "authorization") && strcmp(header(&r, "authorization"), "Bearer bedrock-api-key") == 0);
     json_decref(b);
     ad_request_free(&r);
     /* Bad targets. */
     t = target;
     t.aws_region = NULL;
-    CHECK(build("{\"messages\":[]}", false, &t, &r, &err) == NULL && err.fail == FAIL_INTERNAL);
+    CHECK(ad_test_build("{\"messages\":[]}", false, &t, &r, &err) == NULL && err.fail == FAIL_INTERNAL);
     t = target;
     t.base_url = "bedrock-runtime.amazonaws.com";
-    CHECK(build("{\"messages\":[]}", false, &t, &r, &err) == NULL && err.fail == FAIL_INTERNAL);
+    CHECK(ad_test_build("{\"messages\":[]}", false, &t, &r, &err) == NULL && err.fail == FAIL_INTERNAL);
     t = target;
     t.aws_session_token = "a\r\nb";
-    CHECK(build("{\"messages\":[]}", false, &t, &r, &err) == NULL && err.fail == FAIL_INTERNAL);
+    CHECK(ad_test_build("{\"messages\":[]}", false, &t, &r, &err) == NULL && err.fail == FAIL_INTERNAL);
 }
 
 /* ---- responses ---- */
@@ -370,7 +370,7 @@ static int run_bytes(const struct bytes *b, const size_t *cuts, size_t ncuts, bo
     return run((const char *)b->p, b->len, cuts, ncuts, usage, o);
 }
 
-static void check_all_cuts(const struct bytes *b, bool usage, const char *want, int want_rc)
+static void check_frame_cuts(const struct bytes *b, bool usage, const char *want, int want_rc)
 {
     struct out o = { 0 };
     int bad = 0;
@@ -424,7 +424,7 @@ static void test_stream_golden(void)
 {
     struct bytes b = { 0 };
     tool_stream(&b);
-    check_all_cuts(&b, false,
+    check_frame_cuts(&b, false,
                    CHUNK("{\"role\":\"assistant\",\"content\":\"\"}", "null")
                    CHUNK("{\"content\":\"Hi\"}", "null")
                    CHUNK("{\"tool_calls\":[{\"index\":0,\"id\":\"t1\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"\"}}]}", "null")
@@ -440,7 +440,7 @@ static void test_stream_golden(void)
     ev(&t, "contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{\"text\":\"Hello\"}}");
     ev(&t, "messageStop", "{\"stopReason\":\"end_turn\"}");
     ev(&t, "metadata", "{\"usage\":{\"inputTokens\":3,\"outputTokens\":1,\"cacheWriteInputTokens\":2}}");
-    check_all_cuts(&t, true,
+    check_frame_cuts(&t, true,
                    CHUNK_U("{\"role\":\"assistant\",\"content\":\"\"}", "null")
                    CHUNK_U("{\"content\":\"Hello\"}", "null")
                    CHUNK_U("{}", "\"stop\"")

@@ -389,9 +389,21 @@ static void test_unknown_and_types(void)
                "characters, no '&' or '#')");
     EXPECT_ONE(WITH_PROV("'type':'anthropic','base_url':'http://h','api_version':''"),
                "$.providers.p.api_version: must not be empty");
-    EXPECT_ONE(WITH_PROV("'type':'azure','base_url':'http://h'"),
+    EXPECT_ONE(WITH_PROV("'type':'bedrock-x','base_url':'http://h'"),
                "$.providers.p.type: expected one of \"openai\", \"openai-compatible\", "
-               "\"anthropic\", \"bedrock\", got \"azure\"");
+               "\"anthropic\", \"bedrock\", \"azure\", \"gemini\", \"vertex-gemini\", \"vertex-anthropic\", "
+               "got \"bedrock-x\"");
+    EXPECT_ONE(WITH_PROV("'type':'vertex-anthropic','base_url':'https://us-east5-aiplatform.googleapis.com/v1'"),
+               "$.providers.p.base_url: a Vertex base_url names the project and location: "
+               "https://{location}-aiplatform.googleapis.com/v1/projects/{project}/locations/{location}");
+    EXPECT_ONE(WITH_PROV("'type':'vertex-gemini','base_url':'https://l-aiplatform.googleapis.com/v1/projects/p/locations/l','token_command':'x','api_key_env':'K'"),
+               "$.providers.p.token_command: token_command, token_file and api_key_env exclude each other: "
+               "the key has one source");
+    EXPECT_ONE(WITH_PROV("'type':'vertex-gemini','base_url':'https://l-aiplatform.googleapis.com/v1/projects/p/locations/l','token_command':'x','token_file':'f'"),
+               "$.providers.p.token_command: token_command, token_file and api_key_env exclude each other: "
+               "the key has one source");
+    EXPECT_ONE(WITH_PROV("'type':'vertex-gemini','base_url':'https://l-aiplatform.googleapis.com/v1/projects/p/locations/l','token_file':''"),
+               "$.providers.p.token_file: must not be empty");
     EXPECT_ONE("{'listen':8080,'state_dir':'s'," MIN_PROVS MIN_MODELS "}",
                "$.listen: expected a string, got integer");
     EXPECT_ONE(WITH_TARGETS("{}"), "$.models.m.targets: expected an array, got object");
@@ -1085,6 +1097,23 @@ static void test_failure_actions(void)
     cfg_errors_clear(&e);
 }
 
+/* The forced-failure durations: defaults, bounds, and a default over the
+ * maximum refused (every `fail` without --for would be). */
+static void test_overrides(void)
+{
+    struct cfg_errors e = { 0 };
+    struct cfg *c = load(MIN_DOC, NULL, &e);
+    CHECK(c && c->overrides.fault_default_ms == 300000 && c->overrides.fault_max_ms == 3600000);
+    cfg_free(c);
+    cfg_errors_clear(&e);
+    EXPECT_OK(WITH("'overrides':{'fault_default_ms':60000,'fault_max_ms':60000}"));
+    EXPECT_ONE(WITH("'overrides':{'fault_default_ms':7200000}"),
+               "$.overrides.fault_default_ms: 7200000 is more than fault_max_ms (3600000)");
+    EXPECT_ONE(WITH("'overrides':{'fault_max_ms':999}"),
+               "$.overrides.fault_max_ms: 999 is out of range 1000..604800000");
+    EXPECT_ONE(WITH("'overrides':{'fault_for':1}"), "$.overrides.fault_for: unknown key");
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -1106,6 +1135,7 @@ int main(void)
     test_lookups();
     test_fuzz();
     test_failure_actions();
+    test_overrides();
     rmdir(tmpdir);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

@@ -111,6 +111,10 @@ static void test_every_key(void)
 	      strcmp(f.message, "slow down") == 0);
 	CHECK(ok("empty_tool_turn") && f.has == SIM_F_EMPTY_TOOL_TURN);
 	CHECK(ok("bad_tool_args") && f.has == SIM_F_BAD_TOOL_ARGS);
+	CHECK(ok("unknown_tool") && f.has == SIM_F_UNKNOWN_TOOL);
+	CHECK(ok("schema_violation") && f.has == SIM_F_SCHEMA_VIOLATION);
+	CHECK(ok("not_json") && f.has == SIM_F_NOT_JSON);
+	CHECK(!ok("not_json=1"));
 	CHECK(ok("model=gpt-4o-2099-01-01") &&
 	      strcmp(f.model, "gpt-4o-2099-01-01") == 0 &&
 	      sim_fault_has(&f, SIM_F_MODEL));
@@ -124,6 +128,8 @@ static void test_every_key(void)
 	CHECK(ok("none") && f.has == SIM_F_NONE);
 	CHECK(ok("words=5") && f.has == SIM_F_WORDS && f.words == 5);
 	CHECK(ok("words=1") && f.words == 1);
+	CHECK(ok("content_filter") && f.has == SIM_F_CONTENT_FILTER);
+	CHECK(rejects("content_filter=1", "content_filter"));
 	CHECK(ok("words=1000000") && f.words == 1000000);
 	CHECK(ok_header("words=200000;chunks=10") && f.words == 200000 &&
 	      f.chunks == 10 && f.has == (SIM_F_WORDS | SIM_F_CHUNKS));

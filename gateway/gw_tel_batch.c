@@ -1,0 +1,166 @@
+/*
+ * gw_tel_batch: sums a worker's successful attempts per target over one pass
+ * of the event loop and sends them as one TEL_OKS message per target at the
+ * end of the pass (see shared/tel.h).  Under load a pass finishes many
+ * requests, so this replaces a datagram per request, and the controller's
+ * work on it, by one per pass; the controller hears of a success no later
+ * than before, give or take the callbacks of the same pass.
+ *
+ * The table is owned by struct gw (gw->telb), allocated on first use and
+ * freed by gw_tel_batch_free.  Open addressing with a fixed size: when it is
+ * nearly full, an attempt is sent unbatched instead, so a catalog of any size
+ * stays correct and the cost per request stays constant.
+ */
+#include "gw.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "bs_time.h"
+#include "fail.h"
+#include "log.h"
+#include "tel.h"
+
+#define SLOTS 256          /* power of two */
+#define MAX_USED (SLOTS * 3 / 4)
+
+struct ok_sum {
+    bool used;             /* holds a key (count may be 0 after a target flush) */
+    uint32_t hash;
+    struct tel_oks msg;
+};
+
+struct gw_tel_batch {
+    struct gw *gw;
+    struct event *flush;       /* active while sums are pending: runs at the end of the pass */
+    bool armed;
+    size_t used;
+    struct ok_sum slot[SLOTS];
+};
+
+static uint32_t key_hash(const char *provider, const char *model)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = provider; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    h = (h ^ '/') * 16777619u;
+    for (const char *p = model; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h;
+}
+
+static void send_sum(struct gw *gw, struct ok_sum *e)
+{
+    if (e->msg.count == 0)
+        return;
+    gw_tel_send(gw, &e->msg, sizeof e->msg);
+    e->msg.count = 0;
+    e->msg.latency_ms_sum = e->msg.ttfb_ms_sum = 0;
+    e->msg.ttfb_count = 0;
+    e->msg.prompt_tokens = e->msg.completion_tokens = 0;
+}
+
+void gw_tel_flush(struct gw *gw)
+{
+    struct gw_tel_batch *b = gw->telb;
+    if (!b)
+        return;
+    for (size_t i = 0; i < SLOTS; i++)
+        if (b->slot[i].used)
+            send_sum(gw, &b->slot[i]);
+    /* Keys go too, so a catalog that moved on does not keep slots. */
+    memset(b->slot, 0, sizeof b->slot);
+    b->used = 0;
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct gw_tel_batch *b = arg;
+    b->armed = false;
+    gw_tel_flush(b->gw);
+}
+
+static struct gw_tel_batch *batch_get(struct gw *gw)
+{
+    if (gw->telb)
+        return gw->telb;
+    struct gw_tel_batch *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->gw = gw;
+    b->flush = event_new(gw->base, -1, 0, on_flush, b);
+    if (!b->flush) {
+        free(b);
+        return NULL;
+    }
+    gw->telb = b;
+    return b;
+}
+
+/* The slot for a target; with create, a new one if there is room.  NULL
+ * when absent (or no room). */
+static struct ok_sum *find(struct gw_tel_batch *b, const char *provider, const char *model,
+                           bool create)
+{
+    uint32_t h = key_hash(provider, model);
+    for (size_t n = 0, i = h & (SLOTS - 1); n < SLOTS; n++, i = (i + 1) & (SLOTS - 1)) {
+        struct ok_sum *e = &b->slot[i];
+        if (!e->used) {
+            if (!create || b->used >= MAX_USED)
+                return NULL;
+            e->used = true;
+            e->hash = h;
+            e->msg.hdr.kind = TEL_OKS;
+            tel_copy(e->msg.provider, sizeof e->msg.provider, provider);
+            tel_copy(e->msg.model, sizeof e->msg.model, model);
+            b->used++;
+            return e;
+        }
+        if (e->hash == h && strcmp(e->msg.provider, provider) == 0 &&
+            strcmp(e->msg.model, model) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+void gw_tel_attempt(struct gw *gw, struct tel_attempt *t)
+{
+    struct gw_tel_batch *b = batch_get(gw);
+    bool batch = b && t->fail == FAIL_NONE && !t->trial;
+    struct ok_sum *e = b ? find(b, t->provider, t->model, batch) : NULL;
+    if (!batch || !e) {
+        /* Keep the order the controller sees for this target: its pending
+         * successes first, then this outcome. */
+        if (e)
+            send_sum(gw, e);
+        gw_tel_send(gw, t, sizeof *t);
+        return;
+    }
+    e->msg.count++;
+    e->msg.wall_ms = t->wall_ms;
+    e->msg.status = t->status;
+    e->msg.latency_ms_sum += t->latency_ms;
+    if (t->ttfb_ms) {
+        e->msg.ttfb_ms_sum += t->ttfb_ms;
+        e->msg.ttfb_count++;
+    }
+    e->msg.prompt_tokens += t->prompt_tokens;
+    e->msg.completion_tokens += t->completion_tokens;
+    if (!b->armed) {
+        b->armed = true;
+        event_active(b->flush, EV_TIMEOUT, 1);
+    }
+}
+
+void gw_tel_batch_free(struct gw *gw)
+{
+    struct gw_tel_batch *b = gw->telb;
+    if (!b)
+        return;
+    gw_tel_flush(gw);
+    event_free(b->flush);
+    free(b);
+    gw->telb = NULL;
+}
