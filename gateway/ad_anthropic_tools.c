@@ -100,18 +100,6 @@ static int system_append(json_t *body, const char *text, struct ad_error *err)
     return 0;
 }
 
-static int json_instruction(json_t *body, const json_t *schema, struct ad_error *err)
-{
-    if (system_append(body, AD_JSON_INSTRUCTION, err) < 0)
-        return -1;
-    if (!schema)
-        return 0;
-    char *line = ad_json_schema_line(schema);
-    int rc = line ? system_append(body, line, err) : ad_oom(err);
-    free(line);
-    return rc;
-}
-
 /*
  * response_format.  Anthropic's own structured output (output_config) is
  * not used: only newer models take it and a chain cannot know which.
@@ -132,7 +120,7 @@ static int response_format(const json_t *req, json_t *body, bool have_tools, str
         return want;
     const char *root = schema ? ad_str(schema, "type") : "object";
     if (have_tools || !root || strcmp(root, "object") != 0)
-        return json_instruction(body, schema, err);
+        return ad_json_instruction(body, schema, system_append, err);
     json_t *tool = schema ? json_pack("{s:s, s:O}", "name", AD_ANTHROPIC_JSON_TOOL, "input_schema", schema)
                           : json_pack("{s:s, s:{s:s}}", "name", AD_ANTHROPIC_JSON_TOOL, "input_schema", "type", "object");
     if (!tool || json_object_set_new(tool, "description",

@@ -122,14 +122,7 @@ static int response_format(const json_t *req, json_t *body, struct ad_error *err
     int want = ad_response_format(req, &schema, &desc, err);
     if (want <= 0)
         return want;
-    if (system_append(body, AD_JSON_INSTRUCTION, err) < 0)
-        return -1;
-    if (!schema)
-        return 0;
-    char *line = ad_json_schema_line(schema);
-    int rc = line ? system_append(body, line, err) : ad_oom(err);
-    free(line);
-    return rc;
+    return ad_json_instruction(body, schema, system_append, err);
 }
 
 int ad_bedrock_tools(const json_t *req, const json_t *history, json_t *body, struct ad_error *err)

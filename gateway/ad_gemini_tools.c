@@ -396,7 +396,7 @@ static int response_format(const json_t *req, json_t *body, json_t *gc, bool hav
     if (want <= 0)
         return want;
     if (have_tools)
-        return system_append(body, AD_JSON_INSTRUCTION, err);
+        return ad_json_instruction(body, NULL, system_append, err);
     if (json_object_set_new(gc, "responseMimeType", json_string("application/json")) < 0)
         return ad_oom(err);
     if (!schema)

@@ -88,11 +88,11 @@ json_t *ad_tool_schema(const json_t *tool, size_t i, const char *provider, struc
  * client error when it is malformed or of another type. */
 int ad_response_format(const json_t *req, const json_t **schema, const char **desc, struct ad_error *err);
 
-/* What the model is told when JSON is wanted and the provider has no way
- * to force it (or the client's own tools are in play). */
-#define AD_JSON_INSTRUCTION "Answer with one JSON object only: no prose before or after it, no code fences."
-/* "The object must match this JSON Schema: <schema>"; malloc'd, NULL when
- * memory ran out. */
-char *ad_json_schema_line(const json_t *schema);
+/* When JSON is wanted and the provider has no way to force it (or the
+ * client's own tools are in play), the model is asked for it in the
+ * system prompt: append(body, line) adds each line of the instruction,
+ * and the schema's line when schema is given.  0 or -1 (err set). */
+int ad_json_instruction(json_t *body, const json_t *schema,
+                        int (*append)(json_t *body, const char *text, struct ad_error *err), struct ad_error *err);
 
 #endif

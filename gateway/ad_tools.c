@@ -152,12 +152,22 @@ int ad_response_format(const json_t *req, const json_t **schema, const char **de
     return 1;
 }
 
-char *ad_json_schema_line(const json_t *schema)
+/* Same words on every provider: one instruction, one behaviour. */
+#define JSON_INSTRUCTION "Answer with one JSON object only: no prose before or after it, no code fences."
+
+int ad_json_instruction(json_t *body, const json_t *schema,
+                        int (*append)(json_t *body, const char *text, struct ad_error *err), struct ad_error *err)
 {
+    if (append(body, JSON_INSTRUCTION, err) < 0)
+        return -1;
+    if (!schema)
+        return 0;
     char *text = json_dumps(schema, AD_JSON_FLAGS);
     char *line = NULL;
     if (!text || asprintf(&line, "The object must match this JSON Schema: %s", text) < 0)
         line = NULL;
     free(text);
-    return line;
+    int rc = line ? append(body, line, err) : ad_oom(err);
+    free(line);
+    return rc;
 }
