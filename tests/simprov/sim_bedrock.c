@@ -164,11 +164,15 @@ static int read_messages(const json_t *msgs, struct sim_conv *c, bool *tool_bloc
 				return -1;
 		c->prompt_bytes += content_bytes(content);
 		const json_t *tr = user ? last_tool_result(content) : NULL;
-		if (user && i + 1 == n && tr) {
+		/* Text after the results is the newest thing the user said (an
+		 * agent's correction, say): it is answered like a user turn. */
+		bool text_after = tr && !json_object_get(json_array_get(content,
+				json_array_size(content) - 1), "toolResult");
+		if (user && i + 1 == n && tr && !text_after) {
 			c->last_is_tool = true;
 			tool_result = tr;
 		}
-		if (user && !tr)
+		if (user && (!tr || text_after))
 			last_user = content;
 	}
 	size_t len = 0;
