@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hex.h"
+
 struct scan {
     const unsigned char *p, *start, *end;
     char *err;
@@ -35,23 +37,12 @@ static void skip_ws(struct scan *s)
         s->p++;
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Four hex digits at p (bounds checked by the caller); -1 when not hex. */
 static long hex4(const unsigned char *p)
 {
     long v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hexval(p[i]);
+        int h = hex_digit((unsigned char)p[i]);
         if (h < 0)
             return -1;
         v = v * 16 + h;
@@ -90,12 +81,27 @@ static size_t utf8_len(const unsigned char *p, const unsigned char *end)
     return n;
 }
 
+/* Bytes a string may hold without a second look: printable ASCII but the
+ * quote and the backslash.  A table lookup per byte is what the scan costs
+ * on prompt text. */
+static const unsigned char plain[256] = {
+#define R16(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
+    R16(0), R16(0),                                             /* 0x00-0x1f */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,             /* 0x20-0x2f, '"' */
+    R16(1), R16(1),                                             /* 0x30-0x4f */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,             /* 0x50-0x5f, '\\' */
+    R16(1), R16(1),                                             /* 0x60-0x7f */
+#undef R16
+};
+
 /* A string starting at the opening quote; leaves p after the closing one. */
 static int scan_string(struct scan *s)
 {
     const unsigned char *p = s->p + 1, *end = s->end;
     for (;;) {
-        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+        while (p + 4 <= end && plain[p[0]] && plain[p[1]] && plain[p[2]] && plain[p[3]])
+            p += 4;
+        while (p < end && plain[*p])
             p++;
         if (p >= end)
             return fail(s, p, "unterminated string");

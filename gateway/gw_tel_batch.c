@@ -35,6 +35,7 @@ struct gw_tel_batch {
     struct event *flush;       /* active while sums are pending: runs at the end of the pass */
     bool armed;
     size_t used;
+    uint16_t used_at[MAX_USED];  /* the slots in use, so a flush touches only them */
     struct ok_sum slot[SLOTS];
 };
 
@@ -65,11 +66,12 @@ void gw_tel_flush(struct gw *gw)
     struct gw_tel_batch *b = gw->telb;
     if (!b)
         return;
-    for (size_t i = 0; i < SLOTS; i++)
-        if (b->slot[i].used)
-            send_sum(gw, &b->slot[i]);
     /* Keys go too, so a catalog that moved on does not keep slots. */
-    memset(b->slot, 0, sizeof b->slot);
+    for (size_t i = 0; i < b->used; i++) {
+        struct ok_sum *e = &b->slot[b->used_at[i]];
+        send_sum(gw, e);
+        e->used = false;
+    }
     b->used = 0;
 }
 
@@ -112,6 +114,7 @@ static struct ok_sum *find(struct gw_tel_batch *b, const char *provider, const c
                 return NULL;
             e->used = true;
             e->hash = h;
+            b->used_at[b->used] = (uint16_t)i;
             e->msg.hdr.kind = TEL_OKS;
             tel_copy(e->msg.provider, sizeof e->msg.provider, provider);
             tel_copy(e->msg.model, sizeof e->msg.model, model);

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hex.h"
+
 /* RFC 9110 token characters. */
 static const unsigned char tchar[256] = {
     ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1,
@@ -334,17 +336,6 @@ void http_chunked_init(struct http_chunked *c, uint64_t max)
     c->state = CS_SIZE;
 }
 
-static int hexval(unsigned char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 int http_chunked_decode(struct http_chunked *c, const char *in, size_t len, size_t *used,
                         char *out, size_t out_cap, size_t *out_len)
 {
@@ -356,7 +347,7 @@ int http_chunked_decode(struct http_chunked *c, const char *in, size_t len, size
         switch (c->state) {
         case CS_SIZE:
         case CS_SIZE_DIGITS: {
-            int d = hexval(ch);
+            int d = hex_digit((unsigned char)ch);
             if (d >= 0) {
                 uint64_t room = c->max - c->total;
                 if (c->remaining > room >> 4)

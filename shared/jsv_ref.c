@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
 #include "jsv_impl.h"
 
 #define ANCHOR_MAX_DEPTH 512
@@ -30,17 +31,6 @@ static const char *local_part(const json_t *root, const char *ref)
     return NULL;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* In place; false on a malformed escape. */
 static bool percent_decode(char *s)
 {
@@ -50,7 +40,7 @@ static bool percent_decode(char *s)
             *o++ = *s;
             continue;
         }
-        int hi = hexval(s[1]), lo = hi < 0 ? -1 : hexval(s[2]);
+        int hi = hex_digit((unsigned char)s[1]), lo = hi < 0 ? -1 : hex_digit((unsigned char)s[2]);
         if (lo < 0)
             return false;
         *o++ = (char)(hi * 16 + lo);

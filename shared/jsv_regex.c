@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
 #include "jsv_regex.h"
 
 struct jsv_regex {
@@ -141,22 +142,11 @@ static void literal(struct out *o, uint32_t cp)
     put(o, b, utf8_put(b, cp));
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool hex_n(const char *s, int n, uint32_t *cp)
 {
     uint32_t v = 0;
     for (int i = 0; i < n; i++) {
-        int h = hexval(s[i]);
+        int h = hex_digit((unsigned char)s[i]);
         if (h < 0)
             return false;
         v = v * 16 + (uint32_t)h;
@@ -179,8 +169,8 @@ static bool hex_escape(char kind, const char **s, uint32_t *cp)
         const char *p = *s + 1;
         uint32_t v = 0;
         int digits = 0;
-        for (; hexval(*p) >= 0 && digits < 7; p++, digits++)
-            v = v * 16 + (uint32_t)hexval(*p);
+        for (; hex_digit((unsigned char)*p) >= 0 && digits < 7; p++, digits++)
+            v = v * 16 + (uint32_t)hex_digit((unsigned char)*p);
         if (!digits || *p != '}' || v > 0x10FFFF)
             return false;
         *cp = v;

@@ -38,7 +38,7 @@ def test_opens_after_consecutive_failures(env):
         r = gw.post(chat_body())
         check(r.header("x-backstop-attempts") == "1" and r.header("x-backstop-provider") == "sim-b", r.headers)
     check(chat_count(a) == 3, f"sim-a got {chat_count(a)} requests behind an open breaker")
-    check("breaker sim-a/sim-a-model open" in gw.logs(), "not logged")
+    wait_for(lambda: "breaker sim-a/sim-a-model open" in gw.logs(), 2, what="the trip logged")
 
 
 def test_hard_failure_opens_at_once(env):
