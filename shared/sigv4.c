@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "hex.h"
+
 /* A growable string; on failure ok turns false and stays so. */
 struct str {
     char *s;
@@ -76,19 +78,16 @@ char *sigv4_uri_encode(const char *s, bool keep_slash)
     return done(&b);
 }
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 /* Percent-decoding of a query part, so it can be encoded canonically. */
 static char *decode(const char *s, size_t n)
 {
     char *out = malloc(n + 1);
     size_t o = 0;
     for (size_t i = 0; out && i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+        int hi = s[i] == '%' && i + 2 < n ? hex_digit((unsigned char)s[i + 1]) : -1;
+        int lo = hi < 0 ? -1 : hex_digit((unsigned char)s[i + 2]);
+        if (lo >= 0) {
+            out[o++] = (char)(hi * 16 + lo);
             i += 2;
         } else {
             out[o++] = s[i];
