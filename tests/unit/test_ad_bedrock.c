@@ -574,13 +574,7 @@ static void test_stream_errors(void)
 
 static void test_error_table(void)
 {
-    static const struct {
-        long status;
-        const char *body;
-        enum fail_class fail;
-        const char *code;
-        int client_status;
-    } table[] = {
+    static const struct ad_test_err_row table[] = {
         { 400, "{\"message\":\"Malformed input request\"}", FAIL_CLIENT, NULL, 400 },
         { 400, "{\"message\":\"Input is too long for requested model.\"}", FAIL_CONTEXT, "context_length_exceeded", 400 },
         { 400, "{\"message\":\"prompt is too long: 205351 tokens > 200000 maximum\"}", FAIL_CONTEXT,
@@ -610,27 +604,7 @@ static void test_error_table(void)
         { 503, "{\"__type\":\"ServiceUnavailableException\",\"message\":\"unavailable\"}", FAIL_SERVER, "overloaded", 503 },
         { 502, "<html>bad gateway</html>", FAIL_SERVER, "server_error", 502 },
     };
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-        json_t *e = NULL;
-        enum fail_class c = ad_bedrock_ops.classify(table[i].status, table[i].body, strlen(table[i].body), &e);
-        CHECK(c == table[i].fail);
-        if (c != table[i].fail)
-            fprintf(stderr, "row %zu: %s\n", i, fail_class_name(c));
-        const json_t *err = json_object_get(e, "error");
-        const char *code = json_string_value(json_object_get(err, "code"));
-        CHECK(table[i].code ? code && strcmp(code, table[i].code) == 0 : json_is_null(json_object_get(err, "code")));
-        if (table[i].code && (!code || strcmp(code, table[i].code) != 0))
-            fprintf(stderr, "row %zu: code %s\n", i, code ? code : "null");
-        CHECK(json_string_length(json_object_get(err, "message")) > 0);
-        int st = ad_client_status(c, table[i].status);
-        CHECK(st == table[i].client_status);
-        char *text = json_dumps(e, JSON_COMPACT);
-        CHECK(gw_classify_http(st, text, strlen(text)) == c);
-        if (gw_classify_http(st, text, strlen(text)) != c)
-            fprintf(stderr, "row %zu: reads back as %s\n", i, fail_class_name(gw_classify_http(st, text, strlen(text))));
-        free(text);
-        json_decref(e);
-    }
+    check_error_rows(table, sizeof table / sizeof table[0], gw_classify_http);
     CHECK(ad_ops_find("bedrock") == &ad_bedrock_ops);
 }
 
