@@ -272,15 +272,31 @@ AD_TEST_FN void stream_fuzz(const char *const *streams, size_t nstreams, int rou
     CHECK(bad == 0);
 }
 
-/* Random values of every JSON type, with the words the translators look
- * for, so mutations reach deep into them. */
+/* The words and keys random values draw from, so mutations reach deep
+ * into the translator under test (ad_test_vocab: the default suits the
+ * OpenAI -> provider translators; a test of another direction sets its own). */
+struct ad_test_vocab {
+    const char *const *words;
+    size_t nwords;
+    const char *const *keys;
+    size_t nkeys;
+};
+static const char *const ad_test_words[] = { "text", "image_url", "image", "tool_use", "tool_result", "function", "tool",
+                                             "json_schema", "json_object", "allowed_tools", "auto", "none", "required",
+                                             "any", "user", "assistant", "system", "developer", "", "data:image/png;base64,",
+                                             "https://x/y.png", "{\"a\":1}", "{", "object", "refusal", "STOP",
+                                             "functionCall", "string", "$ref", "#", "array" };
+static const char *const ad_test_keys[] = { "type", "text", "content", "role", "name", "id", "url", "image_url",
+                                            "function", "arguments", "tool_calls", "tool_call_id", "schema", "parts", "candidates", "properties",
+                                            "items", "anyOf", "$ref", "args", "content_filter_results" };
+#define AD_TEST_VOCAB(words, keys) { words, sizeof words / sizeof words[0], keys, sizeof keys / sizeof keys[0] }
+static const struct ad_test_vocab ad_test_default_vocab = AD_TEST_VOCAB(ad_test_words, ad_test_keys);
+static const struct ad_test_vocab *ad_test_vocab = &ad_test_default_vocab;
+
+/* Random values of every JSON type, with ad_test_vocab's words. */
 AD_TEST_FN json_t *random_value(int depth)
 {
-    static const char *const words[] = { "text", "image_url", "image", "tool_use", "tool_result", "function", "tool",
-                                         "json_schema", "json_object", "allowed_tools", "auto", "none", "required",
-                                         "any", "user", "assistant", "system", "developer", "", "data:image/png;base64,",
-                                         "https://x/y.png", "{\"a\":1}", "{", "object", "refusal", "STOP",
-                                         "functionCall", "string", "$ref", "#", "array" };
+    const struct ad_test_vocab *v = ad_test_vocab;
     switch (rand() % (depth > 2 ? 5 : 7)) {
     case 0:
         return json_null();
@@ -291,7 +307,7 @@ AD_TEST_FN json_t *random_value(int depth)
     case 3:
         return json_real((rand() % 300) / 100.0);
     case 4:
-        return json_string(words[rand() % (int)(sizeof words / sizeof words[0])]);
+        return json_string(v->words[rand() % (int)v->nwords]);
     case 5: {
         json_t *a = json_array();
         for (int i = rand() % 3; i > 0; i--)
@@ -299,12 +315,9 @@ AD_TEST_FN json_t *random_value(int depth)
         return a;
     }
     default: {
-        static const char *const keys[] = { "type", "text", "content", "role", "name", "id", "url", "image_url",
-                                            "function", "arguments", "tool_calls", "tool_call_id", "schema", "parts", "candidates", "properties",
-                                            "items", "anyOf", "$ref", "args", "content_filter_results" };
         json_t *o = json_object();
         for (int i = rand() % 4; i > 0; i--)
-            json_object_set_new(o, keys[rand() % (int)(sizeof keys / sizeof keys[0])], random_value(depth + 1));
+            json_object_set_new(o, v->keys[rand() % (int)v->nkeys], random_value(depth + 1));
         return o;
     }
     }

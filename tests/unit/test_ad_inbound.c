@@ -3,39 +3,9 @@
  * Anthropic adapter (Anthropic -> OpenAI -> Anthropic gives back what went
  * in, where the formats can say the same).  Vectors from providers.md
  * sections 1-3. */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "ad_anthropic.h"
 #include "ad_inbound.h"
-#include "unit.h"
-
-static time_t pinned_clock(void)
-{
-    return 1717000000;
-}
-
-static int same_json(const json_t *got, const char *want, int line)
-{
-    json_error_t e;
-    json_t *w = json_loads(want, JSON_DECODE_ANY, &e);
-    if (!w) {
-        fprintf(stderr, "line %d: bad expected JSON: %s\n", line, e.text);
-        return 0;
-    }
-    int ok = got && json_equal(got, w);
-    if (!ok) {
-        char *g = got ? json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
-        char *x = json_dumps(w, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-        fprintf(stderr, "line %d:\n  got  %s\n  want %s\n", line, g ? g : "(null)", x);
-        free(g);
-        free(x);
-    }
-    json_decref(w);
-    return ok;
-}
-#define SAME_JSON(got, want) CHECK(same_json(got, want, __LINE__))
+#include "ad_test.h"
 
 static json_t *in_request(const char *text, struct ad_error *err)
 {
@@ -489,61 +459,15 @@ static void test_stream(void)
 }
 
 
-static json_t *random_value(int depth)
-{
-    static const char *const words[] = { "text", "image", "tool_use", "tool_result", "base64", "url", "auto", "any",
-                                         "tool", "none", "thinking", "custom", "user", "assistant", "image/png", "",
-                                         "{\"a\":1}", "{", "stop", "length", "tool_calls" };
-    switch (rand() % (depth > 2 ? 5 : 7)) {
-    case 0:
-        return json_null();
-    case 1:
-        return json_boolean(rand() % 2);
-    case 2:
-        return json_integer(rand() % 5 - 1);
-    case 3:
-        return json_real((rand() % 300) / 100.0);
-    case 4:
-        return json_string(words[rand() % (int)(sizeof words / sizeof words[0])]);
-    case 5: {
-        json_t *a = json_array();
-        for (int i = rand() % 3; i > 0; i--)
-            json_array_append_new(a, random_value(depth + 1));
-        return a;
-    }
-    default: {
-        static const char *const keys[] = { "type", "text", "content", "role", "name", "id", "source", "input",
-                                            "input_schema", "tool_use_id", "is_error", "data", "media_type",
-                                            "arguments", "function", "message", "tool_calls", "index" };
-        json_t *o = json_object();
-        for (int i = rand() % 4; i > 0; i--)
-            json_object_set_new(o, keys[rand() % (int)(sizeof keys / sizeof keys[0])], random_value(depth + 1));
-        return o;
-    }
-    }
-}
-
-static void mutate(json_t *v, int depth)
-{
-    if (json_is_object(v)) {
-        const char *k;
-        json_t *c;
-        void *tmp;
-        json_object_foreach_safe(v, tmp, k, c) {
-            if (rand() % 8 == 0)
-                json_object_set_new(v, k, random_value(depth));
-            else
-                mutate(c, depth + 1);
-        }
-    } else if (json_is_array(v)) {
-        for (size_t i = 0; i < json_array_size(v); i++) {
-            if (rand() % 8 == 0)
-                json_array_set_new(v, i, random_value(depth));
-            else
-                mutate(json_array_get(v, i), depth + 1);
-        }
-    }
-}
+/* The words and keys of Anthropic requests and OpenAI answers, what the
+ * inbound translators look for. */
+static const char *const in_words[] = { "text", "image", "tool_use", "tool_result", "base64", "url", "auto", "any",
+                                        "tool", "none", "thinking", "custom", "user", "assistant", "image/png", "",
+                                        "{\"a\":1}", "{", "stop", "length", "tool_calls" };
+static const char *const in_keys[] = { "type", "text", "content", "role", "name", "id", "source", "input",
+                                       "input_schema", "tool_use_id", "is_error", "data", "media_type",
+                                       "arguments", "function", "message", "tool_calls", "index" };
+static const struct ad_test_vocab in_vocab = AD_TEST_VOCAB(in_words, in_keys);
 
 static const char openai_answer[] =
     "{\"id\":\"x\",\"model\":\"m\",\"choices\":[{\"index\":0,\"finish_reason\":\"tool_calls\",\"message\":"
@@ -556,6 +480,7 @@ static const char openai_answer[] =
 static void test_mutations(void)
 {
     int odd = 0;
+    ad_test_vocab = &in_vocab;
     srand(5);
     for (int round = 0; round < 4000; round++) {
         struct ad_error err = { FAIL_NONE, "" };
@@ -663,7 +588,7 @@ static void test_errors(void)
 
 int main(void)
 {
-    ad_clock = pinned_clock;
+    ad_clock = ad_test_clock;
     test_request();
     test_response();
     test_stream();
