@@ -212,6 +212,50 @@ AD_TEST_FN void check_all_cuts(const char *stream, bool usage, const char *want,
     free(cuts);
 }
 
+/* The client's model name replaces the upstream's (upstream: text the
+ * output must not hold), and bytes after the end are ignored: the stream
+ * gives calls callbacks and no more. */
+AD_TEST_FN void check_alias_and_end(const char *stream, size_t len, const char *upstream, int calls)
+{
+    struct ad_stream *s = ad_test_ops->stream_new("alias", false);
+    struct out o;
+    memset(&o, 0, sizeof o);
+    o.s = s;
+    CHECK(ad_test_ops->stream_feed(s, stream, len, collect, &o) == 0);
+    CHECK(strstr(o.text, "\"model\":\"alias\"") && !strstr(o.text, upstream));
+    CHECK(ad_test_ops->stream_feed(s, "data: x\n\n", 9, collect, &o) == 0);
+    CHECK(o.calls == calls);
+    ad_test_ops->stream_free(s);
+    free(o.text);
+}
+
+/* The callback's non-zero value stops decoding, and it stays stopped. */
+AD_TEST_FN void check_stop_after(const char *stream, size_t len, const char *model)
+{
+    struct ad_stream *s = ad_test_ops->stream_new(model, false);
+    struct out o;
+    memset(&o, 0, sizeof o);
+    o.s = s;
+    o.stop_after = 2;
+    CHECK(ad_test_ops->stream_feed(s, stream, len, collect, &o) == 9);
+    CHECK(o.calls == 2);
+    CHECK(ad_test_ops->stream_feed(s, stream, 10, collect, &o) == 9);
+    CHECK(o.calls == 2);
+    ad_test_ops->stream_free(s);
+    free(o.text);
+}
+
+/* Streams not in the format: each a clear bad_response, never a crash. */
+AD_TEST_FN void check_bad_streams(const char *const *bad, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct out o;
+        CHECK(run(bad[i], strlen(bad[i]), NULL, 0, false, &o) == -1);
+        CHECK(strstr(o.text, "ERR bad_response {\"error\":") != NULL);
+        free(o.text);
+    }
+}
+
 /* Real streams with bytes flipped, dropped or duplicated, and garbage:
  * the decoder may fail, never crash or leak (the ASan build checks), an
  * ended stream stays ended, and nothing follows an error. */
@@ -344,6 +388,47 @@ AD_TEST_FN void mutate(json_t *v, int depth)
                 mutate(json_array_get(v, i), depth + 1);
         }
     }
+}
+
+/* Requests and an answer with random parts replaced, rounds times: a
+ * clear error or a result, never a crash or a leak (the ASan build
+ * checks).  A request builds into a body body_ok accepts or fails as the
+ * client's error that says why; requests stream on one round in
+ * stream_every.  The mutated answer is parsed and classified. */
+AD_TEST_FN void mutation_rounds(const char *const *requests, size_t nrequests, const char *answer, int rounds,
+                                int stream_every, bool (*body_ok)(const json_t *body))
+{
+    int odd = 0;
+    for (int round = 0; round < rounds; round++) {
+        json_t *req = json_loads(requests[(size_t)round % nrequests], 0, NULL);
+        mutate(req, 0);
+        struct ad_request r;
+        struct ad_error err = { FAIL_NONE, "" };
+        int rc = ad_test_ops->build_request(req, round % stream_every == 1 % stream_every, ad_test_target, &r, &err);
+        if (rc == 0) {
+            json_t *b = json_loadb(r.body, r.body_len, 0, NULL);
+            odd += !b || !body_ok(b);
+            json_decref(b);
+        } else {
+            odd += err.fail != FAIL_CLIENT || !err.message[0] || r.body != NULL;
+        }
+        ad_request_free(&r);
+        json_decref(req);
+
+        json_t *ans = json_loads(answer, 0, NULL);
+        mutate(ans, 0);
+        char *text = json_dumps(ans, JSON_COMPACT);
+        json_t *c = ad_test_ops->parse_response(text, strlen(text), NULL, &err);
+        odd += !c && err.fail != FAIL_BAD_RESPONSE;
+        json_decref(c);
+        json_t *e = NULL;
+        ad_test_ops->classify(400 + rand() % 200, text, strlen(text), &e);
+        odd += e == NULL;
+        json_decref(e);
+        free(text);
+        json_decref(ans);
+    }
+    CHECK(odd == 0);
 }
 
 /* classify() on a table row: the class, the OpenAI error code (NULL: a

@@ -523,29 +523,10 @@ static void test_stream_golden(void)
     CHECK(!o.content_at[0] && o.content_at[1] && o.content_at[5]);
     free(o.text);
 
-    /* The client's model name replaces the upstream's. */
-    struct ad_stream *s = ad_test_ops->stream_new("alias", false);
-    memset(&o, 0, sizeof o);
-    o.s = s;
-    CHECK(ad_test_ops->stream_feed(s, doc_stream, strlen(doc_stream), collect, &o) == 0);
-    CHECK(strstr(o.text, "\"model\":\"alias\"") && !strstr(o.text, "claude-opus"));
-    /* After the end, bytes are ignored. */
-    CHECK(ad_test_ops->stream_feed(s, "data: x\n\n", 9, collect, &o) == 0);
-    CHECK(o.calls == 6);
-    ad_test_ops->stream_free(s);
-    free(o.text);
-
-    /* The callback's non-zero value stops decoding and stays. */
-    s = ad_test_ops->stream_new(NULL, false);
-    memset(&o, 0, sizeof o);
-    o.s = s;
-    o.stop_after = 2;
-    CHECK(ad_test_ops->stream_feed(s, doc_stream, strlen(doc_stream), collect, &o) == 9);
-    CHECK(o.calls == 2);
-    CHECK(ad_test_ops->stream_feed(s, doc_stream, 10, collect, &o) == 9);
-    CHECK(o.calls == 2);
-    ad_test_ops->stream_free(s);
-    free(o.text);
+    /* The client's model name replaces the upstream's; after the end,
+     * bytes are ignored. */
+    check_alias_and_end(doc_stream, strlen(doc_stream), "claude-opus", 6);
+    check_stop_after(doc_stream, strlen(doc_stream), NULL);
 }
 
 static void test_stream_errors(void)
@@ -605,12 +586,7 @@ static void test_stream_errors(void)
         "data: {\"type\":\"message_start\",\"message\":{}}\n\ndata: {\"type\":\"content_block_start\",\"index\":0,"
         "\"content_block\":{\"type\":\"text\"}}\n\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{}}\n\n",
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        struct out o;
-        CHECK(run(bad[i], strlen(bad[i]), NULL, 0, false, &o) == -1);
-        CHECK(strstr(o.text, "ERR bad_response {\"error\":") != NULL);
-        free(o.text);
-    }
+    check_bad_streams(bad, sizeof bad / sizeof bad[0]);
 
     /* A cut stream never says done: the caller sees the cut. */
     struct out o;
@@ -628,6 +604,11 @@ static void test_stream_fuzz(void)
     stream_fuzz(streams, 3, 3000);
 }
 
+/* A request that builds, however mutated, still has its messages. */
+static bool has_messages(const json_t *body)
+{
+    return json_is_array(json_object_get(body, "messages"));
+}
 
 /* Requests and answers with random parts replaced: a clear error or a
  * result, never a crash or a leak (the ASan build checks). */
@@ -644,44 +625,11 @@ static void test_mutations(void)
         "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"response_format\":{\"type\":\"json_schema\","
         "\"json_schema\":{\"name\":\"n\",\"schema\":{\"type\":\"object\"}}},\"parallel_tool_calls\":false}",
     };
-    static const char *const answers[] = {
+    static const char answer[] =
         "{\"id\":\"msg_01X\",\"type\":\"message\",\"model\":\"m\",\"content\":[{\"type\":\"text\",\"text\":\"a\"},"
         "{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"f\",\"input\":{\"a\":1}},{\"type\":\"tool_use\",\"id\":\"u\","
-        "\"name\":\"backstop_json_response\",\"input\":{}}],\"stop_reason\":\"tool_use\",\"usage\":{\"input_tokens\":1}}",
-    };
-    struct ad_target t = target;
-    int odd = 0;
-    for (int round = 0; round < 4000; round++) {
-        json_t *req = json_loads(requests[round % 2], 0, NULL);
-        mutate(req, 0);
-        struct ad_request r;
-        struct ad_error err = { FAIL_NONE, "" };
-        int rc = ad_anthropic_ops.build_request(req, round % 2, &t, &r, &err);
-        /* Either a body that parses, or a client error that says why. */
-        if (rc == 0) {
-            json_t *b = json_loadb(r.body, r.body_len, 0, NULL);
-            odd += !b || !json_is_array(json_object_get(b, "messages"));
-            json_decref(b);
-        } else {
-            odd += err.fail != FAIL_CLIENT || !err.message[0] || r.body != NULL;
-        }
-        ad_request_free(&r);
-        json_decref(req);
-
-        json_t *ans = json_loads(answers[0], 0, NULL);
-        mutate(ans, 0);
-        char *text = json_dumps(ans, JSON_COMPACT);
-        json_t *c = ad_anthropic_ops.parse_response(text, strlen(text), NULL, &err);
-        odd += !c && err.fail != FAIL_BAD_RESPONSE;
-        json_decref(c);
-        json_t *e = NULL;
-        ad_anthropic_ops.classify(400 + rand() % 200, text, strlen(text), &e);
-        odd += e == NULL;
-        json_decref(e);
-        free(text);
-        json_decref(ans);
-    }
-    CHECK(odd == 0);
+        "\"name\":\"backstop_json_response\",\"input\":{}}],\"stop_reason\":\"tool_use\",\"usage\":{\"input_tokens\":1}}";
+    mutation_rounds(requests, 2, answer, 4000, 2, has_messages);
 }
 
 /* ---- errors ---- */

@@ -505,26 +505,8 @@ static void test_stream_golden(void)
     free(o.text);
 
     /* The client's model name; later bytes ignored after the end. */
-    struct ad_stream *s = ad_test_ops->stream_new("alias", false);
-    memset(&o, 0, sizeof o);
-    o.s = s;
-    CHECK(ad_test_ops->stream_feed(s, text_stream, strlen(text_stream), collect, &o) == 0);
-    CHECK(strstr(o.text, "\"model\":\"alias\"") && !strstr(o.text, "\"model\":\"g\""));
-    CHECK(ad_test_ops->stream_feed(s, "data: x\n\n", 9, collect, &o) == 0);
-    CHECK(o.calls == 5);
-    ad_test_ops->stream_free(s);
-    free(o.text);
-
-    /* The callback's non-zero value stops decoding and stays. */
-    s = ad_test_ops->stream_new(NULL, false);
-    memset(&o, 0, sizeof o);
-    o.s = s;
-    o.stop_after = 2;
-    CHECK(ad_test_ops->stream_feed(s, tool_stream, strlen(tool_stream), collect, &o) == 9);
-    CHECK(ad_test_ops->stream_feed(s, tool_stream, 10, collect, &o) == 9);
-    CHECK(o.calls == 2);
-    ad_test_ops->stream_free(s);
-    free(o.text);
+    check_alias_and_end(text_stream, strlen(text_stream), "\"model\":\"g\"", 5);
+    check_stop_after(tool_stream, strlen(tool_stream), NULL);
 
     /* A body that stops before finishReason never says done. */
     CHECK(run(tool_stream, 400, NULL, 0, false, &o) == 0);
@@ -541,12 +523,7 @@ static void test_stream_errors(void)
         "data: {\"candidates\":[{\"content\":{\"parts\":7}}]}\n\n",
         "data: {\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":{\"args\":{}}}]}}]}\n\n",
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        struct out o;
-        CHECK(run(bad[i], strlen(bad[i]), NULL, 0, false, &o) == -1);
-        CHECK(strstr(o.text, "ERR bad_response {\"error\":") != NULL);
-        free(o.text);
-    }
+    check_bad_streams(bad, sizeof bad / sizeof bad[0]);
     /* Errors inside a stream keep their class. */
     static const char *const classed[][2] = {
         { "data: {\"error\":{\"code\":429,\"message\":\"slow\",\"status\":\"RESOURCE_EXHAUSTED\"}}\n\n", "ERR rate_limit" },
@@ -566,6 +543,12 @@ static void test_stream_fuzz(void)
 {
     const char *const streams[] = { tool_stream, text_stream, blocked_stream, error_stream };
     stream_fuzz(streams, 4, 3000);
+}
+
+/* A request that builds, however mutated, still has contents. */
+static bool has_contents(const json_t *body)
+{
+    return json_array_size(json_object_get(body, "contents")) > 0;
 }
 
 /* Requests and answers with random parts replaced: a clear error or a
@@ -589,37 +572,7 @@ static void test_mutations(void)
         "{\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"a\"},{\"text\":\"t\",\"thought\":true},"
         "{\"functionCall\":{\"name\":\"f\",\"args\":{\"a\":1}},\"thoughtSignature\":\"s\"}]},\"finishReason\":\"STOP\"}],"
         "\"usageMetadata\":{\"promptTokenCount\":3,\"cachedContentTokenCount\":9},\"responseId\":\"r\",\"modelVersion\":\"m\"}";
-    int odd = 0;
-    for (int round = 0; round < 4000; round++) {
-        json_t *req = json_loads(requests[round % 2], 0, NULL);
-        mutate(req, 0);
-        struct ad_request r;
-        struct ad_error err = { FAIL_NONE, "" };
-        int rc = ad_test_ops->build_request(req, round % 3 == 0, &target, &r, &err);
-        if (rc == 0) {
-            json_t *b = json_loadb(r.body, r.body_len, 0, NULL);
-            odd += !b || json_array_size(json_object_get(b, "contents")) == 0;
-            json_decref(b);
-        } else {
-            odd += err.fail != FAIL_CLIENT || !err.message[0] || r.body != NULL;
-        }
-        ad_request_free(&r);
-        json_decref(req);
-
-        json_t *ans = json_loads(answer, 0, NULL);
-        mutate(ans, 0);
-        char *text = json_dumps(ans, JSON_COMPACT);
-        json_t *c = ad_test_ops->parse_response(text, strlen(text), NULL, &err);
-        odd += !c && err.fail != FAIL_BAD_RESPONSE;
-        json_decref(c);
-        json_t *e = NULL;
-        ad_test_ops->classify(400 + rand() % 200, text, strlen(text), &e);
-        odd += e == NULL;
-        json_decref(e);
-        free(text);
-        json_decref(ans);
-    }
-    CHECK(odd == 0);
+    mutation_rounds(requests, 2, answer, 4000, 3, has_contents);
 }
 
 /* ---- errors ---- */
