@@ -108,6 +108,45 @@ AD_TEST_FN json_t *ad_test_parse(const char *body, const char *model, struct ad_
     return ad_test_ops->parse_response(body, strlen(body), model, err);
 }
 
+/* Each answer made from body_fmt with a finish reason the provider says
+ * (map[i][0]) gives the OpenAI finish_reason map[i][1]. */
+AD_TEST_FN void check_finish_map(const char *const (*map)[2], size_t n, const char *body_fmt)
+{
+    for (size_t i = 0; i < n; i++) {
+        char body[256];
+        struct ad_error err;
+        snprintf(body, sizeof body, body_fmt, map[i][0]);
+        json_t *c = ad_test_parse(body, NULL, &err);
+        json_t *ch = json_array_get(json_object_get(c, "choices"), 0);
+        CHECK(c && strcmp(json_string_value(json_object_get(ch, "finish_reason")), map[i][1]) == 0);
+        json_decref(c);
+    }
+}
+
+/* Answers the adapter cannot use: each a bad_response that says why. */
+AD_TEST_FN void check_bad_answers(const char *const *bad, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct ad_error err;
+        json_t *c = ad_test_parse(bad[i], NULL, &err);
+        CHECK(c == NULL && err.fail == FAIL_BAD_RESPONSE && err.message[0]);
+        json_decref(c);
+    }
+}
+
+/* A key that would inject a header line fails the build as internal
+ * (the configuration's fault), leaving no request behind. */
+AD_TEST_FN void check_key_injection(const char *openai, struct ad_target t)
+{
+    struct ad_request r;
+    struct ad_error err;
+    t.api_key = "bad\r\nInjected: yes";
+    json_t *b = ad_test_build(openai, false, &t, &r, &err);
+    CHECK(b == NULL && err.fail == FAIL_INTERNAL && r.url == NULL);
+    json_decref(b);
+    ad_request_free(&r);
+}
+
 /* What a decoder emitted, one line per call: the chunk, "[DONE]", or
  * "ERR <class> <body>". */
 struct out {

@@ -242,10 +242,7 @@ static void test_request_target(void)
     json_decref(b);
     ad_request_free(&r);
     t.base_url = "https://gw.example/anthropic";
-    t.api_key = "bad\r\nInjected: yes";
-    b = ad_test_build(req, false, &t, &r, &err);
-    CHECK(b == NULL && err.fail == FAIL_INTERNAL && r.url == NULL);
-    ad_request_free(&r);
+    check_key_injection(req, t);
     t.api_key = NULL;
     b = ad_test_build(req, false, &t, &r, &err);
     CHECK(b && strcmp(r.url, "https://gw.example/anthropic/v1/messages") == 0);
@@ -350,15 +347,9 @@ static void test_response(void)
         { "model_context_window_exceeded", "length" }, { "tool_use", "stop" }, /* no real tool call */
         { "refusal", "content_filter" }, { "pause_turn", "stop" },  { "something_new", "stop" },
     };
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
-        char body[256];
-        snprintf(body, sizeof body, "{\"id\":\"m\",\"type\":\"message\",\"model\":\"m\",\"content\":[{\"type\":\"text\","
-                                    "\"text\":\"x\"}],\"stop_reason\":\"%s\",\"usage\":{}}", map[i][0]);
-        c = ad_test_parse(body, NULL, &err);
-        ch = json_array_get(json_object_get(c, "choices"), 0);
-        CHECK(c && strcmp(json_string_value(json_object_get(ch, "finish_reason")), map[i][1]) == 0);
-        json_decref(c);
-    }
+    check_finish_map(map, sizeof map / sizeof map[0],
+                     "{\"id\":\"m\",\"type\":\"message\",\"model\":\"m\",\"content\":[{\"type\":\"text\","
+                     "\"text\":\"x\"}],\"stop_reason\":\"%s\",\"usage\":{}}");
     CHECK(strcmp(ad_anthropic_finish("tool_use", true), "tool_calls") == 0);
     CHECK(strcmp(ad_anthropic_finish(NULL, false), "stop") == 0);
 
@@ -368,10 +359,7 @@ static void test_response(void)
         "{\"type\":\"message\"}", "{\"type\":\"message\",\"content\":[{\"type\":\"tool_use\",\"name\":\"f\"}]}",
         "{\"type\":\"message\",\"content\":[{\"type\":\"text\",\"text\":5}]}", "{\"type\":\"message\",\"content\":[7]}",
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        c = ad_test_parse(bad[i], NULL, &err);
-        CHECK(c == NULL && err.fail == FAIL_BAD_RESPONSE && err.message[0]);
-    }
+    check_bad_answers(bad, sizeof bad / sizeof bad[0]);
 }
 
 /* ---- streams ---- */

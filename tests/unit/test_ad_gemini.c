@@ -259,10 +259,7 @@ static void test_request_target(void)
     json_decref(b);
     ad_request_free(&r);
     t.base_url = "https://gw.example/google/v1beta1";
-    t.api_key = "bad\r\nInjected: yes";
-    b = ad_test_build(req, false, &t, &r, &err);
-    CHECK(b == NULL && err.fail == FAIL_INTERNAL && r.url == NULL);
-    ad_request_free(&r);
+    check_key_injection(req, t);
     t.api_key = NULL;
     b = ad_test_build(req, true, &t, &r, &err);
     CHECK(b && strcmp(r.url, "https://gw.example/google/v1beta1/models/gemini-x:streamGenerateContent?alt=sse") == 0);
@@ -389,15 +386,8 @@ static void test_response(void)
         { "MALFORMED_FUNCTION_CALL", "stop" }, { "OTHER", "stop" }, { "LANGUAGE", "stop" },
         { "FINISH_REASON_UNSPECIFIED", "stop" }, { "SOMETHING_NEW", "stop" },
     };
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
-        char body[256];
-        snprintf(body, sizeof body, "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"x\"}]},\"finishReason\":\"%s\"}]}",
-                 map[i][0]);
-        c = ad_test_parse(body, NULL, &err);
-        ch = json_array_get(json_object_get(c, "choices"), 0);
-        CHECK(c && strcmp(json_string_value(json_object_get(ch, "finish_reason")), map[i][1]) == 0);
-        json_decref(c);
-    }
+    check_finish_map(map, sizeof map / sizeof map[0],
+                     "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"x\"}]},\"finishReason\":\"%s\"}]}");
     CHECK(strcmp(ad_gemini_finish("STOP", true), "tool_calls") == 0);
 
     static const char *const bad[] = {
@@ -406,10 +396,7 @@ static void test_response(void)
         "{\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":{\"args\":{}}}]}}]}",
         "{\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":{\"name\":\"f\",\"args\":[1]}}]}}]}",
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        c = ad_test_parse(bad[i], NULL, &err);
-        CHECK(c == NULL && err.fail == FAIL_BAD_RESPONSE && err.message[0]);
-    }
+    check_bad_answers(bad, sizeof bad / sizeof bad[0]);
 }
 
 /* ---- streams ---- */
