@@ -125,3 +125,83 @@ def ant_body(text="hello there", stream=False, **extra):
 
 
 ANT_HEADERS = {"anthropic-version": "2023-06-01", "x-api-key": "client-key"}
+
+
+# Many failures in a row on purpose: no breaker may step in.
+NO_BREAKER = {"consecutive_failures": 1000, "error_rate_pct": 100, "min_requests": 100000}
+
+
+def first_tool_call(gw):
+    """Turn 1 of the tool loop, not streamed: the answer calls get_weather
+    with the sim's {"city": "x"}; returns the call as the OpenAI answer has it."""
+    r = gw.post(tool_turn_body())
+    check(r.status == 200, (r.status, r.body))
+    ch = r.json()["choices"][0]
+    check(ch["finish_reason"] == "tool_calls", ch)
+    call = ch["message"]["tool_calls"][0]
+    check(call["type"] == "function" and call["function"]["name"] == "get_weather", call)
+    check(json.loads(call["function"]["arguments"]) == {"city": "x"}, call)
+    return call
+
+
+def second_tool_turn(gw, call, sim="sim-a"):
+    """Turn 2 of the tool loop, not streamed: the result of call goes back
+    and the sim answers with it."""
+    r = gw.post(tool_result_body({"id": call["id"], "name": "get_weather",
+                                  "arguments": call["function"]["arguments"]}))
+    check(r.status == 200, (r.status, r.body))
+    check(r.json()["choices"][0]["message"]["content"] == f"Done from {sim}: 4 C, rain", r.body)
+
+
+def streamed_tool_loop(gw, sim="sim-a"):
+    """Both turns of the tool loop streamed: one call, assembled from the
+    deltas, then the answer to its result."""
+    chs = chunks(gw.post(tool_turn_body(stream=True)).body)
+    calls = stream_tool_calls(chs)
+    check(len(calls) == 1 and calls[0]["name"] == "get_weather" and json.loads(calls[0]["arguments"]) == {"city": "x"},
+          calls)
+    check(finish_reasons(chs) == ["tool_calls"], chs)
+    chs = chunks(gw.post(tool_result_body(calls[0], stream=True)).body)
+    check(stream_text(chs) == f"Done from {sim}: 4 C, rain", chs)
+
+
+def _turn(gw, body, stream):
+    r = gw.post(body)
+    check(r.status == 200, (r.status, r.body))
+    return r, (chunks(r.body) if stream else r.json())
+
+
+def tool_loop_failover(gw, a, fault, stream):
+    """An agent's tool loop on gw's chain sim-a, sim-b: turn 1 served by a;
+    on turn 2 a fails with fault before its first token and sim-b serves.
+    Returns the call (as tool_result_body takes it) and turn 2's answer."""
+    r1, ans1 = _turn(gw, tool_turn_body(stream), stream)
+    check(r1.header("x-backstop-provider") == "sim-a", r1.headers)
+    if stream:
+        call = stream_tool_calls(ans1)[0]
+    else:
+        tc = ans1["choices"][0]["message"]["tool_calls"][0]
+        call = {"id": tc["id"], "name": tc["function"]["name"], "arguments": tc["function"]["arguments"]}
+    a.fault(fault)
+    r2, ans2 = _turn(gw, tool_result_body(call, stream), stream)
+    check(r2.header("x-backstop-provider") == "sim-b", r2.headers)
+    check("sim-a/sim-a-model=server_error" in r2.header("x-backstop-failover"), r2.headers)
+    return call, ans2
+
+
+def check_like_reference(env, a, ref_cfg, call, ans2, stream):
+    """Turn 2 after the failover answers as the same turn served by sim-b
+    alone (ref_cfg), without a failure, does."""
+    a.clear()
+    _, ref = _turn(env.gateway(ref_cfg, name="ref"), tool_result_body(call, stream), stream)
+    if stream:
+        check(stream_text(ans2) == stream_text(ref) == "Done from sim-b: 4 C, rain", (ans2, ref))
+        check(finish_reasons(ans2) == finish_reasons(ref) == ["stop"], ans2)
+        check([sorted(c.keys()) for c in ans2] == [sorted(c.keys()) for c in ref], (ans2, ref))
+        check(len({c["id"] for c in ans2}) == 1, ans2)
+    else:
+        check(sorted(ans2.keys()) == sorted(ref.keys()), (ans2, ref))
+        check(ans2["choices"][0]["message"] == ref["choices"][0]["message"], (ans2, ref))
+        check(ans2["choices"][0]["message"]["content"] == "Done from sim-b: 4 C, rain", ans2)
+        check(ans2["choices"][0]["finish_reason"] == "stop", ans2)
+        check(ans2["usage"] == ref["usage"], (ans2["usage"], ref["usage"]))

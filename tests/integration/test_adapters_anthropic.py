@@ -2,13 +2,10 @@
 failover between the two formats, through the real gateway and simprov."""
 import json
 
-from adapters import (SIM_KEY, WEATHER_TOOL, chunks, finish_reasons, mixed_config, stream_text,
-                      stream_tool_calls, tool_result_body, tool_turn_body)
+from adapters import (NO_BREAKER, SIM_KEY, WEATHER_TOOL, check_like_reference, chunks, finish_reasons,
+                      first_tool_call, mixed_config, second_tool_turn, stream_text, streamed_tool_loop,
+                      tool_loop_failover, tool_result_body, tool_turn_body)
 from harness import chat_body, check
-
-
-# Many failures in a row on purpose: no breaker may step in.
-NO_BREAKER = {"consecutive_failures": 1000, "error_rate_pct": 100, "min_requests": 100000}
 
 
 def test_anthropic_plain(env):
@@ -58,30 +55,15 @@ def test_anthropic_stream(env):
 def test_anthropic_tool_round_trip(env):
     a = env.sim("sim-a")
     gw = env.gateway(mixed_config(env, [(a, "anthropic")]))
-    r = gw.post(tool_turn_body())
-    check(r.status == 200, (r.status, r.body))
-    ch = r.json()["choices"][0]
-    check(ch["finish_reason"] == "tool_calls", ch)
-    call = ch["message"]["tool_calls"][0]
-    check(call["type"] == "function" and call["function"]["name"] == "get_weather", call)
-    check(json.loads(call["function"]["arguments"]) == {"city": "x"}, call)
+    call = first_tool_call(gw)
     sent = a.stats()["last_request"]
     check(sent["tools"][0]["input_schema"] == WEATHER_TOOL["function"]["parameters"], sent)
-    r = gw.post(tool_result_body({"id": call["id"], "name": "get_weather",
-                                  "arguments": call["function"]["arguments"]}))
-    check(r.status == 200, (r.status, r.body))
-    check(r.json()["choices"][0]["message"]["content"] == "Done from sim-a: 4 C, rain", r.body)
+    second_tool_turn(gw, call)
     sent = a.stats()["last_request"]["messages"]
     check(sent[1]["content"][0]["type"] == "tool_use" and sent[1]["content"][0]["input"] == {"city": "x"}, sent)
     check(sent[2]["content"][0]["type"] == "tool_result", sent)
     # The same loop streamed: arguments arrive as deltas by index.
-    chs = chunks(gw.post(tool_turn_body(stream=True)).body)
-    calls = stream_tool_calls(chs)
-    check(len(calls) == 1 and calls[0]["name"] == "get_weather" and json.loads(calls[0]["arguments"]) == {"city": "x"},
-          calls)
-    check(finish_reasons(chs) == ["tool_calls"], chs)
-    chs = chunks(gw.post(tool_result_body(calls[0], stream=True)).body)
-    check(stream_text(chs) == "Done from sim-a: 4 C, rain", chs)
+    streamed_tool_loop(gw)
 
 
 def test_anthropic_error_mapping(env):
@@ -156,25 +138,7 @@ def _tool_loop_across(env, first_type, second_type, stream):
     cfg = mixed_config(env, [(a, first_type), (b, second_type)])
     cfg["models"]["sim-chat"]["on"] = {"server_error": "failover"}
     gw = env.gateway(cfg)
-
-    def turn(body):
-        r = gw.post(body)
-        check(r.status == 200, (r.status, r.body))
-        if not stream:
-            return r, r.json()
-        return r, chunks(r.body)
-
-    r1, ans1 = turn(tool_turn_body(stream))
-    check(r1.header("x-backstop-provider") == "sim-a", r1.headers)
-    if stream:
-        call = stream_tool_calls(ans1)[0]
-    else:
-        tc = ans1["choices"][0]["message"]["tool_calls"][0]
-        call = {"id": tc["id"], "name": tc["function"]["name"], "arguments": tc["function"]["arguments"]}
-    a.fault("status=529" if first_type == "anthropic" else "status=503")
-    r2, ans2 = turn(tool_result_body(call, stream))
-    check(r2.header("x-backstop-provider") == "sim-b", r2.headers)
-    check("sim-a/sim-a-model=server_error" in r2.header("x-backstop-failover"), r2.headers)
+    call, ans2 = tool_loop_failover(gw, a, "status=529" if first_type == "anthropic" else "status=503", stream)
     # What B saw: the whole conversation, the tool call and its result.
     sent = b.stats()["last_request"]
     if second_type == "anthropic":
@@ -187,23 +151,7 @@ def _tool_loop_across(env, first_type, second_type, stream):
               sent)
         check(sent["messages"][2]["role"] == "tool", sent)
     # The reference: the same turn served by B alone, without a failure.
-    a.clear()
-    ref_cfg = mixed_config(env, [(b, second_type)])
-    gw2 = env.gateway(ref_cfg, name="ref")
-    r3 = gw2.post(tool_result_body(call, stream))
-    if stream:
-        ref = chunks(r3.body)
-        check(stream_text(ans2) == stream_text(ref) == "Done from sim-b: 4 C, rain", (ans2, ref))
-        check(finish_reasons(ans2) == finish_reasons(ref) == ["stop"], ans2)
-        check([sorted(c.keys()) for c in ans2] == [sorted(c.keys()) for c in ref], (ans2, ref))
-        check(len({c["id"] for c in ans2}) == 1, ans2)
-    else:
-        ref = r3.json()
-        check(sorted(ans2.keys()) == sorted(ref.keys()), (ans2, ref))
-        check(ans2["choices"][0]["message"]["content"] == ref["choices"][0]["message"]["content"]
-              == "Done from sim-b: 4 C, rain", (ans2, ref))
-        check(ans2["choices"][0]["finish_reason"] == "stop", ans2)
-        check(ans2["usage"] == ref["usage"], (ans2["usage"], ref["usage"]))
+    check_like_reference(env, a, mixed_config(env, [(b, second_type)]), call, ans2, stream)
 
 
 def test_tool_loop_failover_anthropic_to_openai(env):

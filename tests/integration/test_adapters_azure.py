@@ -1,14 +1,10 @@
 """OpenAI clients served by Azure OpenAI targets (dated deployments URL and
 the v1 form) through the adapter: filter reports tidied away, content
 filter and quota errors classed, failover to and from other formats."""
-import json
-
-from adapters import chunks, finish_reasons, stream_text, stream_tool_calls, tool_result_body, tool_turn_body
+from adapters import (NO_BREAKER, chunks, finish_reasons, first_tool_call, second_tool_turn, stream_text,
+                      streamed_tool_loop)
 from harness import chat_body, check, sse_events
 from provider_types import AZURE_KEY, typed_config
-
-NO_BREAKER = {"consecutive_failures": 1000, "error_rate_pct": 100, "min_requests": 100000}
-
 
 def test_azure_plain_dated_and_v1(env):
     a = env.sim("sim-a")
@@ -46,17 +42,9 @@ def test_azure_stream(env):
 def test_azure_tool_round_trip(env):
     a = env.sim("sim-a")
     gw = env.gateway(typed_config(env, [(a, "azure")]))
-    r = gw.post(tool_turn_body())
-    call = r.json()["choices"][0]["message"]["tool_calls"][0]
-    check(json.loads(call["function"]["arguments"]) == {"city": "x"}, call)
-    r = gw.post(tool_result_body({"id": call["id"], "name": "get_weather",
-                                  "arguments": call["function"]["arguments"]}))
-    check(r.json()["choices"][0]["message"]["content"] == "Done from sim-a: 4 C, rain", r.body)
-    chs = chunks(gw.post(tool_turn_body(stream=True)).body)
-    calls = stream_tool_calls(chs)
-    check(calls[0]["name"] == "get_weather" and json.loads(calls[0]["arguments"]) == {"city": "x"}, calls)
-    chs = chunks(gw.post(tool_result_body(calls[0], stream=True)).body)
-    check(stream_text(chs) == "Done from sim-a: 4 C, rain", chs)
+    call = first_tool_call(gw)
+    second_tool_turn(gw, call)
+    streamed_tool_loop(gw)
 
 
 def test_azure_content_filter(env):

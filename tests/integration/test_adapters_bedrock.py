@@ -4,12 +4,10 @@ and failover into Bedrock in the middle of a tool loop, through the real
 gateway and simprov."""
 import json
 
-from adapters import (AWS_AKID, bedrock_provider, bedrock_sim, chunks, finish_reasons, mixed_config,
-                      stream_text, stream_tool_calls, tool_result_body, tool_turn_body, WEATHER_TOOL)
+from adapters import (AWS_AKID, NO_BREAKER, WEATHER_TOOL, bedrock_provider, bedrock_sim, check_like_reference, chunks,
+                      finish_reasons, first_tool_call, mixed_config, second_tool_turn, stream_text,
+                      streamed_tool_loop, tool_loop_failover)
 from harness import chat_body, check
-
-NO_BREAKER = {"consecutive_failures": 1000, "error_rate_pct": 100, "min_requests": 100000}
-
 
 def test_bedrock_plain(env):
     a = bedrock_sim(env, "sim-a")
@@ -70,32 +68,17 @@ def test_bedrock_stream(env):
 def test_bedrock_tool_round_trip(env):
     a = bedrock_sim(env, "sim-a")
     gw = env.gateway(mixed_config(env, [(a, "bedrock")]))
-    r = gw.post(tool_turn_body())
-    check(r.status == 200, (r.status, r.body))
-    ch = r.json()["choices"][0]
-    check(ch["finish_reason"] == "tool_calls", ch)
-    call = ch["message"]["tool_calls"][0]
-    check(call["type"] == "function" and call["function"]["name"] == "get_weather", call)
-    check(json.loads(call["function"]["arguments"]) == {"city": "x"}, call)
+    call = first_tool_call(gw)
     sent = a.stats()["last_request"]
     spec = sent["toolConfig"]["tools"][0]["toolSpec"]
     check(spec["inputSchema"]["json"] == WEATHER_TOOL["function"]["parameters"], sent)
     check(sent["toolConfig"]["toolChoice"] == {"auto": {}}, sent)
-    r = gw.post(tool_result_body({"id": call["id"], "name": "get_weather",
-                                  "arguments": call["function"]["arguments"]}))
-    check(r.status == 200, (r.status, r.body))
-    check(r.json()["choices"][0]["message"]["content"] == "Done from sim-a: 4 C, rain", r.body)
+    second_tool_turn(gw, call)
     sent = a.stats()["last_request"]["messages"]
     check(sent[1]["content"][0]["toolUse"]["input"] == {"city": "x"}, sent)
     check(sent[2]["content"][0]["toolResult"]["content"] == [{"text": "4 C, rain"}], sent)
     # Streamed: the call's arguments arrive as deltas by index.
-    chs = chunks(gw.post(tool_turn_body(stream=True)).body)
-    calls = stream_tool_calls(chs)
-    check(len(calls) == 1 and calls[0]["name"] == "get_weather" and json.loads(calls[0]["arguments"]) == {"city": "x"},
-          calls)
-    check(finish_reasons(chs) == ["tool_calls"], chs)
-    chs = chunks(gw.post(tool_result_body(calls[0], stream=True)).body)
-    check(stream_text(chs) == "Done from sim-a: 4 C, rain", chs)
+    streamed_tool_loop(gw)
 
 
 def test_bedrock_error_mapping(env):
@@ -208,23 +191,7 @@ def _loop_into_bedrock(env, stream):
     cfg = mixed_config(env, [(a, "anthropic"), (b, "bedrock")])
     cfg["models"]["sim-chat"]["on"] = {"server_error": "failover"}
     gw = env.gateway(cfg)
-
-    def turn(g, body):
-        r = g.post(body)
-        check(r.status == 200, (r.status, r.body))
-        return r, (chunks(r.body) if stream else r.json())
-
-    r1, ans1 = turn(gw, tool_turn_body(stream))
-    check(r1.header("x-backstop-provider") == "sim-a", r1.headers)
-    if stream:
-        call = stream_tool_calls(ans1)[0]
-    else:
-        tc = ans1["choices"][0]["message"]["tool_calls"][0]
-        call = {"id": tc["id"], "name": tc["function"]["name"], "arguments": tc["function"]["arguments"]}
-    a.fault("status=529")
-    r2, ans2 = turn(gw, tool_result_body(call, stream))
-    check(r2.header("x-backstop-provider") == "sim-b", r2.headers)
-    check("sim-a/sim-a-model=server_error" in r2.header("x-backstop-failover"), r2.headers)
+    call, ans2 = tool_loop_failover(gw, a, "status=529", stream)
     # What Bedrock saw: the Anthropic tool call (its toolu_ id kept) and the
     # result, with the tool declared.
     sent = b.stats()["last_request"]
@@ -232,19 +199,7 @@ def _loop_into_bedrock(env, stream):
     check(use["toolUseId"] == call["id"] and use["input"] == json.loads(call["arguments"]), sent)
     check(sent["messages"][2]["content"][0]["toolResult"]["toolUseId"] == call["id"], sent)
     check(sent["toolConfig"]["tools"][0]["toolSpec"]["name"] == "get_weather", sent)
-    a.clear()
-    ref_gw = env.gateway(mixed_config(env, [(b, "bedrock")]), name="ref")
-    _, ref = turn(ref_gw, tool_result_body(call, stream))
-    if stream:
-        check(stream_text(ans2) == stream_text(ref) == "Done from sim-b: 4 C, rain", (ans2, ref))
-        check(finish_reasons(ans2) == finish_reasons(ref) == ["stop"], ans2)
-        check([sorted(c.keys()) for c in ans2] == [sorted(c.keys()) for c in ref], (ans2, ref))
-        check(len({c["id"] for c in ans2}) == 1, ans2)
-    else:
-        check(sorted(ans2.keys()) == sorted(ref.keys()), (ans2, ref))
-        check(ans2["choices"][0]["message"] == ref["choices"][0]["message"], (ans2, ref))
-        check(ans2["choices"][0]["message"]["content"] == "Done from sim-b: 4 C, rain", ans2)
-        check(ans2["choices"][0]["finish_reason"] == "stop" and ans2["usage"] == ref["usage"], (ans2, ref))
+    check_like_reference(env, a, mixed_config(env, [(b, "bedrock")]), call, ans2, stream)
 
 
 def test_tool_loop_failover_anthropic_to_bedrock(env):

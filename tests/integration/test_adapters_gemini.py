@@ -4,13 +4,10 @@ and the other formats in an agent's tool loop, through the real gateway
 and simprov."""
 import json
 
-from adapters import (WEATHER_TOOL, chunks, finish_reasons, stream_text, stream_tool_calls, tool_result_body,
-                      tool_turn_body)
+from adapters import (NO_BREAKER, check_like_reference, chunks, finish_reasons, first_tool_call, second_tool_turn,
+                      stream_text, stream_tool_calls, streamed_tool_loop, tool_loop_failover, tool_turn_body)
 from harness import chat_body, check
 from provider_types import GOOGLE_KEY, VERTEX_TOKEN, typed_config
-
-NO_BREAKER = {"consecutive_failures": 1000, "error_rate_pct": 100, "min_requests": 100000}
-
 
 def test_gemini_plain(env):
     a = env.sim("sim-a")
@@ -59,22 +56,13 @@ def test_gemini_stream(env):
 def test_gemini_tool_round_trip(env):
     a = env.sim("sim-a")
     gw = env.gateway(typed_config(env, [(a, "gemini")]))
-    r = gw.post(tool_turn_body())
-    check(r.status == 200, (r.status, r.body))
-    ch = r.json()["choices"][0]
-    check(ch["finish_reason"] == "tool_calls", ch)
-    call = ch["message"]["tool_calls"][0]
-    check(call["type"] == "function" and call["function"]["name"] == "get_weather", call)
-    check(json.loads(call["function"]["arguments"]) == {"city": "x"}, call)
+    call = first_tool_call(gw)
     sent = a.stats()["last_request"]
     decl = sent["tools"][0]["functionDeclarations"][0]
     check(decl["parameters"] == {"type": "OBJECT", "properties": {"city": {"type": "STRING"}},
                                  "required": ["city"]}, decl)
     check(sent["toolConfig"] == {"functionCallingConfig": {"mode": "AUTO"}}, sent)
-    r = gw.post(tool_result_body({"id": call["id"], "name": "get_weather",
-                                  "arguments": call["function"]["arguments"]}))
-    check(r.status == 200, (r.status, r.body))
-    check(r.json()["choices"][0]["message"]["content"] == "Done from sim-a: 4 C, rain", r.body)
+    second_tool_turn(gw, call)
     contents = a.stats()["last_request"]["contents"]
     check(contents[1] == {"role": "model", "parts": [{"functionCall": {"name": "get_weather", "args": {"city": "x"}}}]},
           contents)
@@ -82,13 +70,7 @@ def test_gemini_tool_round_trip(env):
                                                                          "response": {"result": "4 C, rain"}}}]},
           contents)
     # Streamed: the call arrives whole, as one delta with index 0.
-    chs = chunks(gw.post(tool_turn_body(stream=True)).body)
-    calls = stream_tool_calls(chs)
-    check(len(calls) == 1 and calls[0]["name"] == "get_weather" and json.loads(calls[0]["arguments"]) == {"city": "x"},
-          calls)
-    check(finish_reasons(chs) == ["tool_calls"], chs)
-    chs = chunks(gw.post(tool_result_body(calls[0], stream=True)).body)
-    check(stream_text(chs) == "Done from sim-a: 4 C, rain", chs)
+    streamed_tool_loop(gw)
     # A named tool_choice forces that function.
     body = tool_turn_body()
     body["tool_choice"] = {"type": "function", "function": {"name": "get_weather"}}
@@ -165,36 +147,8 @@ def _loop(env, first, second, stream):
     cfg = typed_config(env, [(a, first), (b, second)])
     cfg["models"]["sim-chat"]["on"] = {"server_error": "failover"}
     gw = env.gateway(cfg)
-
-    def turn(g, body):
-        r = g.post(body)
-        check(r.status == 200, (r.status, r.body))
-        return r, (chunks(r.body) if stream else r.json())
-
-    r1, ans1 = turn(gw, tool_turn_body(stream))
-    check(r1.header("x-backstop-provider") == "sim-a", r1.headers)
-    if stream:
-        call = stream_tool_calls(ans1)[0]
-    else:
-        tc = ans1["choices"][0]["message"]["tool_calls"][0]
-        call = {"id": tc["id"], "name": tc["function"]["name"], "arguments": tc["function"]["arguments"]}
-    a.fault("status=503")
-    r2, ans2 = turn(gw, tool_result_body(call, stream))
-    check(r2.header("x-backstop-provider") == "sim-b", r2.headers)
-    check("sim-a/sim-a-model=server_error" in r2.header("x-backstop-failover"), r2.headers)
-    a.clear()
-    gw2 = env.gateway(typed_config(env, [(b, second)]), name="ref")
-    r3, ref = turn(gw2, tool_result_body(call, stream))
-    if stream:
-        check(stream_text(ans2) == stream_text(ref) == "Done from sim-b: 4 C, rain", (ans2, ref))
-        check(finish_reasons(ans2) == finish_reasons(ref) == ["stop"], ans2)
-        check([sorted(c.keys()) for c in ans2] == [sorted(c.keys()) for c in ref], (ans2, ref))
-        check(len({c["id"] for c in ans2}) == 1, ans2)
-    else:
-        check(sorted(ans2.keys()) == sorted(ref.keys()), (ans2, ref))
-        check(ans2["choices"][0]["message"] == ref["choices"][0]["message"], (ans2, ref))
-        check(ans2["choices"][0]["message"]["content"] == "Done from sim-b: 4 C, rain", ans2)
-        check(ans2["usage"] == ref["usage"], (ans2["usage"], ref["usage"]))
+    call, ans2 = tool_loop_failover(gw, a, "status=503", stream)
+    check_like_reference(env, a, typed_config(env, [(b, second)]), call, ans2, stream)
     return b.stats()["last_request"]
 
 
