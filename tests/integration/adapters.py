@@ -3,7 +3,7 @@ simulated providers, and the Anthropic side of the wire."""
 import json
 import re
 
-from harness import check, sse_events
+from harness import chat_body, check, sse_events
 
 SIM_KEY = "sk-ant-sim-test-key"
 # The AWS credentials bedrock sims verify SigV4 signatures with.
@@ -205,3 +205,21 @@ def check_like_reference(env, a, ref_cfg, call, ans2, stream):
         check(ans2["choices"][0]["message"]["content"] == "Done from sim-b: 4 C, rain", ans2)
         check(ans2["choices"][0]["finish_reason"] == "stop", ans2)
         check(ans2["usage"] == ref["usage"], (ans2["usage"], ref["usage"]))
+
+
+def check_fails_over_as(env, cfg, a, cases):
+    """cases: [(fault, class)]: with sim-a failing so (streamed when the
+    fault is a stream's), a fresh gateway on cfg (a hard failure may open
+    a breaker) fails over to sim-b under that class, and the client gets
+    sim-b's answer."""
+    for i, (fault, cls) in enumerate(cases):
+        gw = env.gateway(cfg, name=f"gw{i}")
+        a.fault(fault)
+        stream = "stream" in fault
+        r = gw.post(chat_body(stream=stream))
+        check(r.status == 200 and r.header("x-backstop-provider") == "sim-b", (fault, r.status, r.body))
+        check(r.header("x-backstop-failover") == f"sim-a/sim-a-model={cls}", (fault, r.headers))
+        text = stream_text(chunks(r.body)) if stream else r.json()["choices"][0]["message"]["content"]
+        check(text == "Hello from sim-b. You said: hello there", (fault, r.body))
+        a.clear()
+        gw.stop()

@@ -4,7 +4,7 @@ and failover into Bedrock in the middle of a tool loop, through the real
 gateway and simprov."""
 import json
 
-from adapters import (AWS_AKID, NO_BREAKER, WEATHER_TOOL, bedrock_provider, bedrock_sim, check_like_reference, chunks,
+from adapters import (check_fails_over_as, AWS_AKID, NO_BREAKER, WEATHER_TOOL, bedrock_provider, bedrock_sim, check_like_reference, chunks,
                       finish_reasons, first_tool_call, mixed_config, second_tool_turn, stream_text,
                       streamed_tool_loop, tool_loop_failover)
 from harness import chat_body, check
@@ -95,17 +95,7 @@ def test_bedrock_error_mapping(env):
              ("status=400;code=context_length_exceeded", "context_length"),
              ("stream_error_after=1;code=throttlingException", "rate_limited"),
              ("stream_error_after=1;code=modelStreamErrorException", "stream_error")]
-    for i, (fault, cls) in enumerate(cases):
-        gw = env.gateway(cfg, name=f"gw{i}")
-        a.fault(fault)
-        stream = "stream" in fault
-        r = gw.post(chat_body(stream=stream))
-        check(r.status == 200 and r.header("x-backstop-provider") == "sim-b", (fault, r.status, r.body))
-        check(r.header("x-backstop-failover") == f"sim-a/sim-a-model={cls}", (fault, r.headers))
-        if stream:
-            check(stream_text(chunks(r.body)) == "Hello from sim-b. You said: hello there", (fault, r.body))
-        a.clear()
-        gw.stop()
+    check_fails_over_as(env, cfg, a, cases)
     # Alone in the chain: the client gets the error in OpenAI's shape.
     cfg = mixed_config(env, [(a, "bedrock")], breaker=NO_BREAKER)
     cfg["models"]["sim-chat"]["on"] = {"server_error": "return", "rate_limited": "return", "auth_failed": "return"}

@@ -4,7 +4,7 @@ and the other formats in an agent's tool loop, through the real gateway
 and simprov."""
 import json
 
-from adapters import (NO_BREAKER, check_like_reference, chunks, finish_reasons, first_tool_call, second_tool_turn,
+from adapters import (check_fails_over_as, NO_BREAKER, check_like_reference, chunks, finish_reasons, first_tool_call, second_tool_turn,
                       stream_text, stream_tool_calls, streamed_tool_loop, tool_loop_failover, tool_turn_body)
 from harness import chat_body, check
 from provider_types import GOOGLE_KEY, VERTEX_TOKEN, typed_config
@@ -89,13 +89,7 @@ def test_gemini_error_mapping(env):
              ("status=404", "not_found"), ("status=429;code=insufficient_quota", "quota_exhausted"),
              ("status=400;code=context_length_exceeded", "context_length"),
              ("stream_error_after=0", "server_error")]
-    for i, (fault, cls) in enumerate(cases):
-        gw = env.gateway(cfg, name=f"gw{i}")
-        a.fault(fault)
-        r = gw.post(chat_body(stream="stream" in fault))
-        check(r.status == 200 and r.header("x-backstop-provider") == "sim-b", (fault, r.status, r.body))
-        check(r.header("x-backstop-failover") == f"sim-a/sim-a-model={cls}", (fault, r.headers))
-        a.clear()
+    check_fails_over_as(env, cfg, a, cases)
     # The request's own fault goes back to the client, in OpenAI's shape.
     gw = env.gateway(cfg, name="client")
     a.fault("status=400;message=Invalid JSON payload;count=1")
