@@ -77,6 +77,12 @@ struct ad_msgs {
 int ad_msgs_convert(const struct ad_msgs_style *st, const json_t *messages, struct ad_msgs *out,
                     struct ad_error *err);
 void ad_msgs_free(struct ad_msgs *m);
+/* Adds a turn's items (stolen: content blocks under key "content", or
+ * Gemini's parts under "parts") to out, merged into the previous turn when
+ * it has the same role; the items is_result picks (tool results) go ahead
+ * of the merged turn's other items, since they answer the turn before. */
+int ad_msgs_push(json_t *out, const char *role, const char *key, json_t *items, bool (*is_result)(const json_t *),
+                 struct ad_error *err);
 /* A tool id both providers accept ([A-Za-z0-9_-]+): the id itself when it
  * already is one, else with the other characters replaced.  malloc'd. */
 char *ad_tool_id(const char *id);

@@ -184,35 +184,6 @@ static bool is_response(const json_t *part)
     return json_object_get(part, "functionResponse") != NULL;
 }
 
-/* Adds a turn's parts (stolen), merged into the previous turn when it has
- * the same role. */
-static int push(json_t *out, const char *role, json_t *parts, struct ad_error *err)
-{
-    if (json_array_size(parts) == 0) {
-        json_decref(parts);
-        return 0;
-    }
-    json_t *last = json_array_get(out, json_array_size(out) - 1);
-    if (!last || strcmp(ad_str(last, "role"), role) != 0) {
-        json_t *c = json_pack("{s:s, s:o}", "role", role, "parts", parts);
-        return json_array_append_new(out, c) < 0 ? ad_oom(err) : 0;
-    }
-    json_t *dst = json_object_get(last, "parts");
-    size_t lead = 0;
-    while (lead < json_array_size(dst) && is_response(json_array_get(dst, lead)))
-        lead++;
-    size_t i;
-    json_t *p;
-    int rc = 0;
-    json_array_foreach(parts, i, p) {
-        rc = is_response(p) ? json_array_insert(dst, lead++, p) : json_array_append(dst, p);
-        if (rc < 0)
-            break;
-    }
-    json_decref(parts);
-    return rc < 0 ? ad_oom(err) : 0;
-}
-
 static int system_parts(json_t *system, const json_t *m, size_t mi, struct ad_error *err)
 {
     const json_t *c = json_object_get(m, "content");
@@ -253,7 +224,7 @@ static int convert_one(json_t *system, json_t *out, const json_t *messages, size
         json_decref(parts);
         return rc;
     }
-    return push(out, to, parts, err);
+    return ad_msgs_push(out, to, "parts", parts, is_response, err);
 }
 
 int ad_gemini_contents(const json_t *messages, json_t **system_out, json_t **contents, struct ad_error *err)

@@ -144,32 +144,31 @@ static int tool_result_blocks(const struct ad_msgs_style *st, json_t *blocks, co
     return append(blocks, b, err);
 }
 
-/* Adds a turn's blocks (stolen), merged into the previous turn when it has
- * the same role. */
-static int push(const struct ad_msgs_style *st, json_t *out, const char *role, json_t *blocks, struct ad_error *err)
+int ad_msgs_push(json_t *out, const char *role, const char *key, json_t *items, bool (*is_result)(const json_t *),
+                 struct ad_error *err)
 {
-    if (json_array_size(blocks) == 0) {
-        json_decref(blocks);
+    if (json_array_size(items) == 0) {
+        json_decref(items);
         return 0;
     }
     json_t *last = json_array_get(out, json_array_size(out) - 1);
     if (!last || strcmp(ad_str(last, "role"), role) != 0) {
-        json_t *m = json_pack("{s:s, s:o}", "role", role, "content", blocks);
+        json_t *m = json_pack("{s:s, s:o}", "role", role, key, items);
         return json_array_append_new(out, m) < 0 ? ad_oom(err) : 0;
     }
-    json_t *dst = json_object_get(last, "content");
+    json_t *dst = json_object_get(last, key);
     size_t lead = 0;
-    while (lead < json_array_size(dst) && st->is_tool_result(json_array_get(dst, lead)))
+    while (lead < json_array_size(dst) && is_result(json_array_get(dst, lead)))
         lead++;
     size_t i;
     json_t *b;
     int rc = 0;
-    json_array_foreach(blocks, i, b) {
-        rc = st->is_tool_result(b) ? json_array_insert(dst, lead++, b) : json_array_append(dst, b);
+    json_array_foreach(items, i, b) {
+        rc = is_result(b) ? json_array_insert(dst, lead++, b) : json_array_append(dst, b);
         if (rc < 0)
             break;
     }
-    json_decref(blocks);
+    json_decref(items);
     return rc < 0 ? ad_oom(err) : 0;
 }
 
@@ -215,7 +214,7 @@ static int convert_one(struct conv *cv, const json_t *m, size_t mi, struct ad_er
         json_decref(blocks);
         return rc;
     }
-    return push(cv->st, cv->out, to, blocks, err);
+    return ad_msgs_push(cv->out, to, "content", blocks, cv->st->is_tool_result, err);
 }
 
 /* A prefill (a final assistant turn) may not end in white space.  Both
