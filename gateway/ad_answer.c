@@ -8,6 +8,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+json_t *ad_answer_load(const char *body, size_t len, struct ad_error *err)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(body, len, 0, &jerr);
+    if (!doc) {
+        ad_fail(err, FAIL_BAD_RESPONSE, "upstream answer is not JSON: %s", jerr.text);
+        return NULL;
+    }
+    if (!json_is_object(doc)) {
+        ad_fail(err, FAIL_BAD_RESPONSE, "upstream answer is not a JSON object");
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
 int ad_answer_init(struct ad_answer *a)
 {
     memset(a, 0, sizeof *a);

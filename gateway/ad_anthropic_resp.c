@@ -48,20 +48,15 @@ static json_t *completion(const json_t *msg, const struct ad_answer *a, const ch
 
 json_t *ad_anthropic_parse(const char *body, size_t len, const char *model, struct ad_error *err)
 {
-    json_error_t jerr;
-    json_t *msg = json_loadb(body, len, 0, &jerr);
-    if (!msg) {
-        ad_fail(err, FAIL_BAD_RESPONSE, "upstream answer is not JSON: %s", jerr.text);
+    json_t *msg = ad_answer_load(body, len, err);
+    if (!msg)
         return NULL;
-    }
     struct ad_answer a;
     int arc = ad_answer_init(&a);
     json_t *out = NULL;
     const char *type = ad_str(msg, "type");
     const json_t *content = json_object_get(msg, "content");
-    if (!json_is_object(msg)) {
-        ad_fail(err, FAIL_BAD_RESPONSE, "upstream answer is not a JSON object");
-    } else if (type && strcmp(type, "error") == 0) {
+    if (type && strcmp(type, "error") == 0) {
         const char *m = ad_str(json_object_get(msg, "error"), "message");
         ad_fail(err, FAIL_BAD_RESPONSE, "upstream answered 2xx with an error: %s", m ? m : "?");
     } else if (!json_is_array(content)) {

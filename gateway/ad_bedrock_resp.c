@@ -31,19 +31,14 @@ static int add_block(struct ad_answer *a, const json_t *b, size_t i, struct ad_e
 
 json_t *ad_bedrock_parse(const char *body, size_t len, const char *model, struct ad_error *err)
 {
-    json_error_t jerr;
-    json_t *doc = json_loadb(body, len, 0, &jerr);
-    if (!doc) {
-        ad_fail(err, FAIL_BAD_RESPONSE, "upstream answer is not JSON: %s", jerr.text);
+    json_t *doc = ad_answer_load(body, len, err);
+    if (!doc)
         return NULL;
-    }
     struct ad_answer a;
     int arc = ad_answer_init(&a);
     json_t *out = NULL;
     const json_t *content = json_object_get(json_object_get(json_object_get(doc, "output"), "message"), "content");
-    if (!json_is_object(doc)) {
-        ad_fail(err, FAIL_BAD_RESPONSE, "upstream answer is not a JSON object");
-    } else if (!json_is_array(content)) {
+    if (!json_is_array(content)) {
         const char *m = ad_str(doc, "message");
         ad_fail(err, FAIL_BAD_RESPONSE, "upstream answer has no output.message.content%s%.200s", m ? ": " : "",
                 m ? m : "");

@@ -113,6 +113,9 @@ struct ad_answer {
     json_t *calls;           /* OpenAI tool calls */
 };
 /* 0, or -1 when memory ran out (each of them). */
+/* An upstream's answer body as a JSON object (new), or NULL with a
+ * bad_response that says what it is instead. */
+json_t *ad_answer_load(const char *body, size_t len, struct ad_error *err);
 int ad_answer_init(struct ad_answer *a);
 void ad_answer_free(struct ad_answer *a);
 int ad_answer_text(struct ad_answer *a, const char *s, size_t n);

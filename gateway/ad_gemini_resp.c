@@ -165,17 +165,12 @@ static json_t *choices(const json_t *doc, const char *idbase, struct ad_error *e
 
 json_t *ad_gemini_parse(const char *body, size_t len, const char *model, struct ad_error *err)
 {
-    json_error_t jerr;
-    json_t *doc = json_loadb(body, len, 0, &jerr);
-    if (!doc) {
-        ad_fail(err, FAIL_BAD_RESPONSE, "upstream answer is not JSON: %s", jerr.text);
+    json_t *doc = ad_answer_load(body, len, err);
+    if (!doc)
         return NULL;
-    }
     json_t *out = NULL;
     const json_t *e = json_object_get(doc, "error");
-    if (!json_is_object(doc)) {
-        ad_fail(err, FAIL_BAD_RESPONSE, "upstream answer is not a JSON object");
-    } else if (e) {
+    if (e) {
         const char *m = ad_str(e, "message");
         ad_fail(err, FAIL_BAD_RESPONSE, "upstream answered 2xx with an error: %s", m ? m : "?");
     } else {

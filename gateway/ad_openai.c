@@ -65,16 +65,11 @@ static bool has_error(const json_t *doc)
 
 static json_t *openai_parse(const char *body, size_t len, const char *model, struct ad_error *err)
 {
-    json_error_t jerr;
-    json_t *doc = json_loadb(body, len, 0, &jerr);
-    if (!doc) {
-        ad_fail(err, FAIL_BAD_RESPONSE, "upstream answer is not JSON: %s", jerr.text);
+    json_t *doc = ad_answer_load(body, len, err);
+    if (!doc)
         return NULL;
-    }
     const json_t *e = json_object_get(doc, "error");
-    if (!json_is_object(doc)) {
-        ad_fail(err, FAIL_BAD_RESPONSE, "upstream answer is not a JSON object");
-    } else if (has_error(doc)) {
+    if (has_error(doc)) {
         const char *msg = json_is_string(e) ? json_string_value(e) : ad_str(e, "message");
         ad_fail(err, FAIL_BAD_RESPONSE, "upstream answered 2xx with an error: %s", msg ? msg : "?");
     } else if (!json_is_array(json_object_get(doc, "choices"))) {
