@@ -97,11 +97,8 @@ enum fail_class ad_anthropic_classify(long status, const char *body, size_t len,
     if (status == 529)
         type = "overloaded_error"; /* 529 means overloaded whatever the body */
     if (openai_error) {
-        char fallback[64];
-        if (!msg) {
-            snprintf(fallback, sizeof fallback, "upstream answered HTTP %ld", status);
-            msg = fallback;
-        }
+        char fallback[AD_FALLBACK_MSG_LEN];
+        msg = ad_error_message(msg, status, fallback);
         *openai_error = ad_anthropic_openai_error(c, type, msg);
     }
     json_decref(doc);

@@ -195,11 +195,8 @@ static enum fail_class azure_classify(long status, const char *body, size_t len,
     else if (c == FAIL_RATE_LIMIT && retry_seconds(msg) >= QUOTA_RETRY_SECONDS)
         c = FAIL_QUOTA;
     if (openai_error) {
-        char fallback[64];
-        if (!msg) {
-            snprintf(fallback, sizeof fallback, "upstream answered HTTP %ld", status);
-            msg = fallback;
-        }
+        char fallback[AD_FALLBACK_MSG_LEN];
+        msg = ad_error_message(msg, status, fallback);
         /* Azure's own codes (DeploymentNotFound, content_filter) tell the
          * client more than the class's; quota and context keep theirs so
          * the answer classifies back the same. */

@@ -131,11 +131,8 @@ enum fail_class ad_bedrock_classify(long status, const char *body, size_t len, j
         type = implied_type(status, msg);
     enum fail_class c = status >= 200 && status < 300 ? FAIL_NONE : ad_bedrock_error_class(type, msg, status);
     if (openai_error) {
-        char fallback[64];
-        if (!msg) {
-            snprintf(fallback, sizeof fallback, "upstream answered HTTP %ld", status);
-            msg = fallback;
-        }
+        char fallback[AD_FALLBACK_MSG_LEN];
+        msg = ad_error_message(msg, status, fallback);
         *openai_error = ad_bedrock_openai_error(c, type, msg);
     }
     json_decref(doc);

@@ -23,6 +23,14 @@ int ad_oom(struct ad_error *err)
     return ad_fail(err, FAIL_INTERNAL, "out of memory");
 }
 
+const char *ad_error_message(const char *msg, long status, char fallback[AD_FALLBACK_MSG_LEN])
+{
+    if (msg)
+        return msg;
+    snprintf(fallback, AD_FALLBACK_MSG_LEN, "upstream answered HTTP %ld", status);
+    return fallback;
+}
+
 void ad_request_free(struct ad_request *r)
 {
     if (!r)

@@ -26,6 +26,11 @@ int ad_fail(struct ad_error *err, enum fail_class fail, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int ad_oom(struct ad_error *err);
 
+/* The upstream's error message, or when it gave none one that names its
+ * HTTP status, written into fallback (so the client always reads why). */
+#define AD_FALLBACK_MSG_LEN 64
+const char *ad_error_message(const char *msg, long status, char fallback[AD_FALLBACK_MSG_LEN]);
+
 /* ---- requests ---- */
 
 /* Appends "name: value" to a NULL-terminated header array.  -1 when memory

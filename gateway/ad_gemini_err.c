@@ -88,11 +88,8 @@ enum fail_class ad_gemini_error(const json_t *e, long http, const char *body, si
     const char *msg = ad_str(e, "message");
     enum fail_class c = error_class(e, status, msg, http, body, len);
     if (openai) {
-        char fallback[64];
-        if (!msg) {
-            snprintf(fallback, sizeof fallback, "upstream answered HTTP %ld", http);
-            msg = fallback;
-        }
+        char fallback[AD_FALLBACK_MSG_LEN];
+        msg = ad_error_message(msg, http, fallback);
         *openai = openai_error(c, status, msg);
     }
     return c;

@@ -68,10 +68,7 @@ json_t *ad_in_error(long status, const json_t *openai_error)
     if ((code && strcmp(code, "insufficient_quota") == 0) ||
         (ad_str(e, "type") && strcmp(ad_str(e, "type"), "insufficient_quota") == 0))
         type = "billing_error";
-    char fallback[64];
-    if (!msg) {
-        snprintf(fallback, sizeof fallback, "upstream answered HTTP %ld", status);
-        msg = fallback;
-    }
+    char fallback[AD_FALLBACK_MSG_LEN];
+    msg = ad_error_message(msg, status, fallback);
     return json_pack("{s:s, s:{s:s, s:s}}", "type", "error", "error", "type", type, "message", msg);
 }

@@ -177,11 +177,9 @@ static enum fail_class openai_classify(long status, const char *body, size_t len
     } else {
         /* Compatible servers are looser ({"error":"..."}, {"detail":...},
          * plain text): the client still gets the standard shape. */
-        char msg[200];
+        char fallback[AD_FALLBACK_MSG_LEN];
         const char *s = json_is_string(e) ? json_string_value(e) : ad_str(doc, "message");
-        if (!s)
-            snprintf(msg, sizeof msg, "upstream answered HTTP %ld", status);
-        *openai_error = ad_openai_error_for(c, s ? s : msg);
+        *openai_error = ad_openai_error_for(c, ad_error_message(s, status, fallback));
     }
     json_decref(doc);
     return c;
