@@ -94,6 +94,51 @@ AD_TEST_FN struct ad_error fails(const char *openai)
     return err;
 }
 
+/* A request the translator must refuse as the client's error, and words
+ * its message must hold (NULL: any message). */
+struct ad_test_refusal {
+    const char *openai;
+    const char *says;
+};
+
+#define AD_TEST_BAD_TOOL_CHOICE \
+    "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tool_choice\":\"sometimes\"," \
+    "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"a\"}}]}"
+
+/* Requests every OpenAI translator refuses, for the same reason: the
+ * rules of the OpenAI request they share. */
+static const struct ad_test_refusal ad_test_common_refusals[] __attribute__((unused)) = {
+    { "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},"
+      "{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"c\",\"type\":\"function\","
+      "\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"city\\\":\"}}]}]}",
+      "messages[1].tool_calls[0].function.arguments is not valid JSON" },
+    { "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_audio\",\"input_audio\":{}}]}]}",
+      "messages[0].content[0]" },
+    { "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"ftp://x/y.png\"}}]}]}",
+      NULL },
+    { "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":0}", "max_tokens" },
+    { "{\"messages\":[{\"role\":\"function\",\"content\":\"x\"}]}", "messages[0]" },
+    { "{\"messages\":[{\"role\":\"robot\",\"content\":\"x\"}]}", "robot" },
+    { "{\"messages\":[{\"role\":\"tool\",\"content\":\"x\"}]}", "tool_call_id" },
+    { "{\"messages\":\"hi\"}", NULL },
+    { AD_TEST_BAD_TOOL_CHOICE, "tool_choice" },
+    { "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":[{\"type\":\"custom\",\"custom\":{}}]}",
+      "tools[0]" },
+    { "{\"messages\":[{\"role\":\"system\",\"content\":[{\"type\":\"image_url\"}]}]}", NULL },
+    { "[1,2]", NULL },
+};
+
+AD_TEST_FN void check_refusals(const struct ad_test_refusal *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct ad_error e = fails(rows[i].openai);
+        bool ok = e.fail == FAIL_CLIENT && (!rows[i].says || strstr(e.message, rows[i].says));
+        CHECK(ok);
+        if (!ok)
+            fprintf(stderr, "refusal %zu: %s: %s\n", i, fail_class_name(e.fail), e.message);
+    }
+}
+
 AD_TEST_FN bool has_header(const struct ad_request *r, const char *h)
 {
     for (char **p = r->headers; p && *p; p++)

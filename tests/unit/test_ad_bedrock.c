@@ -178,8 +178,8 @@ static void test_request_tool_choice(void)
 
 static void test_request_errors(void)
 {
-    struct ad_error e;
-    e = fails("{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":"
+    check_refusals(ad_test_common_refusals, sizeof ad_test_common_refusals / sizeof ad_test_common_refusals[0]);
+    struct ad_error e = fails("{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":"
               "{\"url\":\"https://example.com/a.png\"}}]}]}");
     CHECK(e.fail == FAIL_CLIENT && strstr(e.message, "data URLs"));
     e = fails("{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":"
@@ -193,13 +193,9 @@ static void test_request_errors(void)
     CHECK(e.fail == FAIL_CLIENT && strstr(e.message, "tools[0].function.name"));
     e = fails("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"n\":2}");
     CHECK(e.fail == FAIL_CLIENT && strstr(e.message, "n must be 1"));
-    e = fails("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":0}");
-    CHECK(e.fail == FAIL_CLIENT && strstr(e.message, "max_tokens"));
     e = fails("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":[{\"type\":\"function\","
               "\"function\":{\"name\":\"a\"}}],\"tool_choice\":\"sometimes\"}");
     CHECK(e.fail == FAIL_CLIENT && strstr(e.message, "tool_choice"));
-    e = fails("{\"messages\":[{\"role\":\"robot\",\"content\":\"x\"}]}");
-    CHECK(e.fail == FAIL_CLIENT && strstr(e.message, "robot"));
     e = fails("{\"messages\":\"x\"}");
     CHECK(e.fail == FAIL_CLIENT);
 }
