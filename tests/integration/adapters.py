@@ -223,3 +223,19 @@ def check_fails_over_as(env, cfg, a, cases):
         check(text == "Hello from sim-b. You said: hello there", (fault, r.body))
         a.clear()
         gw.stop()
+
+
+def check_usage_stream(gw):
+    """A stream asked with include_usage: sim-a's greeting in chunks of one
+    id, one stop, then the usage chunk; the access log has the counts.
+    Returns the chunks."""
+    r = gw.post(chat_body(stream=True, stream_options={"include_usage": True}))
+    check(r.status == 200 and r.header("content-type").startswith("text/event-stream"), (r.status, r.headers))
+    chs = chunks(r.body)
+    check(stream_text(chs) == "Hello from sim-a. You said: hello there", chs)
+    check(finish_reasons(chs) == ["stop"], chs)
+    check(len({c["id"] for c in chs}) == 1 and all(c["object"] == "chat.completion.chunk" for c in chs), chs)
+    check(chs[-1]["choices"] == [] and chs[-1]["usage"]["completion_tokens"] == 7, chs[-1])
+    log = gw.access()[-1]
+    check(log["stream"] and log["completion_tokens"] == 7, log)
+    return chs

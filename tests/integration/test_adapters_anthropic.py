@@ -2,9 +2,9 @@
 failover between the two formats, through the real gateway and simprov."""
 import json
 
-from adapters import (check_fails_over_as, NO_BREAKER, SIM_KEY, WEATHER_TOOL, check_like_reference, chunks, finish_reasons,
-                      first_tool_call, mixed_config, second_tool_turn, stream_text, streamed_tool_loop,
-                      tool_loop_failover, tool_result_body, tool_turn_body)
+from adapters import (NO_BREAKER, SIM_KEY, WEATHER_TOOL, check_fails_over_as, check_like_reference, check_usage_stream,
+                      chunks, finish_reasons, first_tool_call, mixed_config, second_tool_turn, stream_text,
+                      streamed_tool_loop, tool_loop_failover, tool_result_body, tool_turn_body)
 from harness import chat_body, check
 
 
@@ -33,16 +33,7 @@ def test_anthropic_plain(env):
 def test_anthropic_stream(env):
     a = env.sim("sim-a")
     gw = env.gateway(mixed_config(env, [(a, "anthropic")]))
-    r = gw.post(chat_body(stream=True, stream_options={"include_usage": True}))
-    check(r.status == 200 and r.header("content-type").startswith("text/event-stream"), r.headers)
-    chs = chunks(r.body)
-    check(stream_text(chs) == "Hello from sim-a. You said: hello there", chs)
-    check(finish_reasons(chs) == ["stop"], chs)
-    check(len({c["id"] for c in chs}) == 1, "chunks with different ids")
-    check(all(c["object"] == "chat.completion.chunk" for c in chs), chs)
-    check(chs[-1]["choices"] == [] and chs[-1]["usage"]["completion_tokens"] == 7, chs[-1])
-    log = gw.access()[-1]
-    check(log["stream"] and log["completion_tokens"] == 7, log)
+    check_usage_stream(gw)
     # Without include_usage there is no usage in the stream, and the access
     # log still has the counts.
     chs = chunks(gw.post(chat_body(stream=True)).body)

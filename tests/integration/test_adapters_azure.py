@@ -1,8 +1,8 @@
 """OpenAI clients served by Azure OpenAI targets (dated deployments URL and
 the v1 form) through the adapter: filter reports tidied away, content
 filter and quota errors classed, failover to and from other formats."""
-from adapters import (check_fails_over_as, NO_BREAKER, chunks, finish_reasons, first_tool_call, second_tool_turn, stream_text,
-                      streamed_tool_loop)
+from adapters import (NO_BREAKER, check_fails_over_as, chunks, finish_reasons, first_tool_call, second_tool_turn,
+                      stream_text, streamed_tool_loop)
 from harness import chat_body, check, sse_events
 from provider_types import AZURE_KEY, typed_config
 

@@ -4,9 +4,9 @@ and failover into Bedrock in the middle of a tool loop, through the real
 gateway and simprov."""
 import json
 
-from adapters import (check_fails_over_as, AWS_AKID, NO_BREAKER, WEATHER_TOOL, bedrock_provider, bedrock_sim, check_like_reference, chunks,
-                      finish_reasons, first_tool_call, mixed_config, second_tool_turn, stream_text,
-                      streamed_tool_loop, tool_loop_failover)
+from adapters import (AWS_AKID, NO_BREAKER, WEATHER_TOOL, bedrock_provider, bedrock_sim, check_fails_over_as,
+                      check_like_reference, check_usage_stream, chunks, first_tool_call, mixed_config, second_tool_turn,
+                      stream_text, streamed_tool_loop, tool_loop_failover)
 from harness import chat_body, check
 
 def test_bedrock_plain(env):
@@ -48,15 +48,7 @@ def test_bedrock_plain(env):
 def test_bedrock_stream(env):
     a = bedrock_sim(env, "sim-a")
     gw = env.gateway(mixed_config(env, [(a, "bedrock")]))
-    r = gw.post(chat_body(stream=True, stream_options={"include_usage": True}))
-    check(r.status == 200 and r.header("content-type").startswith("text/event-stream"), r.headers)
-    chs = chunks(r.body)
-    check(stream_text(chs) == "Hello from sim-a. You said: hello there", chs)
-    check(finish_reasons(chs) == ["stop"], chs)
-    check(len({c["id"] for c in chs}) == 1 and all(c["object"] == "chat.completion.chunk" for c in chs), chs)
-    check(chs[-1]["choices"] == [] and chs[-1]["usage"]["completion_tokens"] == 7, chs[-1])
-    log = gw.access()[-1]
-    check(log["stream"] and log["completion_tokens"] == 7, log)
+    check_usage_stream(gw)
     check(a.stats()["stream_requests"] == 1, a.stats())
     # Without include_usage there is no usage chunk; chunks=1 gives one delta.
     a.fault("chunks=1;count=1")
