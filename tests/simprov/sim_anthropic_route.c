@@ -37,8 +37,7 @@ static int plan_answer(struct sim_server *srv, struct sim_plan *p, struct sim_an
 	struct sim_ant_meta m = {
 		.id = mid,
 		.tool_id = tid,
-		.model = (f && sim_fault_has(f, SIM_F_MODEL)) ? f->model
-			 : srv->model_version ? srv->model_version : r->model,
+		.model = sim_chat_model(srv, f, r->model),
 		.request_id = p->request_id,
 	};
 	p->prompt_tokens = a.prompt_tokens;

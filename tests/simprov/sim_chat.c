@@ -106,6 +106,14 @@ int sim_chat_plan_stream_faults(struct sim_plan *p, const struct sim_fault *f, s
 	return 0;
 }
 
+const char *sim_chat_model(const struct sim_server *srv, const struct sim_fault *f,
+			   const char *requested)
+{
+	if (f && sim_fault_has(f, SIM_F_MODEL))
+		return f->model;
+	return srv->model_version ? srv->model_version : requested;
+}
+
 struct sim_gen_opts sim_chat_gen_opts(const struct sim_server *srv, const struct sim_fault *f,
 				      struct sim_conv *conv)
 {
@@ -151,9 +159,7 @@ static int plan_answer(struct sim_server *srv, struct sim_plan *p,
 	struct sim_oai_meta m = {
 		.id = cid,
 		.call_id = callid,
-		.model = (f && sim_fault_has(f, SIM_F_MODEL)) ? f->model
-			 : srv->model_version ? srv->model_version
-			 : fl && fl->model ? fl->model : r->model,
+		.model = sim_chat_model(srv, f, fl && fl->model ? fl->model : r->model),
 		.created = (long long)time(NULL),
 	};
 	p->prompt_tokens = a.prompt_tokens;

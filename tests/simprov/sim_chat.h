@@ -29,6 +29,10 @@ typedef char *(*sim_error_event_fn)(const char *code, const char *message);
  * of them (the format's terminator is never sent then).  0 or -1. */
 int sim_chat_plan_stream_faults(struct sim_plan *p, const struct sim_fault *f, size_t n_data,
 				sim_error_event_fn render_error);
+/* The model an answer names: the fault's model=, else the server's
+ * --model-version, else what the request asked for (requested). */
+const char *sim_chat_model(const struct sim_server *srv, const struct sim_fault *f,
+			   const char *requested);
 /* The generator's options from the fault (no_tools clears conv's tool). */
 struct sim_gen_opts sim_chat_gen_opts(const struct sim_server *srv, const struct sim_fault *f,
 				      struct sim_conv *conv);

@@ -37,8 +37,7 @@ static int plan_answer(struct sim_server *srv, struct sim_plan *p, struct sim_ge
 	snprintf(rid, sizeof(rid), "resp_%s_%llu", srv->name, id);
 	struct sim_gem_meta m = {
 		.response_id = rid,
-		.model = (f && sim_fault_has(f, SIM_F_MODEL)) ? f->model
-			 : srv->model_version ? srv->model_version : model,
+		.model = sim_chat_model(srv, f, model),
 		.filtered = f && sim_fault_has(f, SIM_F_CONTENT_FILTER),
 	};
 	p->prompt_tokens = a.prompt_tokens;
