@@ -51,6 +51,14 @@ def outcome(gw, body, rid):
     n = len([x for x in fo.split(",") if x])
     evs = wait_for(lambda: len(events_for(gw, rid)) >= n and events_for(gw, rid), 5,
                    what=f"events of {rid}") if n else []
+    # A repair retry adds an event the header does not count: take the list
+    # once it has stopped growing (the controller writes every 100 ms).
+    while n:
+        time.sleep(0.3)
+        later = events_for(gw, rid)
+        if len(later) == len(evs):
+            break
+        evs = later
     text = ""
     if body.get("stream"):
         events = sse_events(r.body)

@@ -182,7 +182,8 @@ def test_early_crash_is_throttled(env):
     # The first worker answered the harness's health check: replaced at once.
     first = wait_for(lambda: gw.worker_pids(), 5, what="a worker")[0]
     os.kill(first, signal.SIGKILL)
-    wait_for(lambda: gw.worker_pids() and gw.worker_pids()[0] != first, 5, what="restart")
+    # One read of the pids per try: between two reads the list may empty.
+    wait_for(lambda: (lambda pids: pids and pids[0] != first)(gw.worker_pids()), 5, what="restart")
     check("restarting it now" in gw.logs(), "a worker that served was not restarted at once")
     # Killed before serving anything, twice: the restarts back off.
     for expect_ms in (250, 500):
