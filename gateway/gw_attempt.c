@@ -115,7 +115,7 @@ static void on_head(struct gw_attempt *att)
     struct gw_chat *chat = att->chat;
     att->head_us = bs_now_us();
     if (!att->synthetic)
-        curl_easy_getinfo(att->xfer.easy, CURLINFO_RESPONSE_CODE, &att->status);
+        att->status = gw_up_status(&att->xfer);
     att->sse = strncasecmp(att->content_type, "text/event-stream", 17) == 0;
     if (att->ad && att->status >= 200 && att->status < 300 && chat->stream) {
         /* The adapter knows its stream framing (not always SSE). */
@@ -270,12 +270,9 @@ void gw_attempt_ended(struct gw_attempt *att, CURLcode rc, bool connected)
 static void on_done(struct gw_xfer *x, CURLcode rc)
 {
     struct gw_attempt *att = (struct gw_attempt *)x;
-    curl_off_t connected = 0;
-    if (att->fail == FAIL_NONE) {
-        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &att->status);
-        curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connected);
-    }
-    gw_attempt_ended(att, rc, connected > 0);
+    if (att->fail == FAIL_NONE)
+        att->status = x->status;
+    gw_attempt_ended(att, rc, x->connected);
 }
 
 size_t gw_attempt_header(struct gw_attempt *att, const char *line, size_t len)
@@ -340,9 +337,7 @@ int gw_attempt_start(struct gw_chat *chat, size_t target, uint64_t trial_epoch)
     att->model = gw_ovr_model(chat->cat->ovr, chat->chain->name, att->brk_key, tgt->model);
     att->resp = evbuffer_new();
     att->timer = evtimer_new(gw->base, on_timer, att);
-    att->xfer.easy = gw_up_easy(gw->up);
-    att->xfer.done = on_done;
-    if (!att->resp || !att->timer || !att->xfer.easy || build_body(att) < 0 ||
+    if (!att->resp || !att->timer || build_body(att) < 0 ||
         gw_repair_attempt_init(att) < 0) {
         gw_attempt_free(att);
         return -1;
@@ -351,19 +346,17 @@ int gw_attempt_start(struct gw_chat *chat, size_t target, uint64_t trial_epoch)
     /* Prepended without copying the provider's list: curl only reads it. */
     att->rid_node.data = att->rid_header;
     att->rid_node.next = att->ad ? att->req_headers : att->prov->headers;
-    CURL *e = att->xfer.easy;
-    curl_easy_setopt(e, CURLOPT_URL, att->ad ? att->url : att->prov->chat_url);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, att->body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)att->body_len);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, &att->rid_node);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, att);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, att);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)chat->cat->cfg->timeouts.connect_ms);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    struct gw_xfer *x = &att->xfer;
+    x->url = att->ad ? att->url : att->prov->chat_url;
+    x->headers = &att->rid_node;
+    x->body = att->body;
+    x->body_len = att->body_len;
+    x->connect_timeout_ms = chat->cat->cfg->timeouts.connect_ms;
+    x->use_curl = att->prov->cfg->http_client == CFG_HTTP_CURL;
+    x->on_header = on_header;
+    x->on_body = on_body;
+    x->arg = att;
+    x->done = on_done;
     int forced = gw_fault_begin(att);
     if (forced < 0 || (!forced && gw_up_start(gw->up, &att->xfer) < 0)) {
         gw_attempt_free(att);
@@ -415,7 +408,7 @@ void gw_attempt_free(struct gw_attempt *att)
         return;
     if (att->running)
         gw_up_cancel(att->chat->gw->up, &att->xfer);
-    gw_up_release(att->chat->gw->up, att->xfer.easy);
+    gw_up_finish(att->chat->gw->up, &att->xfer);
     if (att->timer)
         event_free(att->timer);
     if (att->resp)

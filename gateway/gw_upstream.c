@@ -1,4 +1,4 @@
-/* gw_upstream: libcurl multi on libevent; see gw_upstream.h. */
+/* gw_upstream: the built-in client or libcurl multi on libevent; see gw_upstream.h. */
 #include "gw_upstream.h"
 
 #include <stdbool.h>
@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "gw_h1.h"
 #include "log.h"
 
 #define EASY_POOL_MAX 256
@@ -36,6 +37,7 @@ struct gw_sock {
 
 struct gw_up {
     struct event_base *base;
+    struct gw_h1 *h1;         /* NULL: every URL goes through libcurl (a proxy is set) */
     CURLM *multi;
     struct event *timer;
     int running;
@@ -97,8 +99,14 @@ static void check_done(struct gw_up *up)
         struct gw_xfer *x = NULL;
         curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
         curl_multi_remove_handle(up->multi, easy);
-        if (x && x->done)
-            x->done(x, rc);
+        if (x) {
+            curl_off_t connected = 0;
+            curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &x->status);
+            curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &connected);
+            x->connected = connected > 0;
+            if (x->done)
+                x->done(x, rc);
+        }
     }
 }
 
@@ -205,6 +213,19 @@ static int closesocket_cb(void *arg, curl_socket_t fd)
     return close(fd);
 }
 
+/* libcurl sends plain http through a proxy named by these; the built-in
+ * client knows no proxies, so it stands aside when one is set. */
+static const char *proxy_variable(void)
+{
+    static const char *const names[] = { "http_proxy", "all_proxy", "ALL_PROXY" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *v = getenv(names[i]);
+        if (v && *v)
+            return names[i];
+    }
+    return NULL;
+}
+
 struct gw_up *gw_up_new(struct event_base *base, long max_host_connections)
 {
     struct gw_up *up = calloc(1, sizeof *up);
@@ -213,7 +234,12 @@ struct gw_up *gw_up_new(struct event_base *base, long max_host_connections)
     up->base = base;
     up->multi = curl_multi_init();
     up->timer = evtimer_new(base, on_timer, up);
-    if (!up->multi || !up->timer) {
+    const char *proxy = proxy_variable();
+    if (proxy)
+        log_info("upstream: %s is set: plain-http upstreams go through libcurl and the proxy", proxy);
+    else
+        up->h1 = gw_h1_new(base);
+    if (!up->multi || !up->timer || (!proxy && !up->h1)) {
         gw_up_free(up);
         return NULL;
     }
@@ -232,6 +258,7 @@ void gw_up_free(struct gw_up *up)
 {
     if (!up)
         return;
+    gw_h1_free(up->h1);
     for (int i = 0; i < up->npool; i++)
         curl_easy_cleanup(up->pool[i]);
     if (up->multi)
@@ -267,14 +294,37 @@ void gw_up_release(struct gw_up *up, CURL *easy)
         curl_easy_cleanup(easy);
 }
 
-int gw_up_start(struct gw_up *up, struct gw_xfer *x)
+static bool native(const struct gw_up *up, const struct gw_xfer *x)
 {
-    curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
-    curl_easy_setopt(x->easy, CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
-    curl_easy_setopt(x->easy, CURLOPT_OPENSOCKETDATA, up);
-    curl_easy_setopt(x->easy, CURLOPT_CLOSESOCKETFUNCTION, closesocket_cb);
-    curl_easy_setopt(x->easy, CURLOPT_CLOSESOCKETDATA, up);
-    CURLMcode rc = curl_multi_add_handle(up->multi, x->easy);
+    return up->h1 && !x->use_curl && x->url && gw_h1_handles(x->url);
+}
+
+static int curl_start(struct gw_up *up, struct gw_xfer *x)
+{
+    if (!x->easy && !(x->easy = gw_up_easy(up)))
+        return -1;
+    CURL *e = x->easy;
+    if (!x->url)
+        goto add;   /* the caller set the handle up itself */
+    curl_easy_setopt(e, CURLOPT_URL, x->url);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body_len);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, x->on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, x->arg);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, x->on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, x->arg);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, x->connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+add:
+    curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, up);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, closesocket_cb);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, up);
+    CURLMcode rc = curl_multi_add_handle(up->multi, e);
     if (rc != CURLM_OK) {
         log_err("upstream: cannot start a transfer: %s", curl_multi_strerror(rc));
         return -1;
@@ -282,18 +332,39 @@ int gw_up_start(struct gw_up *up, struct gw_xfer *x)
     return 0;
 }
 
+int gw_up_start(struct gw_up *up, struct gw_xfer *x)
+{
+    x->status = 0;
+    x->connected = false;
+    return native(up, x) ? gw_h1_start(up->h1, x) : curl_start(up, x);
+}
+
 void gw_up_cancel(struct gw_up *up, struct gw_xfer *x)
 {
-    curl_multi_remove_handle(up->multi, x->easy);
+    if (x->conn)
+        gw_h1_cancel(up->h1, x);
+    else if (x->easy)
+        curl_multi_remove_handle(up->multi, x->easy);
 }
 
 void gw_up_resume(struct gw_up *up, struct gw_xfer *x)
 {
-    (void)up;
-    curl_easy_pause(x->easy, CURLPAUSE_CONT);
+    if (x->conn)
+        gw_h1_resume(up->h1, x);
+    else if (x->easy)
+        curl_easy_pause(x->easy, CURLPAUSE_CONT);
 }
 
-int gw_up_running(const struct gw_up *up)
+long gw_up_status(const struct gw_xfer *x)
 {
-    return up->running;
+    long status = x->status;
+    if (x->easy)
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    return status;
+}
+
+void gw_up_finish(struct gw_up *up, struct gw_xfer *x)
+{
+    gw_up_release(up, x->easy);
+    x->easy = NULL;
 }

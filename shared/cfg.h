@@ -33,6 +33,13 @@ enum cfg_provider_type {
     CFG_PROV_VERTEX_ANTHROPIC,/* Anthropic models on Vertex AI (rawPredict) */
 };
 
+/* Which HTTP client carries a provider's requests: auto is the built-in
+ * one for http:// (gateway/gw_h1.c) and libcurl for https://. */
+enum cfg_http_client {
+    CFG_HTTP_AUTO = 0,
+    CFG_HTTP_CURL,
+};
+
 struct cfg_provider {
     char *name;
     enum cfg_provider_type type;
@@ -51,6 +58,7 @@ struct cfg_provider {
     char *aws_session_token_env;
     char *token_command;/* shell command printing a short-lived token (the key), or NULL */
     char *token_file;   /* file holding a short-lived token (the key), or NULL */
+    enum cfg_http_client http_client;
 };
 
 struct cfg_target {

@@ -41,6 +41,12 @@ const struct cfg_enum cfg_provider_types[] = {
     { NULL, 0 },
 };
 
+static const struct cfg_enum http_clients[] = {
+    { "auto", CFG_HTTP_AUTO },
+    { "curl", CFG_HTTP_CURL },
+    { NULL, 0 },
+};
+
 static const struct cfg_enum log_levels[] = {
     { "err", CFG_LOG_ERR },
     { "warning", CFG_LOG_WARNING },
@@ -160,6 +166,8 @@ static const struct cfg_field provider_fields[] = {
       .store = CS_STR, .off = offsetof(struct cfg_provider, token_command) },
     { .key = "token_file", .kind = CK_STRING, .flags = CF_NULLABLE | CF_NONEMPTY, .def = "null",
       .store = CS_STR, .off = offsetof(struct cfg_provider, token_file) },
+    { .key = "http_client", .kind = CK_ENUM, .enums = http_clients, .def = "\"auto\"",
+      .store = CS_ENUM, .off = offsetof(struct cfg_provider, http_client) },
     END_ROW
 };
 

@@ -1,0 +1,849 @@
+/* gw_h1: the built-in HTTP/1.1 upstream client; see gw_h1.h. */
+#include "gw_h1.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/dns.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "bs_time.h"
+#include "gw_h1_parse.h"
+#include "gw_upstream.h"
+#include "log.h"
+
+#define DNS_TTL_US (60ULL * 1000000)   /* libcurl's default DNS cache lifetime */
+#define SCRATCH_SIZE (64 * 1024)
+#define NBUCKETS 64
+#define MAX_ADDRS 8
+
+/* One scheme://host:port, with its addresses and kept-alive connections.
+ * Origins live until gw_h1_free. */
+struct h1_origin {
+    struct h1_origin *next;       /* hash chain */
+    char *host;                   /* brackets of an IPv6 literal removed */
+    char port[6];
+    char *host_line;              /* "Host: host[:port]\r\n" */
+    size_t host_line_len;
+    bool numeric;                 /* an address literal: never resolved */
+    struct evutil_addrinfo *ai;   /* resolved addresses, or NULL */
+    uint64_t ai_expires_us;
+    struct h1_conn *idle;         /* kept-alive connections, most recently used first */
+};
+
+/* Addresses a new connection tries in turn, copied so that a refreshed
+ * resolution can replace the origin's list meanwhile. */
+struct h1_addrs {
+    int n, i;
+    struct sockaddr_storage a[MAX_ADDRS];
+    socklen_t len[MAX_ADDRS];
+};
+
+/* A pending name lookup; it outlives a connection cancelled meanwhile. */
+struct h1_dns {
+    struct h1_conn *conn;         /* NULL once nobody waits */
+    struct h1_origin *o;
+};
+
+/* One TCP connection.  Owned by the transfer it carries (conn->x) or by its
+ * origin's idle list; freed by conn_close. */
+struct h1_conn {
+    struct gw_h1 *h1;
+    struct h1_origin *o;
+    struct h1_conn *idle_next, **idle_pprev;
+    struct gw_xfer *x;
+    int fd;
+    short evkind;                 /* ev's registered flags; 0 = not added */
+    bool ev_assigned;             /* ev was assigned: it may be active even when not added */
+    bool connected;
+    bool got_bytes;               /* a byte of the current answer came */
+    bool paused;
+    bool resuming;                /* ev was activated to offer the held bytes again */
+    bool dropped;                 /* cancelled from inside its own callbacks */
+    int busy;                     /* inside x's callbacks */
+    int fail_rc;                  /* a failure to report from the timer (never synchronously) */
+    unsigned served;              /* answers completed on this connection */
+    const char *path;             /* of the current request, inside x->url */
+    size_t path_len;
+    struct h1p parser;
+    char *out;                    /* unsent request bytes after a short write */
+    size_t out_len, out_off;
+    char *hold;                   /* answer bytes not consumed yet */
+    size_t hold_len, hold_cap;
+    struct h1_addrs *addrs;       /* while connecting */
+    struct h1_dns *dns;           /* while resolving */
+    struct event *ev;             /* the socket; storage after the struct */
+    struct event *tmo;            /* connect timeout and deferred failures; idem */
+};
+
+struct gw_h1 {
+    struct event_base *base;
+    struct evdns_base *dns;       /* created on the first name to resolve */
+    struct h1_origin *buckets[NBUCKETS];
+    char *obuf;                   /* request head being built */
+    size_t obuf_cap;
+    char scratch[SCRATCH_SIZE];   /* each read lands here first */
+};
+
+static void on_event(evutil_socket_t fd, short what, void *arg);
+static void on_timer(evutil_socket_t fd, short what, void *arg);
+static void conn_send(struct h1_conn *c);
+static void connect_next(struct h1_conn *c);
+
+/* --- URLs and origins */
+
+struct url_parts {
+    const char *host;
+    size_t host_len;
+    const char *port;
+    size_t port_len;
+    const char *path;             /* "/..." or "?..." or "" */
+    bool bracketed;
+};
+
+static int split_url(const char *url, struct url_parts *u)
+{
+    if (strncasecmp(url, "http://", 7) != 0)
+        return -1;
+    const char *h = url + 7, *e;
+    memset(u, 0, sizeof *u);
+    if (*h == '[') {
+        e = strchr(h, ']');
+        if (!e)
+            return -1;
+        u->host = h + 1;
+        u->host_len = (size_t)(e - h - 1);
+        u->bracketed = true;
+        e++;
+    } else {
+        e = h + strcspn(h, ":/?#@");
+        u->host = h;
+        u->host_len = (size_t)(e - h);
+    }
+    if (*e == '@' || *e == '#' || u->host_len == 0 || u->host_len > 253)
+        return -1;
+    if (*e == ':') {
+        u->port = ++e;
+        while (*e >= '0' && *e <= '9')
+            e++;
+        u->port_len = (size_t)(e - u->port);
+        if (u->port_len == 0 || u->port_len > 5 || atoi(u->port) > 65535 || atoi(u->port) == 0)
+            return -1;
+    }
+    if (*e != '\0' && *e != '/' && *e != '?')
+        return -1;
+    u->path = e;
+    return 0;
+}
+
+bool gw_h1_handles(const char *url)
+{
+    struct url_parts u;
+    return url && split_url(url, &u) == 0;
+}
+
+static unsigned hash_origin(const struct url_parts *u)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < u->host_len; i++)
+        h = (h ^ (unsigned char)u->host[i]) * 16777619u;
+    for (size_t i = 0; i < u->port_len; i++)
+        h = (h ^ (unsigned char)u->port[i]) * 16777619u;
+    return h % NBUCKETS;
+}
+
+static bool origin_is(const struct h1_origin *o, const struct url_parts *u)
+{
+    size_t pl = u->port_len ? u->port_len : 2;
+    const char *port = u->port_len ? u->port : "80";
+    return strlen(o->host) == u->host_len && memcmp(o->host, u->host, u->host_len) == 0 &&
+           strlen(o->port) == pl && memcmp(o->port, port, pl) == 0;
+}
+
+static struct h1_origin *origin_get(struct gw_h1 *h1, const struct url_parts *u)
+{
+    unsigned b = hash_origin(u);
+    for (struct h1_origin *o = h1->buckets[b]; o; o = o->next)
+        if (origin_is(o, u))
+            return o;
+    struct h1_origin *o = calloc(1, sizeof *o);
+    if (!o)
+        return NULL;
+    o->host = strndup(u->host, u->host_len);
+    memcpy(o->port, u->port_len ? u->port : "80", u->port_len ? u->port_len : 2);
+    /* The Host header as libcurl writes it: the port only when not 80. */
+    bool p80 = strcmp(o->port, "80") == 0;
+    size_t cap = u->host_len + 32;
+    o->host_line = malloc(cap);
+    if (!o->host || !o->host_line) {
+        free(o->host);
+        free(o->host_line);
+        free(o);
+        return NULL;
+    }
+    int n = snprintf(o->host_line, cap, "Host: %s%s%s%s%s\r\n", u->bracketed ? "[" : "", o->host,
+                     u->bracketed ? "]" : "", p80 ? "" : ":", p80 ? "" : o->port);
+    o->host_line_len = (size_t)n;
+    struct in6_addr a6;
+    struct in_addr a4;
+    o->numeric = inet_pton(AF_INET, o->host, &a4) == 1 || inet_pton(AF_INET6, o->host, &a6) == 1;
+    o->next = h1->buckets[b];
+    h1->buckets[b] = o;
+    return o;
+}
+
+/* --- connections */
+
+static void watch(struct h1_conn *c, short kind)
+{
+    if (c->evkind == kind)
+        return;
+    if (c->evkind)
+        event_del(c->ev);
+    c->evkind = 0;
+    if (!kind)
+        return;
+    event_assign(c->ev, c->h1->base, c->fd, kind, on_event, c);
+    c->ev_assigned = true;
+    if (event_add(c->ev, NULL) == 0)
+        c->evkind = kind;
+    else
+        log_err("upstream: cannot watch socket %d", c->fd);
+}
+
+static void idle_unlink(struct h1_conn *c)
+{
+    if (!c->idle_pprev)
+        return;
+    *c->idle_pprev = c->idle_next;
+    if (c->idle_next)
+        c->idle_next->idle_pprev = c->idle_pprev;
+    c->idle_next = NULL;
+    c->idle_pprev = NULL;
+}
+
+static void conn_close(struct h1_conn *c)
+{
+    idle_unlink(c);
+    if (c->ev_assigned)
+        event_del(c->ev);   /* also drops an activation gw_h1_resume queued */
+    evtimer_del(c->tmo);
+    if (c->dns)
+        c->dns->conn = NULL;   /* the lookup finishes on its own and frees itself */
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c->addrs);
+    free(c->out);
+    free(c->hold);
+    free(c);
+}
+
+static struct h1_conn *conn_new(struct gw_h1 *h1, struct h1_origin *o)
+{
+    size_t base = (sizeof(struct h1_conn) + 15) & ~(size_t)15;
+    size_t evsz = (event_get_struct_event_size() + 15) & ~(size_t)15;
+    struct h1_conn *c = calloc(1, base + 2 * evsz);
+    if (!c)
+        return NULL;
+    c->h1 = h1;
+    c->o = o;
+    c->fd = -1;
+    c->ev = (struct event *)((char *)c + base);
+    c->tmo = (struct event *)((char *)c + base + evsz);
+    evtimer_assign(c->tmo, h1->base, on_timer, c);
+    return c;
+}
+
+/* The transfer is over: detach it, keep or close the connection, tell the
+ * owner last (it may start the next transfer on this very connection). */
+static void finish(struct h1_conn *c, int rc)
+{
+    struct gw_xfer *x = c->x;
+    c->x = NULL;
+    x->conn = NULL;
+    x->connected = c->connected;
+    if (c->parser.status)
+        x->status = c->parser.status;
+    evtimer_del(c->tmo);
+    if (rc == CURLE_OK && c->parser.keep_alive && c->hold_len == 0 && !c->out) {
+        c->served++;
+        c->paused = c->resuming = false;
+        struct h1_origin *o = c->o;
+        c->idle_next = o->idle;
+        if (o->idle)
+            o->idle->idle_pprev = &c->idle_next;
+        o->idle = c;
+        c->idle_pprev = &o->idle;
+        /* The read watch stays registered while parked: a close by the
+         * server shows there, and reuse costs no epoll_ctl. */
+        watch(c, EV_READ | EV_PERSIST);
+    } else {
+        conn_close(c);
+    }
+    x->done(x, (CURLcode)rc);
+}
+
+/* Failures found while starting are reported from the timer, so that done
+ * never runs inside gw_h1_start. */
+static void fail_later(struct h1_conn *c, int rc)
+{
+    c->fail_rc = rc;
+    evtimer_del(c->tmo);
+    event_active(c->tmo, EV_TIMEOUT, 1);
+}
+
+static int load_addrs(struct h1_conn *c)
+{
+    struct h1_addrs *ad = calloc(1, sizeof *ad);
+    if (!ad)
+        return -1;
+    for (struct evutil_addrinfo *a = c->o->ai; a && ad->n < MAX_ADDRS; a = a->ai_next) {
+        if (a->ai_addrlen > sizeof ad->a[0])
+            continue;
+        memcpy(&ad->a[ad->n], a->ai_addr, a->ai_addrlen);
+        ad->len[ad->n++] = (socklen_t)a->ai_addrlen;
+    }
+    free(c->addrs);
+    c->addrs = ad;
+    return 0;
+}
+
+/* A kept-alive connection the server had closed before our request got
+ * there: the request goes again on a new connection, as libcurl does.
+ * True when it did (c is then freed). */
+static bool retry_fresh(struct h1_conn *c)
+{
+    if (c->served == 0 || c->got_bytes || !c->x || !c->o->ai)
+        return false;
+    struct gw_xfer *x = c->x;
+    struct h1_conn *n = conn_new(c->h1, c->o);
+    if (!n)
+        return false;
+    n->x = x;
+    x->conn = n;
+    n->path = c->path;
+    n->path_len = c->path_len;
+    c->x = NULL;
+    conn_close(c);
+    struct timeval tv = { x->connect_timeout_ms / 1000, (x->connect_timeout_ms % 1000) * 1000 };
+    evtimer_add(n->tmo, &tv);
+    if (load_addrs(n) < 0)
+        fail_later(n, CURLE_OUT_OF_MEMORY);
+    else
+        connect_next(n);
+    return true;
+}
+
+static void connect_next(struct h1_conn *c)
+{
+    while (c->addrs->i < c->addrs->n) {
+        int k = c->addrs->i++;
+        struct sockaddr *sa = (struct sockaddr *)&c->addrs->a[k];
+        if (c->fd >= 0) {
+            watch(c, 0);
+            close(c->fd);
+        }
+        c->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (c->fd < 0)
+            continue;
+        int one = 1;
+        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (connect(c->fd, sa, c->addrs->len[k]) == 0) {
+            c->connected = true;
+            free(c->addrs);
+            c->addrs = NULL;
+            evtimer_del(c->tmo);
+            watch(c, EV_READ | EV_PERSIST);
+            conn_send(c);
+            return;
+        }
+        if (errno == EINPROGRESS) {
+            watch(c, EV_WRITE | EV_PERSIST);
+            return;
+        }
+    }
+    fail_later(c, CURLE_COULDNT_CONNECT);
+}
+
+static void on_connected(struct h1_conn *c)
+{
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        err = errno;
+    if (err) {
+        connect_next(c);
+        return;
+    }
+    c->connected = true;
+    free(c->addrs);
+    c->addrs = NULL;
+    evtimer_del(c->tmo);
+    watch(c, EV_READ | EV_PERSIST);
+    conn_send(c);
+}
+
+static void on_resolved(int result, struct evutil_addrinfo *res, void *arg)
+{
+    struct h1_dns *d = arg;
+    struct h1_conn *c = d->conn;
+    struct h1_origin *o = d->o;
+    free(d);
+    if (result == 0 && res) {
+        if (o->ai)
+            evutil_freeaddrinfo(o->ai);
+        o->ai = res;
+        o->ai_expires_us = bs_now_us() + DNS_TTL_US;
+    } else if (res) {
+        evutil_freeaddrinfo(res);
+    }
+    if (!c)
+        return;
+    c->dns = NULL;
+    if (result != 0 || !o->ai) {
+        log_warn("upstream: cannot resolve %s: %s", o->host, evutil_gai_strerror(result));
+        fail_later(c, CURLE_COULDNT_RESOLVE_HOST);
+        return;
+    }
+    if (load_addrs(c) < 0) {
+        fail_later(c, CURLE_OUT_OF_MEMORY);
+        return;
+    }
+    connect_next(c);
+}
+
+static void resolve(struct h1_conn *c)
+{
+    struct gw_h1 *h1 = c->h1;
+    if (!h1->dns)
+        h1->dns = evdns_base_new(h1->base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+                                               EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+    struct h1_dns *d = h1->dns ? calloc(1, sizeof *d) : NULL;
+    if (!d) {
+        log_err("upstream: no resolver for %s", c->o->host);
+        fail_later(c, CURLE_COULDNT_RESOLVE_HOST);
+        return;
+    }
+    d->conn = c;
+    d->o = c->o;
+    c->dns = d;
+    struct evutil_addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                                     .ai_protocol = IPPROTO_TCP };
+    /* May answer at once (the hosts file), calling on_resolved first. */
+    evdns_getaddrinfo(h1->dns, c->o->host, c->o->port, &hints, on_resolved, d);
+}
+
+static int numeric_addrs(struct h1_origin *o)
+{
+    struct evutil_addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                                     .ai_protocol = IPPROTO_TCP,
+                                     .ai_flags = EVUTIL_AI_NUMERICHOST };
+    return evutil_getaddrinfo(o->host, o->port, &hints, &o->ai) == 0 ? 0 : -1;
+}
+
+/* --- the request */
+
+static int obuf_reserve(struct gw_h1 *h1, size_t need)
+{
+    if (need <= h1->obuf_cap)
+        return 0;
+    size_t cap = h1->obuf_cap ? h1->obuf_cap : 1024;
+    while (cap < need)
+        cap *= 2;
+    char *b = realloc(h1->obuf, cap);
+    if (!b)
+        return -1;
+    h1->obuf = b;
+    h1->obuf_cap = cap;
+    return 0;
+}
+
+/* A libcurl header list entry: "Name: value" is sent, "Name:" removes a
+ * header libcurl would add (none here), "Name;" sends it empty. */
+static size_t head_build(struct h1_conn *c, const struct gw_xfer *x)
+{
+    struct gw_h1 *h1 = c->h1;
+    size_t need = 64 + c->path_len + c->o->host_line_len;
+    bool own_host = false;
+    for (const struct curl_slist *h = x->headers; h; h = h->next) {
+        need += strlen(h->data) + 4;
+        if (strncasecmp(h->data, "host:", 5) == 0)
+            own_host = true;
+    }
+    if (obuf_reserve(h1, need) < 0)
+        return 0;
+    char *b = h1->obuf;
+    size_t n = 0;
+    memcpy(b + n, "POST ", 5), n += 5;
+    if (c->path_len == 0 || c->path[0] == '?')
+        b[n++] = '/';
+    memcpy(b + n, c->path, c->path_len), n += c->path_len;
+    memcpy(b + n, " HTTP/1.1\r\n", 11), n += 11;
+    if (!own_host)
+        memcpy(b + n, c->o->host_line, c->o->host_line_len), n += c->o->host_line_len;
+    for (const struct curl_slist *h = x->headers; h; h = h->next) {
+        size_t l = strlen(h->data);
+        const char *colon = memchr(h->data, ':', l);
+        if (colon) {
+            const char *v = colon + 1;
+            while (*v == ' ')
+                v++;
+            if (*v == '\0')
+                continue;
+            memcpy(b + n, h->data, l), n += l;
+        } else if (l && h->data[l - 1] == ';') {
+            memcpy(b + n, h->data, l - 1), n += l - 1;
+            b[n++] = ':';
+        } else {
+            continue;
+        }
+        b[n++] = '\r';
+        b[n++] = '\n';
+    }
+    n += (size_t)snprintf(b + n, need - n, "Content-Length: %zu\r\n\r\n", x->body_len);
+    return n;
+}
+
+/* False when c is gone (the request went again on a new connection). */
+static bool send_failed(struct h1_conn *c, int err)
+{
+    if ((err == EPIPE || err == ECONNRESET) && retry_fresh(c))
+        return false;
+    fail_later(c, CURLE_SEND_ERROR);
+    return true;
+}
+
+/* Writes the request: head and body in one call, and only a short write
+ * copies anything. */
+static void conn_send(struct h1_conn *c)
+{
+    struct gw_xfer *x = c->x;
+    h1p_init(&c->parser);
+    c->got_bytes = false;
+    size_t hl = head_build(c, x);
+    if (!hl) {
+        fail_later(c, CURLE_OUT_OF_MEMORY);
+        return;
+    }
+    struct iovec iov[2] = { { c->h1->obuf, hl }, { (void *)x->body, x->body_len } };
+    struct msghdr msg = { .msg_iov = iov, .msg_iovlen = x->body_len ? 2 : 1 };
+    ssize_t w = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+    if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+        send_failed(c, errno);
+        return;
+    }
+    size_t sent = w < 0 ? 0 : (size_t)w;
+    size_t total = hl + x->body_len;
+    if (sent == total)
+        return;
+    c->out = malloc(total - sent);
+    if (!c->out) {
+        fail_later(c, CURLE_OUT_OF_MEMORY);
+        return;
+    }
+    size_t k = 0;
+    if (sent < hl) {
+        memcpy(c->out, c->h1->obuf + sent, hl - sent);
+        k = hl - sent;
+        sent = hl;
+    }
+    memcpy(c->out + k, x->body + (sent - hl), total - sent);
+    c->out_len = k + (total - sent);
+    c->out_off = 0;
+    watch(c, EV_READ | EV_WRITE | EV_PERSIST);
+}
+
+/* False when c is gone. */
+static bool send_more(struct h1_conn *c)
+{
+    ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+    if (w < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return send_failed(c, errno);
+        return true;
+    }
+    c->out_off += (size_t)w;
+    if (c->out_off < c->out_len)
+        return true;
+    free(c->out);
+    c->out = NULL;
+    c->out_len = c->out_off = 0;
+    watch(c, EV_READ | EV_PERSIST);
+    return true;
+}
+
+/* --- the answer */
+
+static size_t cb_header(void *arg, const char *line, size_t len)
+{
+    struct h1_conn *c = arg;
+    struct gw_xfer *x = c->x;
+    if (!x)
+        return 0;   /* cancelled from an earlier callback */
+    return x->on_header((char *)line, 1, len, x->arg);
+}
+
+static size_t cb_body(void *arg, const char *p, size_t len)
+{
+    struct h1_conn *c = arg;
+    struct gw_xfer *x = c->x;
+    if (!x)
+        return 0;
+    x->status = c->parser.status;
+    return x->on_body((char *)p, 1, len, x->arg);
+}
+
+static int hold_set(struct h1_conn *c, const char *p, size_t n)
+{
+    if (n > c->hold_cap) {
+        char *h = malloc(n);
+        if (!h)
+            return -1;
+        free(c->hold);
+        c->hold = h;
+        c->hold_cap = n;
+    }
+    memmove(c->hold, p, n);
+    c->hold_len = n;
+    return 0;
+}
+
+/* Offers the held bytes, then buf[0..n), to the parser.  Returns false
+ * when the connection is gone (finished or dropped). */
+static bool process(struct h1_conn *c, const char *buf, size_t n)
+{
+    if (c->hold_len && n) {
+        if (c->hold_len + n > c->hold_cap) {
+            size_t cap = c->hold_len + n;
+            char *h = realloc(c->hold, cap);
+            if (!h) {
+                finish(c, CURLE_OUT_OF_MEMORY);
+                return false;
+            }
+            c->hold = h;
+            c->hold_cap = cap;
+        }
+        memcpy(c->hold + c->hold_len, buf, n);
+        c->hold_len += n;
+    }
+    if (c->hold_len) {
+        buf = c->hold;
+        n = c->hold_len;
+    }
+    const struct h1p_cb cb = { cb_header, cb_body, c };
+    char err[96] = "";
+    size_t used = 0;
+    c->busy++;
+    enum h1p_rc rc = h1p_feed(&c->parser, buf, n, &used, &cb, err, sizeof err);
+    c->busy--;
+    if (c->dropped) {
+        conn_close(c);
+        return false;
+    }
+    if (hold_set(c, buf + used, n - used) < 0) {
+        finish(c, CURLE_OUT_OF_MEMORY);
+        return false;
+    }
+    switch (rc) {
+    case H1P_NEED_MORE:
+        return true;
+    case H1P_PAUSED:
+        c->paused = true;
+        watch(c, 0);
+        return true;
+    case H1P_COMPLETE:
+        if (c->hold_len)
+            c->parser.keep_alive = false;   /* bytes after the answer: not ours to guess at */
+        finish(c, CURLE_OK);
+        return false;
+    case H1P_STOPPED:
+        finish(c, CURLE_WRITE_ERROR);
+        return false;
+    case H1P_BAD:
+    default:
+        log_warn("upstream %s:%s: %s", c->o->host, c->o->port, err);
+        finish(c, CURLE_WEIRD_SERVER_REPLY);
+        return false;
+    }
+}
+
+static void on_eof(struct h1_conn *c, int err)
+{
+    if (retry_fresh(c))
+        return;
+    if (!err && h1p_eof_ends(&c->parser))
+        finish(c, c->hold_len ? CURLE_PARTIAL_FILE : CURLE_OK);
+    else if (c->parser.state == H1P_HEAD)
+        finish(c, err || c->got_bytes ? CURLE_RECV_ERROR : CURLE_GOT_NOTHING);
+    else
+        finish(c, err ? CURLE_RECV_ERROR : CURLE_PARTIAL_FILE);
+}
+
+static void on_readable(struct h1_conn *c)
+{
+    char *buf = c->h1->scratch;
+    ssize_t r = recv(c->fd, buf, SCRATCH_SIZE, 0);
+    if (r > 0) {
+        c->got_bytes = true;
+        process(c, buf, (size_t)r);
+    } else if (r == 0) {
+        on_eof(c, 0);
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        on_eof(c, errno);
+    }
+}
+
+static void on_event(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    struct h1_conn *c = arg;
+    if (!c->x) {
+        /* Parked and nobody asked: the server closed it, or sent stray
+         * bytes.  Either way it cannot carry another request. */
+        conn_close(c);
+        return;
+    }
+    if (c->resuming) {
+        c->resuming = false;
+        if (c->hold_len && !process(c, NULL, 0))
+            return;
+        if (!c->paused)
+            watch(c, EV_READ | EV_PERSIST);
+        return;
+    }
+    if (!c->connected) {
+        if (what & EV_WRITE)
+            on_connected(c);
+        return;
+    }
+    if ((what & EV_WRITE) && c->out && !send_more(c))
+        return;
+    if ((what & EV_READ) && !c->paused)
+        on_readable(c);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct h1_conn *c = arg;
+    if (!c->x)
+        return;
+    int rc = c->fail_rc ? c->fail_rc : CURLE_OPERATION_TIMEDOUT;
+    c->fail_rc = 0;
+    finish(c, rc);
+}
+
+/* --- the interface */
+
+struct gw_h1 *gw_h1_new(struct event_base *base)
+{
+    struct gw_h1 *h1 = calloc(1, sizeof *h1);
+    if (h1)
+        h1->base = base;
+    return h1;
+}
+
+void gw_h1_free(struct gw_h1 *h1)
+{
+    if (!h1)
+        return;
+    for (int b = 0; b < NBUCKETS; b++) {
+        struct h1_origin *o = h1->buckets[b];
+        while (o) {
+            struct h1_origin *next = o->next;
+            while (o->idle)
+                conn_close(o->idle);
+            if (o->ai)
+                evutil_freeaddrinfo(o->ai);
+            free(o->host);
+            free(o->host_line);
+            free(o);
+            o = next;
+        }
+    }
+    if (h1->dns)
+        evdns_base_free(h1->dns, 1);
+    free(h1->obuf);
+    free(h1);
+}
+
+int gw_h1_start(struct gw_h1 *h1, struct gw_xfer *x)
+{
+    struct url_parts u;
+    if (split_url(x->url, &u) < 0) {
+        log_err("upstream: the built-in client cannot carry %s", x->url);
+        return -1;
+    }
+    struct h1_origin *o = origin_get(h1, &u);
+    if (!o)
+        return -1;
+    x->status = 0;
+    x->connected = false;
+    struct h1_conn *c = o->idle;
+    if (c) {
+        idle_unlink(c);
+    } else if (!(c = conn_new(h1, o))) {
+        return -1;
+    }
+    c->x = x;
+    x->conn = c;
+    c->path = u.path;
+    c->path_len = strlen(u.path);
+    if (c->connected) {
+        conn_send(c);
+        return 0;
+    }
+    struct timeval tv = { x->connect_timeout_ms / 1000, (x->connect_timeout_ms % 1000) * 1000 };
+    evtimer_add(c->tmo, &tv);
+    if (o->numeric && !o->ai && numeric_addrs(o) < 0) {
+        fail_later(c, CURLE_COULDNT_RESOLVE_HOST);
+        return 0;
+    }
+    if (o->ai && (o->numeric || bs_now_us() < o->ai_expires_us)) {
+        if (load_addrs(c) < 0)
+            fail_later(c, CURLE_OUT_OF_MEMORY);
+        else
+            connect_next(c);
+        return 0;
+    }
+    resolve(c);
+    return 0;
+}
+
+void gw_h1_cancel(struct gw_h1 *h1, struct gw_xfer *x)
+{
+    (void)h1;
+    struct h1_conn *c = x->conn;
+    if (!c)
+        return;
+    x->conn = NULL;
+    c->x = NULL;
+    if (c->busy)
+        c->dropped = true;   /* process() closes it when the callback returns */
+    else
+        conn_close(c);
+}
+
+void gw_h1_resume(struct gw_h1 *h1, struct gw_xfer *x)
+{
+    (void)h1;
+    struct h1_conn *c = x->conn;
+    if (!c || !c->paused)
+        return;
+    c->paused = false;
+    /* The held bytes are offered from the loop, not from inside whatever
+     * callback made room. */
+    c->resuming = true;
+    watch(c, 0);
+    event_assign(c->ev, c->h1->base, c->fd, EV_READ | EV_PERSIST, on_event, c);
+    c->ev_assigned = true;
+    event_active(c->ev, EV_READ, 1);
+}

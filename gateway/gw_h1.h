@@ -1,0 +1,38 @@
+/*
+ * gw_h1: the built-in HTTP/1.1 client for plain-http upstreams (a model
+ * server in the same VPC, a TLS-terminating egress proxy), one per worker.
+ * It does only what the request path needs: POST a body, frame the answer
+ * (gw_h1_parse.c), keep connections alive per origin and reuse them, and
+ * report how the transfer ended as a CURLcode, so that classification is
+ * the same as on the libcurl path (gw_upstream.c), which still carries
+ * every https upstream.  Names are resolved with evdns and cached for
+ * 60 s, as libcurl does.  docs/design.md explains why it exists.
+ *
+ * A transfer is the caller's struct gw_xfer (gw_upstream.h); the client
+ * holds a pointer to it from gw_h1_start until it calls x->done (never from
+ * inside x's own callbacks' call stack) or gw_h1_cancel returns.
+ */
+#ifndef BS_GW_H1_H
+#define BS_GW_H1_H
+
+#include <event2/event.h>
+#include <stdbool.h>
+
+struct gw_h1;
+struct gw_xfer;
+
+struct gw_h1 *gw_h1_new(struct event_base *base);
+/* Closes every connection; transfers must be done or cancelled first. */
+void gw_h1_free(struct gw_h1 *h1);
+
+/* Whether the built-in client can carry this URL (plain http, a host). */
+bool gw_h1_handles(const char *url);
+
+/* 0, or -1 (out of memory, a URL it cannot carry): done is not called. */
+int gw_h1_start(struct gw_h1 *h1, struct gw_xfer *x);
+/* Stops x without calling done; its connection is closed if mid-answer. */
+void gw_h1_cancel(struct gw_h1 *h1, struct gw_xfer *x);
+/* Continues an answer the body callback paused. */
+void gw_h1_resume(struct gw_h1 *h1, struct gw_xfer *x);
+
+#endif
