@@ -19,6 +19,7 @@ struct gw_access_buf {
     const int *fd;             /* the worker's access_fd, read at each write */
     struct event *flush;
     bool pending;              /* the flush event is active */
+    bool requeued;             /* ... for the second time this pass */
     size_t len;
     char data[BUF_BYTES];
     time_t ts_sec;             /* the second ts_prefix was made for */
@@ -194,6 +195,14 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct gw_access_buf *b = arg;
+    if (!b->requeued) {
+        /* Once to the back of the queue: the answers of this pass, pushed
+         * after their lines were written here, leave before the log write. */
+        b->requeued = true;
+        event_active(b->flush, EV_TIMEOUT, 1);
+        return;
+    }
+    b->requeued = false;
     b->pending = false;
     gw_access_flush(b);
 }

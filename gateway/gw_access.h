@@ -28,10 +28,10 @@ struct gw_access {
 /*
  * Lines written while the event loop handles one batch of events are
  * collected and written to the log together at the end of that loop pass,
- * or before the server writes to a client, whichever comes first (the
- * worker flushes from http_server_set_before_write): one write() for many
- * requests under load, and the line of an answer is in the log before the
- * answer leaves.  The buffer is owned by the
+ * after the answers of that pass were written to their clients: one
+ * write() for many requests under load, and none ahead of an answer on its
+ * way out.  A line is on disk before the worker next waits for events, so
+ * at most microseconds after its answer left.  The buffer is owned by the
  * worker (struct gw) and lives as long as its event base.
  */
 struct gw_access_buf;

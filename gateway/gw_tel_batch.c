@@ -34,6 +34,7 @@ struct gw_tel_batch {
     struct gw *gw;
     struct event *flush;       /* active while sums are pending: runs at the end of the pass */
     bool armed;
+    bool requeued;         /* the flush event went to the back of the queue once */
     size_t used;
     uint16_t used_at[MAX_USED];  /* the slots in use, so a flush touches only them */
     struct ok_sum slot[SLOTS];
@@ -80,6 +81,14 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct gw_tel_batch *b = arg;
+    if (!b->requeued) {
+        /* Once to the back of the queue: the answers of this pass, pushed
+         * after their success was summed, leave before the datagram. */
+        b->requeued = true;
+        event_active(b->flush, EV_TIMEOUT, 1);
+        return;
+    }
+    b->requeued = false;
     b->armed = false;
     gw_tel_flush(b->gw);
 }

@@ -113,12 +113,6 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     }
 }
 
-static void on_before_write(void *arg)
-{
-    struct gw *gw = arg;
-    gw_access_flush(gw->accbuf);
-}
-
 static int setup(struct gw *gw, const char *state_dir)
 {
     int rc = st_open(&gw->st, state_dir, 0, 0);
@@ -167,8 +161,6 @@ static int setup(struct gw *gw, const char *state_dir)
         log_err("cannot serve on the inherited socket: %s", strerror(errno));
         return -1;
     }
-    /* An answer's access-log line is on disk before the answer leaves. */
-    http_server_set_before_write(gw->http, on_before_write, gw);
     const int sigs[] = { SIGTERM, SIGINT, SIGUSR1 };
     sigset_t mask;
     sigemptyset(&mask);

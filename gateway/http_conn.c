@@ -680,8 +680,6 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
     struct evbuffer *out = out_buf(c);
     if (evbuffer_get_length(out) == 0)
         return;
-    if (c->srv->before_write)
-        c->srv->before_write(c->srv->before_write_arg);
     conn_enter(c);
     /* The bufferevent keeps its output's front frozen and thaws it only
      * around its own writes; this one is ours, so do the same. */

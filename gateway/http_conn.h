@@ -94,8 +94,6 @@ struct http_server {
     http_handler_fn handler;
     void *handler_arg;
     http_error_fn error_fn;
-    void (*before_write)(void *arg);
-    void *before_write_arg;
 
     struct http_conn *conns;
     size_t nconns;

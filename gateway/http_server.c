@@ -77,12 +77,6 @@ static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
     listener_update(srv);
 }
 
-void http_server_set_before_write(struct http_server *srv, void (*fn)(void *arg), void *arg)
-{
-    srv->before_write = fn;
-    srv->before_write_arg = arg;
-}
-
 struct http_server *http_server_new(struct event_base *base, evutil_socket_t listen_fd,
                                     const struct http_limits *limits,
                                     http_handler_fn handler, void *handler_arg,

@@ -60,11 +60,6 @@ struct http_server *http_server_new(struct event_base *base, evutil_socket_t lis
                                     http_handler_fn handler, void *handler_arg,
                                     http_error_fn error_fn);
 
-/* Called before the server writes queued output to a client, so that what
- * the handler recorded about a response (the access log) is written before
- * the response leaves. */
-void http_server_set_before_write(struct http_server *srv, void (*fn)(void *arg), void *arg);
-
 /* Drain: close the listening socket, close idle keep-alive connections now,
  * and let requests in flight finish with "Connection: close". */
 void http_server_drain(struct http_server *srv);

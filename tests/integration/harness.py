@@ -158,6 +158,7 @@ class Sim:
 class Gateway:
     def __init__(self, env, config, name="gw"):
         self.env = env
+        self._answered = set()  # x-request-id of every answer post() got
         self.expected_rc = 0  # a test that kills the controller sets it
         self.dir = os.path.join(env.dir, name)
         os.makedirs(self.dir, exist_ok=True)
@@ -204,11 +205,29 @@ class Gateway:
     def logs(self):
         return read_file(self.log_path) + read_file(os.path.join(self.dir, "stderr.log"))
 
-    def access(self):
-        return [json.loads(l) for l in read_file(self.access_log).splitlines() if l.strip()]
+    def access(self, timeout=5.0):
+        """The access log's lines.  A worker writes a line just after its
+        answer leaves, in the same loop pass: wait until the line of every
+        answer post() got is there (bounded; the caller's checks decide)."""
+        end = time.monotonic() + timeout
+        while True:
+            lines = [json.loads(l) for l in read_file(self.access_log).splitlines() if l.strip()]
+            seen = {l.get("request_id") for l in lines}
+            if self._answered <= seen or time.monotonic() > end:
+                return lines
+            time.sleep(0.01)
+
+    def access_rotated(self):
+        """The access log was moved away: the lines of earlier answers are
+        not coming to the new file."""
+        self._answered.clear()
 
     def post(self, body, headers=None, path="/v1/chat/completions", timeout=30):
-        return request(self.port, "POST", path, body, headers, timeout)
+        r = request(self.port, "POST", path, body, headers, timeout)
+        rid = r.header("x-request-id")
+        if rid:
+            self._answered.add(rid)
+        return r
 
     def get(self, path, timeout=10):
         return request(self.port, "GET", path, None, None, timeout)

@@ -163,6 +163,7 @@ def test_sigusr1_reopens_logs(env):
     check(gw.post(chat_body()).status == 200, "first")
     wait_for(lambda: gw.access(), 5, what="access line")
     os.rename(gw.access_log, gw.access_log + ".1")
+    gw.access_rotated()
     os.rename(gw.log_path, gw.log_path + ".1")
     gw.proc.send(signal.SIGUSR1)
     wait_for(lambda: "logs reopened" in open(gw.log_path).read() if os.path.exists(gw.log_path) else False,
