@@ -11,14 +11,15 @@
 #include <string.h>
 
 #include "bs_time.h"
+#include "fmt.h"
 #include "gw_body.h"
 #include "gw_usage.h"
 
 /* Gateway-raised errors carry the request id and the attempts too. */
 static void error_headers(struct gw_chat *chat, int status)
 {
-    char n[16];
-    snprintf(n, sizeof n, "%d", chat->attempts);
+    char n[24];
+    n[fmt_u64(n, (uint64_t)(chat->attempts > 0 ? chat->attempts : 0))] = '\0';
     http_req_add_header(chat->req, "x-request-id", chat->request_id);
     http_req_add_header(chat->req, "x-backstop-attempts", n);
     if (chat->failover[0])

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "bs_time.h"
+#include "fmt.h"
 #include "gw_body.h"
 #include "gw_classify.h"
 #include "gw_fault.h"
@@ -333,7 +334,7 @@ int gw_attempt_start(struct gw_chat *chat, size_t target, uint64_t trial_epoch)
     att->target_idx = target;
     /* Only an OpenAI client on an OpenAI-format target skips the adapter. */
     att->ad = att->prov->native && chat->api == GW_API_OPENAI ? NULL : att->prov->ad;
-    snprintf(att->brk_key, sizeof att->brk_key, "%s/%s", att->prov->cfg->name, tgt->model);
+    fmt_join(att->brk_key, sizeof att->brk_key, att->prov->cfg->name, "/", tgt->model, NULL);
     att->model = gw_ovr_model(chat->cat->ovr, chat->chain->name, att->brk_key, tgt->model);
     att->resp = evbuffer_new();
     att->timer = evtimer_new(gw->base, on_timer, att);
@@ -342,7 +343,7 @@ int gw_attempt_start(struct gw_chat *chat, size_t target, uint64_t trial_epoch)
         gw_attempt_free(att);
         return -1;
     }
-    snprintf(att->rid_header, sizeof att->rid_header, "X-Request-Id: %s", chat->request_id);
+    fmt_join(att->rid_header, sizeof att->rid_header, "X-Request-Id: ", chat->request_id, NULL);
     /* Prepended without copying the provider's list: curl only reads it. */
     att->rid_node.data = att->rid_header;
     att->rid_node.next = att->ad ? att->req_headers : att->prov->headers;

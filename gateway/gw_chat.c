@@ -17,6 +17,7 @@
 #include "gw_access.h"
 #include "gw_breaker.h"
 #include "gw_classify.h"
+#include "fmt.h"
 #include "gw_reqscan.h"
 #include "log.h"
 #include "tel.h"
@@ -164,8 +165,13 @@ static void set_request_id(struct gw_chat *chat, const char *given)
     }
     struct gw *gw = chat->gw;
     uint64_t x = (++gw->req_seq) * 0x9E3779B97F4A7C15ULL ^ gw->req_salt;
-    snprintf(chat->request_id, sizeof chat->request_id, "req_%08x%016llx", gw->req_salt,
-             (unsigned long long)x);
+    /* "req_%08x%016llx" */
+    char *p = chat->request_id;
+    memcpy(p, "req_", 4);
+    p += 4;
+    p += fmt_hex(p, gw->req_salt, 8);
+    p += fmt_hex(p, x, 16);
+    *p = '\0';
 }
 
 json_t *gw_chat_body(struct gw_chat *chat)
@@ -322,7 +328,7 @@ void gw_chat_handle(struct gw *gw, struct http_req *req, enum gw_api api)
     chat->api = api;
     chat->cat = gw_catalog_ref(gw->cat);
     chat->start_us = http_req_start_us(req);
-    snprintf(chat->peer, sizeof chat->peer, "%s", http_req_peer(req));
+    fmt_join(chat->peer, sizeof chat->peer, http_req_peer(req), NULL);
     set_request_id(chat, http_req_header(req, "x-request-id"));
     http_req_set_callbacks(req, chat_on_drain, chat_on_close, chat);
     char msg[512];

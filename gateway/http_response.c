@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fmt.h"
+
 const char *http_reason(int status)
 {
     switch (status) {
@@ -89,32 +91,60 @@ void http_write_head(struct http_conn *c, int status, const char *content_type,
 {
     struct http_server *srv = c->srv;
     struct evbuffer *out = bufferevent_get_output(c->bev);
-    char buf[256];
-    int n;
+    /* Built by hand in one buffer and added once: every evbuffer_add runs
+     * the bufferevent's callbacks. */
+    char buf[1024];
+    size_t n = 0;
+#define PUT(s, l) (memcpy(buf + n, (s), (l)), n += (l))
+#define PUTS(lit) PUT(lit, sizeof lit - 1)
 
     refresh_date(srv);
-    n = snprintf(buf, sizeof buf, "HTTP/1.1 %d %s\r\n", status, http_reason(status));
-    evbuffer_add(out, buf, (size_t)n);
-    evbuffer_add(out, srv->date, srv->date_len);
+    const char *reason = http_reason(status);
+    PUTS("HTTP/1.1 ");
+    n += fmt_u64(buf + n, status >= 100 && status <= 999 ? (uint64_t)status : 500);
+    buf[n++] = ' ';
+    PUT(reason, strlen(reason));   /* at most 31 bytes */
+    PUTS("\r\n");
+    PUT(srv->date, srv->date_len); /* under 40 bytes */
     /* the handler may pass an upstream's value through: never let it add lines */
-    if (content_type && *content_type && value_ok(content_type))
-        evbuffer_add_printf(out, "Content-Type: %s\r\n", content_type);
-    n = 0;
+    size_t ctl = content_type ? strlen(content_type) : 0;
+    if (ctl && value_ok(content_type)) {
+        PUTS("Content-Type: ");
+        if (ctl > 256) {   /* longer than any real one: not worth a bigger buffer */
+            evbuffer_add(out, buf, n);
+            evbuffer_add(out, content_type, ctl);
+            n = 0;
+        } else {
+            PUT(content_type, ctl);
+        }
+        PUTS("\r\n");
+    }
     if (body_len >= 0) {
         /* 1xx, 204 and 304 carry no body and no length */
-        if (status >= 200 && status != 204 && status != 304)
-            n = snprintf(buf, sizeof buf, "Content-Length: %lld\r\n", body_len);
+        if (status >= 200 && status != 204 && status != 304) {
+            PUTS("Content-Length: ");
+            n += fmt_u64(buf + n, (uint64_t)body_len);
+            PUTS("\r\n");
+        }
     } else if (!c->req.stream_raw) {
-        n = snprintf(buf, sizeof buf, "Transfer-Encoding: chunked\r\n");
+        PUTS("Transfer-Encoding: chunked\r\n");
     }
     if (closing)
-        n += snprintf(buf + n, sizeof buf - (size_t)n, "Connection: close\r\n");
+        PUTS("Connection: close\r\n");
     else if (c->req.head.version_minor == 0)
-        n += snprintf(buf + n, sizeof buf - (size_t)n, "Connection: keep-alive\r\n");
-    evbuffer_add(out, buf, (size_t)n);
-    if (c->req.rh_len)
+        PUTS("Connection: keep-alive\r\n");
+    if (n + c->req.rh_len + 2 > sizeof buf) {
+        evbuffer_add(out, buf, n);
         evbuffer_add(out, c->req.rh, c->req.rh_len);
-    evbuffer_add(out, "\r\n", 2);
+        evbuffer_add(out, "\r\n", 2);
+        return;
+    }
+    if (c->req.rh_len)
+        PUT(c->req.rh, c->req.rh_len);
+    PUTS("\r\n");
+#undef PUTS
+#undef PUT
+    evbuffer_add(out, buf, n);
 }
 
 static void json_string(struct evbuffer *out, const char *s)
@@ -193,17 +223,19 @@ int http_req_add_header(struct http_req *req, const char *name, const char *valu
 {
     if (!owned(req) || req->streaming || !name || !value || !token_ok(name) || !value_ok(value))
         return -1;
+    size_t nl = strlen(name), vl = strlen(value);
     /* Framing headers are the server's: a second Content-Length or
-     * Transfer-Encoding would corrupt the response. */
-    if (strcasecmp(name, "Content-Length") == 0 || strcasecmp(name, "Transfer-Encoding") == 0 ||
-        strcasecmp(name, "Date") == 0 || strcasecmp(name, "Keep-Alive") == 0)
+     * Transfer-Encoding would corrupt the response.  (The lengths first:
+     * most names are none of these.) */
+    if ((nl == 14 && strcasecmp(name, "Content-Length") == 0) ||
+        (nl == 17 && strcasecmp(name, "Transfer-Encoding") == 0) ||
+        (nl == 4 && strcasecmp(name, "Date") == 0) || (nl == 10 && strcasecmp(name, "Keep-Alive") == 0))
         return -1;
-    if (strcasecmp(name, "Connection") == 0) {
+    if (nl == 10 && strcasecmp(name, "Connection") == 0) {
         if (strcasestr(value, "close"))
             req->force_close = 1;
         return 0;
     }
-    size_t nl = strlen(name), vl = strlen(value);
     size_t need = req->rh_len + nl + vl + 4;
     if (need > req->rh_cap) {
         size_t cap = req->rh_cap ? req->rh_cap * 2 : 256;
