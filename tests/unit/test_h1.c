@@ -47,6 +47,9 @@ struct srv {
     size_t body_len;         /* and its body's length */
     bool body_ok;            /* its body was the expected pattern */
     size_t answer_len;       /* body length h_big_answer sends */
+    int family;              /* AF_INET unless set before srv_new listens */
+    const char *answer;      /* what h_once sends (NULL: nothing) */
+    bool wait_client;        /* h_once waits for the client to close first */
 };
 
 struct conn_arg {
@@ -89,28 +92,49 @@ static void *acc_main(void *arg)
     return NULL;
 }
 
-static int listen_on(int backlog, int *port)
+/* A listening socket on the loopback address of family (127.0.0.1, ::1). */
+static int listen_fam(int family, int backlog, int *port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t alen = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, backlog) < 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &alen) < 0) {
+    struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+    struct sockaddr *sa = family == AF_INET ? (struct sockaddr *)&a : (struct sockaddr *)&a6;
+    socklen_t alen = family == AF_INET ? sizeof a : sizeof a6;
+    if (fd < 0 || bind(fd, sa, alen) < 0 || listen(fd, backlog) < 0 ||
+        getsockname(fd, sa, &alen) < 0) {
         perror("listen");
         exit(2);
     }
-    *port = ntohs(a.sin_port);
+    *port = ntohs(family == AF_INET ? a.sin_port : a6.sin6_port);
     return fd;
+}
+
+static int listen_on(int backlog, int *port)
+{
+    return listen_fam(AF_INET, backlog, port);
+}
+
+static struct srv *srv_new_fam(int family, conn_fn fn, const char *answer, bool wait_client)
+{
+    struct srv *s = calloc(1, sizeof *s);
+    s->family = family;
+    s->fn = fn;
+    s->answer = answer;
+    s->wait_client = wait_client;
+    pthread_mutex_init(&s->mu, NULL);
+    s->lfd = listen_fam(s->family ? s->family : AF_INET, 16, &s->port);
+    pthread_create(&s->acc, NULL, acc_main, s);
+    return s;
+}
+
+static struct srv *srv_new(conn_fn fn, const char *answer, bool wait_client)
+{
+    return srv_new_fam(AF_INET, fn, answer, wait_client);
 }
 
 static struct srv *srv_start(conn_fn fn)
 {
-    struct srv *s = calloc(1, sizeof *s);
-    s->fn = fn;
-    pthread_mutex_init(&s->mu, NULL);
-    s->lfd = listen_on(16, &s->port);
-    pthread_create(&s->acc, NULL, acc_main, s);
-    return s;
+    return srv_new(fn, NULL, false);
 }
 
 static void srv_stop(struct srv *s)
@@ -227,14 +251,19 @@ static void h_chunked(struct srv *s, int fd, int idx)
     close(fd);
 }
 
-/* Answers once without saying it will close, then closes at once. */
-static void h_answer_close(struct srv *s, int fd, int idx)
+/* One request, one fixed answer, the close (after the client's when
+ * wait_client). */
+static void h_once(struct srv *s, int fd, int idx)
 {
     (void)idx;
-    if (read_req(s, fd) == 0)
-        send_str(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    if (read_req(s, fd) == 0 && s->answer)
+        send_str(fd, s->answer);
+    if (s->wait_client)
+        wait_close(s, fd);
     close(fd);
 }
+
+#define ANSWER_OK "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
 static void h_reset(struct srv *s, int fd, int idx)
 {
@@ -242,30 +271,6 @@ static void h_reset(struct srv *s, int fd, int idx)
     read_req(s, fd);
     struct linger l = { 1, 0 };
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-    close(fd);
-}
-
-static void h_silent_close(struct srv *s, int fd, int idx)
-{
-    (void)idx;
-    read_req(s, fd);
-    close(fd);
-}
-
-static void h_partial(struct srv *s, int fd, int idx)
-{
-    (void)idx;
-    if (read_req(s, fd) == 0)
-        send_str(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789");
-    close(fd);
-}
-
-static void h_garbage(struct srv *s, int fd, int idx)
-{
-    (void)idx;
-    if (read_req(s, fd) == 0)
-        send_str(fd, "SSH-2.0-OpenSSH_9.2\r\n\r\n");
-    wait_close(s, fd);
     close(fd);
 }
 
@@ -279,24 +284,7 @@ static void h_extra(struct srv *s, int fd, int idx)
     close(fd);
 }
 
-static void h_conn_close(struct srv *s, int fd, int idx)
-{
-    (void)idx;
-    if (read_req(s, fd) == 0)
-        send_str(fd, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok");
-    wait_close(s, fd);
-    close(fd);
-}
-
 /* HTTP/1.0, no length: the body ends with the close. */
-static void h_http10(struct srv *s, int fd, int idx)
-{
-    (void)idx;
-    if (read_req(s, fd) == 0)
-        send_str(fd, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the close");
-    close(fd);
-}
-
 /* A long answer of pattern() bytes, kept alive. */
 static void h_big_answer(struct srv *s, int fd, int idx)
 {
@@ -347,6 +335,7 @@ struct tx {
     size_t refused_len;
     bool reoffer_bad;        /* the re-offer did not start with the refused bytes */
     bool cancel_in_body, cancel_in_header;
+    bool cancel_on_resume;   /* the resume timer cancels right after resuming */
     void (*then)(struct tx *t);   /* run from done */
 };
 
@@ -373,6 +362,8 @@ static void tx_resume(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct tx *t = arg;
     gw_h1_resume(t->h1, &t->x);
+    if (t->cancel_on_resume)
+        gw_h1_cancel(t->h1, &t->x);   /* the queued re-offer must not run */
 }
 
 static size_t tx_body(char *p, size_t size, size_t n, void *arg)
@@ -499,7 +490,19 @@ static bool peer_closed_1(void *arg)
     return ((struct srv *)arg)->peer_closed >= 1;
 }
 
+static bool peer_closed_2(void *arg)
+{
+    return ((struct srv *)arg)->peer_closed >= 2;
+}
+
 static struct event_base *base;
+
+/* Runs the loop until the server saw n connections closed by the client
+ * (5 s at most). */
+static bool wait_peer(struct srv *s, int n)
+{
+    return spin(base, n == 1 ? peer_closed_1 : peer_closed_2, s, 5000) && s->peer_closed == n;
+}
 
 static void url_of(struct srv *s, const char *path, char *out, size_t cap)
 {
@@ -578,9 +581,7 @@ static void test_plain_and_reuse(void)
 
     /* gw_h1_free closes the kept connections: the server sees both go */
     gw_h1_free(h1);
-    for (int i = 0; i < 5000 && s->peer_closed < 2; i++)
-        usleep(1000);
-    CHECK(s->peer_closed == 2);
+    CHECK(wait_peer(s, 2));
     srv_stop(s);
     free(t.body);
     free(a.body);
@@ -591,7 +592,7 @@ static void test_plain_and_reuse(void)
  * and the next request opens a new one. */
 static void test_idle_close(void)
 {
-    struct srv *s = srv_start(h_answer_close);
+    struct srv *s = srv_new(h_once, ANSWER_OK, false);
     struct gw_h1 *h1 = gw_h1_new(base);
     char url[128];
     url_of(s, "/", url, sizeof url);
@@ -623,7 +624,7 @@ static void start_next(struct tx *t)
 
 static void test_stale_retry(void)
 {
-    struct srv *s = srv_start(h_answer_close);
+    struct srv *s = srv_new(h_once, ANSWER_OK, false);
     struct gw_h1 *h1 = gw_h1_new(base);
     char url[128];
     url_of(s, "/", url, sizeof url);
@@ -670,9 +671,8 @@ static void test_refused(void)
 }
 
 /* One request against a server behaving badly; the result code. */
-static CURLcode one_bad(conn_fn fn, struct tx *t, struct srv **sp)
+static CURLcode one_bad(struct srv *s, struct tx *t)
 {
-    struct srv *s = srv_start(fn);
     struct gw_h1 *h1 = gw_h1_new(base);
     char url[128];
     url_of(s, "/", url, sizeof url);
@@ -680,32 +680,35 @@ static CURLcode one_bad(conn_fn fn, struct tx *t, struct srv **sp)
     CHECK(run(t));
     CHECK(t->done_calls == 1);
     gw_h1_free(h1);
-    *sp = s;
     return t->rc;
 }
 
 static void test_failures(void)
 {
     struct tx t = { 0 };
-    struct srv *s;
+    struct srv *s = srv_start(h_reset);
     /* reset before any byte: an error on a fresh connection, not retried */
-    CHECK(one_bad(h_reset, &t, &s) == CURLE_RECV_ERROR);
+    CHECK(one_bad(s, &t) == CURLE_RECV_ERROR);
     CHECK(t.x.connected && t.x.status == 0 && s->accepts == 1);
     srv_stop(s);
     /* a clean close before any byte */
-    CHECK(one_bad(h_silent_close, &t, &s) == CURLE_GOT_NOTHING);
+    s = srv_new(h_once, NULL, false);
+    CHECK(one_bad(s, &t) == CURLE_GOT_NOTHING);
     CHECK(t.x.connected && s->accepts == 1);
     srv_stop(s);
-    CHECK(one_bad(h_partial, &t, &s) == CURLE_PARTIAL_FILE);
+    s = srv_new(h_once, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789", false);
+    CHECK(one_bad(s, &t) == CURLE_PARTIAL_FILE);
     CHECK(t.x.status == 200 && t.body_len == 10);
     srv_stop(s);
-    CHECK(one_bad(h_garbage, &t, &s) == CURLE_WEIRD_SERVER_REPLY);
+    s = srv_new(h_once, "SSH-2.0-OpenSSH_9.2\r\n\r\n", true);
+    CHECK(one_bad(s, &t) == CURLE_WEIRD_SERVER_REPLY);
     CHECK(t.lines == 0 && t.body_len == 0);
-    for (int i = 0; i < 5000 && s->peer_closed < 1; i++)
-        usleep(1000);
-    CHECK(s->peer_closed == 1);   /* the connection was closed, not parked */
+    CHECK(wait_peer(s, 1));   /* the connection was closed, not parked */
     srv_stop(s);
-    CHECK(one_bad(h_http10, &t, &s) == CURLE_OK);
+    /* HTTP/1.0, no length: the body ends with the close */
+    s = srv_new(h_once, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the close",
+                false);
+    CHECK(one_bad(s, &t) == CURLE_OK);
     CHECK(t.body && strcmp(t.body, "until the close") == 0);
     srv_stop(s);
     free(t.body);
@@ -714,10 +717,12 @@ static void test_failures(void)
 /* Answers that must not leave their connection for the next request. */
 static void test_not_reused(void)
 {
-    conn_fn fns[] = { h_extra, h_conn_close, h_chunked };
+    conn_fn fns[] = { h_extra, h_once, h_chunked };
     int want_accepts[] = { 2, 2, 1 };
     for (int i = 0; i < 3; i++) {
-        struct srv *s = srv_start(fns[i]);
+        struct srv *s = srv_new(fns[i],
+                                "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok",
+                                true);
         struct gw_h1 *h1 = gw_h1_new(base);
         char url[128];
         url_of(s, "/", url, sizeof url);
@@ -819,9 +824,7 @@ static void test_cancel(void)
             CHECK(t.body_len > 0);
             gw_h1_cancel(h1, &t.x);
         }
-        for (int i = 0; i < 5000 && s->peer_closed < 1; i++)
-            spin(base, NULL, NULL, 1);
-        CHECK(s->peer_closed == 1);
+        CHECK(wait_peer(s, 1));
         spin(base, NULL, NULL, 50);
         CHECK(t.done_calls == 0);
         CHECK(t.x.conn == NULL);
@@ -833,6 +836,36 @@ static void test_cancel(void)
         gw_h1_cancel(h1, &t.x);
         gw_h1_free(h1);
         srv_stop(s);
+        free(t.body);
+    }
+    /* resumed, then cancelled before the loop offers the held bytes */
+    {
+        struct srv *s = srv_start(h_hold);
+        struct gw_h1 *h1 = gw_h1_new(base);
+        char url[128];
+        url_of(s, "/", url, sizeof url);
+        struct tx t = { 0 };
+        tx_init(&t, h1, base, url, NULL, "x", 1);
+        t.pause = true;
+        t.cancel_on_resume = true;
+        CHECK(gw_h1_start(h1, &t.x) == 0);
+        CHECK(wait_peer(s, 1));
+        spin(base, NULL, NULL, 50);
+        CHECK(t.pauses == 1 && t.body_len == 0 && t.done_calls == 0);
+        gw_h1_free(h1);
+        srv_stop(s);
+        free(t.body);
+    }
+    /* cancelled while its name is being resolved, then the client freed */
+    {
+        struct gw_h1 *h1 = gw_h1_new(base);
+        struct tx t = { 0 };
+        tx_init(&t, h1, base, "http://no-such-host.invalid/", NULL, "", 0);
+        CHECK(gw_h1_start(h1, &t.x) == 0);
+        gw_h1_cancel(h1, &t.x);
+        gw_h1_free(h1);
+        spin(base, NULL, NULL, 100);
+        CHECK(t.done_calls == 0);
         free(t.body);
     }
     /* cancelled before the connection is made */
@@ -902,6 +935,20 @@ static void test_request_head(void)
     CHECK(strcmp(s->head, want) == 0);
     pthread_mutex_unlock(&s->mu);
     CHECK(s->accepts == 1);
+    gw_h1_free(h1);
+    srv_stop(s);
+
+    /* an IPv6 literal: connected to, and named in brackets in Host */
+    s = srv_new_fam(AF_INET6, h_ok, NULL, false);
+    h1 = gw_h1_new(base);
+    snprintf(url, sizeof url, "http://[::1]:%d/v6", s->port);
+    tx_init(&t, h1, base, url, NULL, "", 0);
+    CHECK(run(&t) && t.rc == CURLE_OK && t.x.status == 200);
+    snprintf(want, sizeof want, "POST /v6 HTTP/1.1\r\nHost: [::1]:%d\r\n"
+                                "Content-Length: 0\r\n\r\n", s->port);
+    pthread_mutex_lock(&s->mu);
+    CHECK(strcmp(s->head, want) == 0);
+    pthread_mutex_unlock(&s->mu);
     gw_h1_free(h1);
     srv_stop(s);
     curl_slist_free_all(hs);
