@@ -554,7 +554,7 @@ static void conn_send(struct h1_conn *c)
         k = hl - sent;
         sent = hl;
     }
-    if (total > sent)
+    if (total > sent)   /* x->body may be NULL when the body is empty */
         memcpy(c->out + k, x->body + (sent - hl), total - sent);
     c->out_len = k + (total - sent);
     c->out_off = 0;
@@ -611,7 +611,7 @@ static int hold_set(struct h1_conn *c, const char *p, size_t n)
         c->hold = h;
         c->hold_cap = n;
     }
-    if (n)
+    if (n)   /* hold is still NULL when nothing was ever held: memmove(NULL, ..., 0) is UB */
         memmove(c->hold, p, n);
     c->hold_len = n;
     return 0;

@@ -215,9 +215,13 @@ enum h1p_rc h1p_feed(struct h1p *p, const char *buf, size_t n, size_t *used,
         switch (p->state) {
         case H1P_HEAD: {
             size_t he = head_end(at, avail);
+            /* The limits hold however the bytes arrive: a head that came
+             * whole in one read is refused just as one that came in pieces. */
+            if (he > H1P_HEAD_MAX || (!he && avail > H1P_HEAD_MAX)) {
+                rc = bad(err, cap, "response head larger than 64 KiB");
+                break;
+            }
             if (!he) {
-                if (avail > H1P_HEAD_MAX)
-                    rc = bad(err, cap, "response head larger than 64 KiB");
                 *used = i;
                 return rc;
             }
@@ -253,6 +257,10 @@ enum h1p_rc h1p_feed(struct h1p *p, const char *buf, size_t n, size_t *used,
                 return rc;
             }
             size_t ll = (size_t)(nl + 1 - at);
+            if (ll > H1P_LINE_MAX) {
+                rc = bad(err, cap, "chunk-size or trailer line too long");
+                break;
+            }
             if (p->state == H1P_TRAILER) {
                 if (ll == 1 || (ll == 2 && at[0] == '\r'))
                     p->state = H1P_DONE;
