@@ -148,9 +148,9 @@ static enum h1p_rc parse_head(struct h1p *p, const char *buf, size_t len, const 
 }
 
 /* Where the head ends (after its empty line), or 0 when not yet. */
-static size_t head_end(const char *buf, size_t n)
+static size_t head_end(const char *buf, size_t n, size_t from)
 {
-    for (const char *q = buf; (q = memchr(q, '\n', (size_t)(buf + n - q))); q++) {
+    for (const char *q = buf + from; (q = memchr(q, '\n', (size_t)(buf + n - q))); q++) {
         const char *r = q + 1;
         if (r < buf + n && *r == '\n')
             return (size_t)(r + 1 - buf);
@@ -214,7 +214,10 @@ enum h1p_rc h1p_feed(struct h1p *p, const char *buf, size_t n, size_t *used,
             break;
         switch (p->state) {
         case H1P_HEAD: {
-            size_t he = head_end(at, avail);
+            /* A head arriving in pieces is searched once, not again from
+             * its start with every piece (the end marker may straddle). */
+            size_t he = head_end(at, avail, p->head_seen > 3 ? p->head_seen - 3 : 0);
+            p->head_seen = he ? 0 : avail;
             /* The limits hold however the bytes arrive: a head that came
              * whole in one read is refused just as one that came in pieces. */
             if (he > H1P_HEAD_MAX || (!he && avail > H1P_HEAD_MAX)) {

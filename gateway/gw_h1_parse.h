@@ -33,6 +33,7 @@ struct h1p {
     int status;
     bool keep_alive;   /* the connection may carry another request afterwards */
     uint64_t remaining;
+    size_t head_seen;  /* bytes of a head already searched for its end */
 };
 
 /* The body callback's answer meaning "not now": the same bytes are offered
