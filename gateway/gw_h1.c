@@ -623,7 +623,8 @@ static int hold_set(struct h1_conn *c, const char *p, size_t n)
         c->hold = h;
         c->hold_cap = n;
     }
-    memmove(c->hold, p, n);
+    if (n)   /* hold is NULL until something was held: memmove wants a pointer even for 0 bytes */
+        memmove(c->hold, p, n);
     c->hold_len = n;
     return 0;
 }
