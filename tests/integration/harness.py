@@ -4,6 +4,7 @@ on 127.0.0.1 with ephemeral ports in a temporary directory, and stops them.
 Every wait is bounded (wait_for); every process started is stopped at the
 end of its test; a test fails if any log holds a sanitizer report.
 """
+import contextlib
 import http.client
 import json
 import os
@@ -312,3 +313,27 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+@contextlib.contextmanager
+def silent_port():
+    """A port whose connects time out: a listener that never accepts, its
+    backlog filled, so a new SYN is dropped (all on loopback)."""
+    lst = socket.socket()
+    lst.bind(("127.0.0.1", 0))
+    lst.listen(0)
+    fillers = []
+    try:
+        for _ in range(8):
+            c = socket.socket()
+            fillers.append(c)
+            c.setblocking(False)
+            try:
+                c.connect(("127.0.0.1", lst.getsockname()[1]))
+            except BlockingIOError:
+                pass
+        yield lst.getsockname()[1]
+    finally:
+        for c in fillers:
+            c.close()
+        lst.close()

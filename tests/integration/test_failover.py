@@ -1,7 +1,7 @@
 """Failover across a chain: the request succeeds while any target can serve."""
 import json
 
-from harness import check, chat_body, free_port, sse_events, wait_for
+from harness import check, chat_body, free_port, silent_port, sse_events, wait_for
 
 
 def test_connect_refused_fails_over(env):
@@ -174,26 +174,10 @@ def test_not_found_and_quota_are_hard(env):
 
 
 def test_connect_timeout_fails_over(env):
-    import socket as _s
     b = env.sim("sim-b")
-    # A listener that never accepts, with its backlog filled: a new SYN is
-    # dropped and the connect times out (all on loopback).
-    lst = _s.socket()
-    lst.bind(("127.0.0.1", 0))
-    lst.listen(0)
-    fillers = []
-    for _ in range(8):
-        c = _s.socket()
-        c.setblocking(False)
-        try:
-            c.connect(("127.0.0.1", lst.getsockname()[1]))
-        except BlockingIOError:
-            pass
-        fillers.append(c)
-    try:
+    with silent_port() as port:
         cfg = env.config([b])
-        cfg["providers"]["slow"] = {"type": "openai-compatible",
-                                    "base_url": f"http://127.0.0.1:{lst.getsockname()[1]}/v1"}
+        cfg["providers"]["slow"] = {"type": "openai-compatible", "base_url": f"http://127.0.0.1:{port}/v1"}
         cfg["models"] = {"sim-chat": {"targets": [{"provider": "slow", "model": "s"},
                                                   {"provider": "sim-b", "model": "b"}]}}
         cfg["timeouts"]["connect_ms"] = 300
@@ -202,7 +186,3 @@ def test_connect_timeout_fails_over(env):
         r = gw.post(chat_body())
         check(r.status == 200 and r.header("x-backstop-provider") == "sim-b", (r.status, r.headers))
         check(r.header("x-backstop-failover") == "slow/s=connect_timeout", r.headers)
-    finally:
-        for c in fillers:
-            c.close()
-        lst.close()

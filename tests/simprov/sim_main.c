@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -414,6 +415,16 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(srv->base);
 }
 
+/* evhttp asks for a bufferevent once per accepted connection: the one place
+ * a test can see whether its client reuses connections.  The bufferevent is
+ * the one evhttp would make itself. */
+static struct bufferevent *on_new_connection(struct event_base *base, void *arg)
+{
+	struct sim_server *srv = arg;
+	srv->stats.connections++;
+	return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+}
+
 static int bound_port(struct evhttp_bound_socket *bs)
 {
 	struct sockaddr_storage ss;
@@ -506,6 +517,7 @@ int main(int argc, char **argv)
 		EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 	evhttp_set_max_body_size(srv.http, MAX_BODY_BYTES);
 	evhttp_set_gencb(srv.http, on_request, &srv);
+	evhttp_set_bevcb(srv.http, on_new_connection, &srv);
 
 	struct evhttp_bound_socket *bs =
 		evhttp_bind_socket_with_handle(srv.http, host, (ev_uint16_t)port);

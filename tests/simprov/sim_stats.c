@@ -70,8 +70,8 @@ void sim_stats_arrival(struct sim_stats *st, json_t *body,
 char *sim_stats_render(const struct sim_stats *st, const char *name)
 {
 	json_t *o = json_pack(
-		"{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:O, s:O?,"
-		" s:O?}",
+		"{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:O,"
+		" s:O?, s:O?}",
 		"name", name,
 		"requests", (json_int_t)st->requests,
 		"stream_requests", (json_int_t)st->stream_requests,
@@ -82,6 +82,7 @@ char *sim_stats_render(const struct sim_stats *st, const char *name)
 		"prompt_tokens", (json_int_t)st->prompt_tokens,
 		"completion_tokens", (json_int_t)st->completion_tokens,
 		"in_flight", (json_int_t)st->in_flight,
+		"connections", (json_int_t)st->connections,
 		"models", st->models,
 		"last_request", st->last_request,
 		"last_headers", st->last_headers);

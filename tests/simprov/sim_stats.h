@@ -22,6 +22,8 @@ struct sim_stats {
 	long long prompt_tokens;     /* summed over successful completions */
 	long long completion_tokens;
 	long long in_flight;         /* a gauge: reset leaves it alone */
+	long long connections;       /* TCP connections accepted, admin ones too:
+				      * few per many requests = keep-alive */
 	json_t *models;              /* requested model -> count */
 	json_t *last_request;        /* last chat body as parsed, or NULL */
 	json_t *last_headers;        /* selected headers of that request */

@@ -142,7 +142,7 @@ static bool cfg_equal(const struct cfg *a, const struct cfg *b)
         const struct cfg_provider *p = &a->providers[i], *q = &b->providers[i];
         if (!streq(p->name, q->name) || p->type != q->type || !streq(p->base_url, q->base_url) ||
             !streq(p->api_key_env, q->api_key_env) || p->optional != q->optional ||
-            !streq(p->region, q->region))
+            !streq(p->region, q->region) || p->http_client != q->http_client)
             return false;
     }
     for (size_t i = 0; i < a->nmodels; i++) {
@@ -441,6 +441,37 @@ static void test_unknown_and_types(void)
           has_error(&e, "$.state_dir: must not contain a NUL character"));
     json_decref(j);
     cfg_errors_clear(&e);
+}
+
+/* Which client carries a provider: an enum, default auto, carried through
+ * what the controller publishes to the workers. */
+static void test_http_client(void)
+{
+    static const struct { const char *doc; enum cfg_http_client want; } ok[] = {
+        { WITH_PROV("'type':'openai','base_url':'http://h'"), CFG_HTTP_AUTO },
+        { WITH_PROV("'type':'openai','base_url':'http://h','http_client':'auto'"), CFG_HTTP_AUTO },
+        { WITH_PROV("'type':'openai','base_url':'http://h','http_client':'curl'"), CFG_HTTP_CURL },
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        struct cfg_errors e = { 0 };
+        struct cfg *c = load(ok[i].doc, NULL, &e);
+        if (CHECK(c != NULL && e.n == 0)) {
+            CHECK(c->providers[0].http_client == ok[i].want);
+            CHECK(round_trips(c));
+        } else {
+            dump_errors(&e);
+        }
+        cfg_free(c);
+        cfg_errors_clear(&e);
+    }
+    EXPECT_ONE(WITH_PROV("'type':'openai','base_url':'http://h','http_client':'bogus'"),
+               "$.providers.p.http_client: expected one of \"auto\", \"curl\", got \"bogus\"");
+    EXPECT_ONE(WITH_PROV("'type':'openai','base_url':'http://h','http_client':'CURL'"),
+               "$.providers.p.http_client: expected one of \"auto\", \"curl\", got \"CURL\"");
+    EXPECT_ONE(WITH_PROV("'type':'openai','base_url':'http://h','http_client':1"),
+               "$.providers.p.http_client: expected a string, got integer");
+    EXPECT_ONE(WITH_PROV("'type':'openai','base_url':'http://h','http_client':null"),
+               "$.providers.p.http_client: expected a string, got null");
 }
 
 static void test_ranges(void)
@@ -1124,6 +1155,7 @@ int main(void)
     test_defaults();
     test_paths();
     test_unknown_and_types();
+    test_http_client();
     test_ranges();
     test_collections();
     test_listen();
