@@ -465,17 +465,28 @@ static int obuf_reserve(struct gw_h1 *h1, size_t need)
     return 0;
 }
 
+/* Whether a header list entry ("Name: value", "Name:" or "Name;") is about
+ * the header called name (lower case). */
+static bool entry_names(const char *entry, const char *name)
+{
+    size_t l = strlen(name);
+    return strncasecmp(entry, name, l) == 0 && (entry[l] == ':' || entry[l] == ';');
+}
+
 /* A libcurl header list entry: "Name: value" is sent, "Name:" removes a
- * header libcurl would add (none here), "Name;" sends it empty. */
+ * header libcurl would add (Host, Accept), "Name;" sends it empty.  The
+ * provider sees the same request head from either client, libcurl's
+ * default Accept (any type) included. */
 static size_t head_build(struct h1_conn *c, const struct gw_xfer *x)
 {
+    static const char accept_any[] = "Accept: */*\r\n";
     struct gw_h1 *h1 = c->h1;
-    size_t need = 64 + c->path_len + c->o->host_line_len;
-    bool own_host = false;
+    size_t need = 64 + sizeof accept_any + c->path_len + c->o->host_line_len;
+    bool own_host = false, own_accept = false;
     for (const struct curl_slist *h = x->headers; h; h = h->next) {
         need += strlen(h->data) + 4;
-        if (strncasecmp(h->data, "host:", 5) == 0)
-            own_host = true;
+        own_host = own_host || entry_names(h->data, "host");
+        own_accept = own_accept || entry_names(h->data, "accept");
     }
     if (obuf_reserve(h1, need) < 0)
         return 0;
@@ -488,6 +499,8 @@ static size_t head_build(struct h1_conn *c, const struct gw_xfer *x)
     memcpy(b + n, " HTTP/1.1\r\n", 11), n += 11;
     if (!own_host)
         memcpy(b + n, c->o->host_line, c->o->host_line_len), n += c->o->host_line_len;
+    if (!own_accept)
+        memcpy(b + n, accept_any, sizeof accept_any - 1), n += sizeof accept_any - 1;
     for (const struct curl_slist *h = x->headers; h; h = h->next) {
         size_t l = strlen(h->data);
         const char *colon = memchr(h->data, ':', l);
