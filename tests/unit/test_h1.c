@@ -906,7 +906,7 @@ static void test_request_head(void)
     CHECK(run(&t) && t.rc == CURLE_OK);
     snprintf(want, sizeof want,
              "POST /v1/chat/completions?api-version=1 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-             "Content-Type: application/json\r\nX-Empty:\r\nAuthorization: Bearer k1\r\n"
+             "Accept: */*\r\nContent-Type: application/json\r\nX-Empty:\r\nAuthorization: Bearer k1\r\n"
              "Content-Length: 5\r\n\r\n", s->port);
     pthread_mutex_lock(&s->mu);
     CHECK(strcmp(s->head, want) == 0);
@@ -915,13 +915,15 @@ static void test_request_head(void)
     CHECK(s->body_len == 5 && s->body_ok);
     pthread_mutex_unlock(&s->mu);
 
-    /* the caller's own Host; no path; an empty body */
+    /* the caller's own Host (libcurl's Accept still comes first); no
+     * path; an empty body */
     struct curl_slist *h2 = curl_slist_append(NULL, "host: upstream.example");
     url_of(s, "", url, sizeof url);
     tx_init(&t, h1, base, url, h2, "", 0);
     CHECK(run(&t) && t.rc == CURLE_OK);
     pthread_mutex_lock(&s->mu);
-    CHECK(strcmp(s->head, "POST / HTTP/1.1\r\nhost: upstream.example\r\nContent-Length: 0\r\n\r\n")
+    CHECK(strcmp(s->head, "POST / HTTP/1.1\r\nAccept: */*\r\nhost: upstream.example\r\n"
+                 "Content-Length: 0\r\n\r\n")
           == 0);
     pthread_mutex_unlock(&s->mu);
 
@@ -930,7 +932,7 @@ static void test_request_head(void)
     tx_init(&t, h1, base, url, NULL, "", 0);
     CHECK(run(&t) && t.rc == CURLE_OK);
     snprintf(want, sizeof want, "POST /?q=1 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-                                "Content-Length: 0\r\n\r\n", s->port);
+                                "Accept: */*\r\nContent-Length: 0\r\n\r\n", s->port);
     pthread_mutex_lock(&s->mu);
     CHECK(strcmp(s->head, want) == 0);
     pthread_mutex_unlock(&s->mu);
@@ -945,7 +947,7 @@ static void test_request_head(void)
     tx_init(&t, h1, base, url, NULL, "", 0);
     CHECK(run(&t) && t.rc == CURLE_OK && t.x.status == 200);
     snprintf(want, sizeof want, "POST /v6 HTTP/1.1\r\nHost: [::1]:%d\r\n"
-                                "Content-Length: 0\r\n\r\n", s->port);
+                                "Accept: */*\r\nContent-Length: 0\r\n\r\n", s->port);
     pthread_mutex_lock(&s->mu);
     CHECK(strcmp(s->head, want) == 0);
     pthread_mutex_unlock(&s->mu);
