@@ -95,27 +95,21 @@ void gw_tel_flush(struct gw *gw)
     }
     b->used = 0;
     b->nevents = 0;
+    /* A flush event still active runs and finds nothing; one armed again
+     * in this pass stays queued once (event_active on an active event). */
+    b->armed = false;
     if (b->hold_armed) {
         evtimer_del(b->hold);
         b->hold_armed = false;
     }
 }
 
+/* The end of the pass (flush) or the end of an event's wait (hold). */
 static void on_flush(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     struct gw_tel_batch *b = arg;
-    b->armed = false;
-    gw_tel_flush(b->gw);
-}
-
-static void on_hold(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct gw_tel_batch *b = arg;
-    b->hold_armed = false;
     gw_tel_flush(b->gw);
 }
 
@@ -128,7 +122,7 @@ static struct gw_tel_batch *batch_get(struct gw *gw)
         return NULL;
     b->gw = gw;
     b->flush = event_new(gw->base, -1, 0, on_flush, b);
-    b->hold = evtimer_new(gw->base, on_hold, b);
+    b->hold = evtimer_new(gw->base, on_flush, b);
     if (!b->flush || !b->hold) {
         if (b->flush)
             event_free(b->flush);

@@ -150,6 +150,18 @@ int main(void)
     n = drain(m, len, 1024);
     CHECK(n == 1 && is_oks(&m[0], len[0], "other", 1));
 
+    /* A success after a flush that came early in the pass (a full queue,
+     * a drain) still leaves at the end of the pass. */
+    attempt(&gw, "up", FAIL_NONE, 10);
+    gw_tel_flush(&gw);
+    attempt(&gw, "up", FAIL_NONE, 10);
+    n = drain(m, len, 1024);
+    CHECK(n == 1 && is_oks(&m[0], len[0], "up", 1));
+    event_base_loop(gw.base, EVLOOP_NONBLOCK);
+    n = drain(m, len, 1024);
+    CHECK(n == 1 && is_oks(&m[0], len[0], "up", 1));
+    CHECK(event_base_loop(gw.base, EVLOOP_ONCE) == 1);
+
     /* A full queue of events leaves at once, in order. */
     char rid[32];
     for (int i = 0; i < 65; i++) {
