@@ -126,49 +126,77 @@ static void on_status(struct ctr_slot *s, const struct tel_status *st)
     s->ctr->workers_dirty = true;
 }
 
+/* One datagram of any kind. */
+union tel_msg {
+    struct tel_hdr hdr;
+    struct tel_attempt attempt;
+    struct tel_oks oks;
+    struct tel_status status;
+    struct tel_trial trial;
+    struct tel_failover failover;
+};
+
+static void on_msg(struct ctr_slot *s, union tel_msg *m, size_t n)
+{
+    if (n < sizeof m->hdr || m->hdr.version != TEL_VERSION)
+        return;
+    if (m->hdr.kind == TEL_ATTEMPT && n == sizeof m->attempt) {
+        m->attempt.provider[sizeof m->attempt.provider - 1] = '\0';
+        m->attempt.model[sizeof m->attempt.model - 1] = '\0';
+        on_attempt(s->ctr, &m->attempt);
+        ctr_breaker_attempt(s->ctr, s->index, &m->attempt);
+    } else if (m->hdr.kind == TEL_OKS && n == sizeof m->oks) {
+        m->oks.provider[sizeof m->oks.provider - 1] = '\0';
+        m->oks.model[sizeof m->oks.model - 1] = '\0';
+        on_oks(s->ctr, &m->oks);
+        ctr_breaker_oks(s->ctr, m->oks.provider, m->oks.model, m->oks.count);
+    } else if (m->hdr.kind == TEL_FAILOVER && n == sizeof m->failover) {
+        m->failover.chain[sizeof m->failover.chain - 1] = '\0';
+        m->failover.from[sizeof m->failover.from - 1] = '\0';
+        m->failover.to[sizeof m->failover.to - 1] = '\0';
+        m->failover.request_id[sizeof m->failover.request_id - 1] = '\0';
+        ctr_events_add(s->ctr, s->index, &m->failover);
+    } else if (m->hdr.kind == TEL_TRIAL && n == sizeof m->trial) {
+        m->trial.target[sizeof m->trial.target - 1] = '\0';
+        ctr_breaker_trial(s->ctr, s->index, &m->trial);
+    } else if (m->hdr.kind == TEL_STATUS && n == sizeof m->status) {
+        on_status(s, &m->status);
+    }
+}
+
+/* Datagrams per recvmmsg call, and calls per wake-up: bounded so one
+ * chatty worker cannot starve the loop (the rest waits for the next pass). */
+#define RECV_BATCH 32
+#define RECV_CALLS 8
+
 void ctr_tel_read(evutil_socket_t fd, short what, void *arg)
 {
     (void)what;
     struct ctr_slot *s = arg;
-    union {
-        struct tel_hdr hdr;
-        struct tel_attempt attempt;
-        struct tel_oks oks;
-        struct tel_status status;
-        struct tel_trial trial;
-        struct tel_failover failover;
-    } m;
-    /* Bounded per wake-up so one chatty worker cannot starve the loop. */
-    for (int i = 0; i < 256; i++) {
-        ssize_t n = recv(fd, &m, sizeof m, MSG_DONTWAIT);
+    union tel_msg m[RECV_BATCH];
+    struct iovec iov[RECV_BATCH];
+    struct mmsghdr mm[RECV_BATCH];
+    for (int call = 0; call < RECV_CALLS; call++) {
+        memset(mm, 0, sizeof mm);
+        for (int i = 0; i < RECV_BATCH; i++) {
+            iov[i] = (struct iovec){ &m[i], sizeof m[i] };
+            mm[i].msg_hdr.msg_iov = &iov[i];
+            mm[i].msg_hdr.msg_iovlen = 1;
+        }
+        /* One call takes whatever is queued, up to RECV_BATCH: a worker's
+         * flush of many messages wakes this once and costs one read. */
+        int n = recvmmsg(fd, mm, RECV_BATCH, MSG_DONTWAIT, NULL);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             return; /* EAGAIN, or EOF: the worker is gone and SIGCHLD follows */
-        if ((size_t)n < sizeof m.hdr || m.hdr.version != TEL_VERSION)
-            continue;
-        if (m.hdr.kind == TEL_ATTEMPT && n == sizeof m.attempt) {
-            m.attempt.provider[sizeof m.attempt.provider - 1] = '\0';
-            m.attempt.model[sizeof m.attempt.model - 1] = '\0';
-            on_attempt(s->ctr, &m.attempt);
-            ctr_breaker_attempt(s->ctr, s->index, &m.attempt);
-        } else if (m.hdr.kind == TEL_OKS && n == sizeof m.oks) {
-            m.oks.provider[sizeof m.oks.provider - 1] = '\0';
-            m.oks.model[sizeof m.oks.model - 1] = '\0';
-            on_oks(s->ctr, &m.oks);
-            ctr_breaker_oks(s->ctr, m.oks.provider, m.oks.model, m.oks.count);
-        } else if (m.hdr.kind == TEL_FAILOVER && n == sizeof m.failover) {
-            m.failover.chain[sizeof m.failover.chain - 1] = '\0';
-            m.failover.from[sizeof m.failover.from - 1] = '\0';
-            m.failover.to[sizeof m.failover.to - 1] = '\0';
-            m.failover.request_id[sizeof m.failover.request_id - 1] = '\0';
-            ctr_events_add(s->ctr, s->index, &m.failover);
-        } else if (m.hdr.kind == TEL_TRIAL && n == sizeof m.trial) {
-            m.trial.target[sizeof m.trial.target - 1] = '\0';
-            ctr_breaker_trial(s->ctr, s->index, &m.trial);
-        } else if (m.hdr.kind == TEL_STATUS && n == sizeof m.status) {
-            on_status(s, &m.status);
+        for (int i = 0; i < n; i++) {
+            if (mm[i].msg_len == 0)
+                return; /* EOF (a worker never sends an empty datagram) */
+            on_msg(s, &m[i], mm[i].msg_len);
         }
+        if (n < RECV_BATCH)
+            return; /* drained; level-triggered, so a later one wakes us */
     }
 }
 

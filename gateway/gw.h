@@ -64,7 +64,7 @@ struct gw {
     struct st_env *st;
     struct gw_catalog *cat;          /* current; the worker holds one reference */
     struct gw_brk_table *brk;        /* breaker view, gw_breaker.c */
-    struct gw_tel_batch *telb;       /* successes summed per target, gw_tel_batch.c */
+    struct gw_tel_batch *telb;       /* successes summed per target, held events: gw_tel_batch.c */
     struct http_server *http;
     struct gw_up *up;
     int tel_fd;
@@ -130,7 +130,12 @@ long gw_retry_after_ms(const char *retry_after, const char *retry_after_ms);
 
 /* gw_tel.c */
 struct tel_attempt;
+struct tel_failover;
+struct iovec;
 void gw_tel_send(struct gw *gw, void *msg, size_t len);
+/* Sends n messages, a datagram each, in as few system calls as it can;
+ * each message's header gets the version and pid. */
+void gw_tel_sendv(struct gw *gw, const struct iovec *msgs, size_t n);
 void gw_tel_status(struct gw *gw);
 void gw_request_finished(struct gw *gw);
 
@@ -138,7 +143,9 @@ void gw_request_finished(struct gw *gw);
  * summed per target and sent at the end of the event-loop pass; anything
  * else goes at once, after that target's pending sum. */
 void gw_tel_attempt(struct gw *gw, struct tel_attempt *t);
-/* Sends every pending sum now (drain, exit). */
+/* A failover event (copied): it leaves with the next flush, within 50 ms. */
+void gw_tel_event(struct gw *gw, struct tel_failover *f);
+/* Sends every pending sum and event now (drain, exit). */
 void gw_tel_flush(struct gw *gw);
 void gw_tel_batch_free(struct gw *gw);
 

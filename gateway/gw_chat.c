@@ -95,7 +95,8 @@ void gw_chat_report(struct gw_chat *chat, struct gw_attempt *att)
 }
 
 /* One failover event for the controller's history: the request moved from
- * `from` to the target now running. */
+ * `from` to the target now running.  Held for the worker's next telemetry
+ * flush (gw_tel_batch.c), so a skipped target costs no system call. */
 void gw_chat_event(struct gw_chat *chat, const char *from, int reason, uint64_t added_us)
 {
     struct tel_failover f;
@@ -108,7 +109,7 @@ void gw_chat_event(struct gw_chat *chat, const char *from, int reason, uint64_t 
     tel_copy(f.from, sizeof f.from, from);
     tel_copy(f.to, sizeof f.to, chat->att ? chat->att->brk_key : "");
     tel_copy(f.request_id, sizeof f.request_id, chat->request_id);
-    gw_tel_send(chat->gw, &f, sizeof f);
+    gw_tel_event(chat->gw, &f);
 }
 
 /* Appends one formatted item, with sep before it unless it is the first. */

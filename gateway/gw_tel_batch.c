@@ -1,10 +1,18 @@
 /*
- * gw_tel_batch: sums a worker's successful attempts per target over one pass
- * of the event loop and sends them as one TEL_OKS message per target at the
- * end of the pass (see shared/tel.h).  Under load a pass finishes many
- * requests, so this replaces a datagram per request, and the controller's
- * work on it, by one per pass; the controller hears of a success no later
- * than before, give or take the callbacks of the same pass.
+ * gw_tel_batch: what a worker holds back for its controller.  Successful
+ * attempts are summed per target over one pass of the event loop and sent
+ * as one TEL_OKS message per target at the end of the pass (see
+ * shared/tel.h).  Under load a pass finishes many requests, so this replaces
+ * a datagram per request, and the controller's work on it, by one per pass;
+ * the controller hears of a success no later than before, give or take the
+ * callbacks of the same pass.
+ *
+ * Failover events (TEL_FAILOVER) only feed the event history, which the
+ * controller writes every 100 ms, so they wait for the next flush, at most
+ * EVENT_HOLD_MS: a request that skipped a target behind an open breaker
+ * ends with a success whose flush takes its event along, and the skip costs
+ * the worker no system call of its own.  A flush hands everything to one
+ * sendmmsg call.
  *
  * The table is owned by struct gw (gw->telb), allocated on first use and
  * freed by gw_tel_batch_free.  Open addressing with a fixed size: when it is
@@ -15,6 +23,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "bs_time.h"
 #include "fail.h"
@@ -23,6 +32,8 @@
 
 #define SLOTS 256          /* power of two */
 #define MAX_USED (SLOTS * 3 / 4)
+#define EVENTS_MAX 64      /* held failover events; a full queue leaves at once */
+#define EVENT_HOLD_MS 50   /* the longest an event waits for a flush */
 
 struct ok_sum {
     bool used;             /* holds a key (count may be 0 after a target flush) */
@@ -33,11 +44,15 @@ struct ok_sum {
 struct gw_tel_batch {
     struct gw *gw;
     struct event *flush;       /* active while sums are pending: runs at the end of the pass */
-    bool armed;
-    bool requeued;         /* the flush event went to the back of the queue once */
+    struct event *hold;        /* timer while events wait and no flush is armed */
+    bool armed, hold_armed;
+    bool requeued;             /* the flush event went to the back of the queue once */
     size_t used;
+    size_t nevents;
     uint16_t used_at[MAX_USED];  /* the slots in use, so a flush touches only them */
     struct ok_sum slot[SLOTS];
+    struct tel_failover events[EVENTS_MAX];
+    struct iovec out[MAX_USED + EVENTS_MAX];  /* one flush's messages */
 };
 
 static uint32_t key_hash(const char *provider, const char *model)
@@ -51,11 +66,8 @@ static uint32_t key_hash(const char *provider, const char *model)
     return h;
 }
 
-static void send_sum(struct gw *gw, struct ok_sum *e)
+static void reset_sum(struct ok_sum *e)
 {
-    if (e->msg.count == 0)
-        return;
-    gw_tel_send(gw, &e->msg, sizeof e->msg);
     e->msg.count = 0;
     e->msg.latency_ms_sum = e->msg.ttfb_ms_sum = 0;
     e->msg.ttfb_count = 0;
@@ -67,19 +79,44 @@ void gw_tel_flush(struct gw *gw)
     struct gw_tel_batch *b = gw->telb;
     if (!b)
         return;
+    size_t n = 0;
+    for (size_t i = 0; i < b->used; i++) {
+        struct ok_sum *e = &b->slot[b->used_at[i]];
+        if (e->msg.count)
+            b->out[n++] = (struct iovec){ &e->msg, sizeof e->msg };
+    }
+    for (size_t i = 0; i < b->nevents; i++)
+        b->out[n++] = (struct iovec){ &b->events[i], sizeof b->events[i] };
+    gw_tel_sendv(gw, b->out, n);
     /* Keys go too, so a catalog that moved on does not keep slots. */
     for (size_t i = 0; i < b->used; i++) {
         struct ok_sum *e = &b->slot[b->used_at[i]];
-        send_sum(gw, e);
+        reset_sum(e);
         e->used = false;
     }
     b->used = 0;
+    b->nevents = 0;
+    /* A flush event still active runs and finds nothing; one armed again
+     * in this pass stays queued once (event_active on an active event). */
+    b->armed = false;
+    if (b->hold_armed) {
+        evtimer_del(b->hold);
+        b->hold_armed = false;
+    }
 }
 
+/* The end of the pass (flush) or the end of an event's wait (hold). */
 static void on_flush(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
+    struct gw_tel_batch *b = arg;
+    gw_tel_flush(b->gw);
+}
+
+/* The end of the pass. */
+static void on_pass_end(evutil_socket_t fd, short what, void *arg)
+{
     struct gw_tel_batch *b = arg;
     if (!b->requeued) {
         /* Once to the back of the queue: the answers of this pass, pushed
@@ -89,8 +126,7 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
         return;
     }
     b->requeued = false;
-    b->armed = false;
-    gw_tel_flush(b->gw);
+    on_flush(fd, what, arg);
 }
 
 static struct gw_tel_batch *batch_get(struct gw *gw)
@@ -101,8 +137,13 @@ static struct gw_tel_batch *batch_get(struct gw *gw)
     if (!b)
         return NULL;
     b->gw = gw;
-    b->flush = event_new(gw->base, -1, 0, on_flush, b);
-    if (!b->flush) {
+    b->flush = event_new(gw->base, -1, 0, on_pass_end, b);
+    b->hold = evtimer_new(gw->base, on_flush, b);
+    if (!b->flush || !b->hold) {
+        if (b->flush)
+            event_free(b->flush);
+        if (b->hold)
+            event_free(b->hold);
         free(b);
         return NULL;
     }
@@ -144,10 +185,15 @@ void gw_tel_attempt(struct gw *gw, struct tel_attempt *t)
     struct ok_sum *e = b ? find(b, t->provider, t->model, batch) : NULL;
     if (!batch || !e) {
         /* Keep the order the controller sees for this target: its pending
-         * successes first, then this outcome. */
+         * successes first, then this outcome, in one call. */
+        struct iovec out[2];
+        size_t n = 0;
+        if (e && e->msg.count)
+            out[n++] = (struct iovec){ &e->msg, sizeof e->msg };
+        out[n++] = (struct iovec){ t, sizeof *t };
+        gw_tel_sendv(gw, out, n);
         if (e)
-            send_sum(gw, e);
-        gw_tel_send(gw, t, sizeof *t);
+            reset_sum(e);
         return;
     }
     e->msg.count++;
@@ -166,6 +212,26 @@ void gw_tel_attempt(struct gw *gw, struct tel_attempt *t)
     }
 }
 
+void gw_tel_event(struct gw *gw, struct tel_failover *f)
+{
+    struct gw_tel_batch *b = batch_get(gw);
+    if (!b) {
+        gw_tel_send(gw, f, sizeof *f);
+        return;
+    }
+    if (b->nevents == EVENTS_MAX)
+        gw_tel_flush(gw);
+    b->events[b->nevents++] = *f;
+    /* An armed flush takes it at the end of this pass; else the timer
+     * bounds its wait, and a success that comes first takes it along. */
+    if (!b->armed && !b->hold_armed) {
+        struct timeval tv = { 0, EVENT_HOLD_MS * 1000 };
+        b->hold_armed = evtimer_add(b->hold, &tv) == 0;
+        if (!b->hold_armed)
+            gw_tel_flush(gw);
+    }
+}
+
 void gw_tel_batch_free(struct gw *gw)
 {
     struct gw_tel_batch *b = gw->telb;
@@ -173,6 +239,7 @@ void gw_tel_batch_free(struct gw *gw)
         return;
     gw_tel_flush(gw);
     event_free(b->flush);
+    event_free(b->hold);
     free(b);
     gw->telb = NULL;
 }

@@ -96,6 +96,9 @@ struct tel_trial {
 #define TEL_REASON_BREAKER 0xffff  /* tel_failover.fail: skipped, breaker open */
 #define TEL_REASON_DRAINED 0xfffe  /* tel_failover.fail: skipped, drained by the operator */
 
+/* One switch of one request, for the event history.  A worker holds these
+ * for its next flush, at most 50 ms, so a skipped target costs no datagram
+ * of its own: they leave with the pass's sums in one sendmmsg. */
 struct tel_failover {
     struct tel_hdr hdr;
     uint64_t wall_ms;
