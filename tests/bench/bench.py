@@ -778,7 +778,7 @@ def phase_idle_streams(args, procs):
     sim_base = status_kb(sim.proc.pid, "VmRSS")
     req = stream_request("bench-idle")
     sel = selectors.DefaultSelector()
-    socks, got = [], set()
+    socks, got, refused = [], set(), set()
     t_open = time.monotonic()
     deadline = t_open + args.streams_budget
 
@@ -793,6 +793,13 @@ def phase_idle_streams(args, procs):
                 data = b""
             if not data:
                 sel.unregister(s)
+                refused.add(s.fileno())
+                continue
+            if data.startswith(b"HTTP/1.1 ") and not data.startswith(b"HTTP/1.1 200"):
+                # an error answer (a failed upstream connect, say), not a
+                # stream: counted, and out of the window
+                sel.unregister(s)
+                refused.add(s.fileno())
                 continue
             if b"data:" in data:
                 got.add(s.fileno())
@@ -816,13 +823,14 @@ def phase_idle_streams(args, procs):
             # Pace: at most `window` streams waiting for their first event, so
             # no accept queue (the gateway's or simprov's) overflows into SYN
             # retransmits; streams pile up as fast as the gateway takes them.
-            while len(socks) - len(got) >= args.streams_window and time.monotonic() < deadline:
+            while (len(socks) - len(got) - len(refused) >= args.streams_window
+                   and time.monotonic() < deadline):
                 drain(0.05)
             if i % 2000 == 1999:
                 progress(f"idle streams: {i + 1} opened, {len(got)} streaming")
         # wait until every stream has its first event (the gateway relays it)
         wait_end = min(deadline + 30, time.monotonic() + 60)
-        while len(got) < len(socks) and time.monotonic() < wait_end:
+        while len(got) + len(refused) < len(socks) and time.monotonic() < wait_end:
             drain(0.2)
         time.sleep(1.0)
         held = len(got)
@@ -835,6 +843,7 @@ def phase_idle_streams(args, procs):
         sim_rss = status_kb(sim.proc.pid, "VmRSS")
         res = {
             "requested": want, "attempted": len(socks), "held": held, "workers": workers,
+            "refused": len(refused),
             "fd_limit": soft, "limit_reason": why, "stop_reason": stop_reason,
             "open_seconds": round(time.monotonic() - t_open, 2),
             "sim_in_flight": st.get("in_flight"),
@@ -998,6 +1007,8 @@ def print_table(res):
           f"{fmt(per, '.1f')} KiB per stream; after closing {idle['gateway_rss_after_close_kib'] / 1024:.1f} MiB")
         for pid, p in idle["per_process"].items():
             w(f"  {p['role']:10s} pid {pid}: RSS {p['rss_kib'] / 1024:.1f} MiB, {p['fds']} fds")
+        if idle.get("refused"):
+            w(f"  {idle['refused']} opens got an error answer or a close instead of a stream")
         if idle.get("limit_reason"):
             w(f"  fewer than requested: {idle['limit_reason']}")
         if idle.get("stop_reason"):

@@ -22,6 +22,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/util.h>
 
@@ -519,8 +520,51 @@ int main(int argc, char **argv)
 	evhttp_set_gencb(srv.http, on_request, &srv);
 	evhttp_set_bevcb(srv.http, on_new_connection, &srv);
 
-	struct evhttp_bound_socket *bs =
-		evhttp_bind_socket_with_handle(srv.http, host, (ev_uint16_t)port);
+	/* libevent's evhttp_bind_socket listens with a backlog of 128: a
+	 * gateway that opens many upstream connections at once (the idle
+	 * streams benchmark) would overflow it into SYN retransmits, which a
+	 * real provider's front end does not do.  The kernel caps this at
+	 * net.core.somaxconn. */
+	struct evhttp_bound_socket *bs = NULL;
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof(ss));
+	int sslen = 0;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	if (evutil_inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		sslen = (int)sizeof(*s4);
+	} else if (evutil_inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		sslen = (int)sizeof(*s6);
+	} else {
+		/* a name: its first address, as evhttp_bind_socket would */
+		struct evutil_addrinfo hints, *ai = NULL;
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = EVUTIL_AI_PASSIVE;
+		char ps[8];
+		snprintf(ps, sizeof(ps), "%d", port);
+		if (evutil_getaddrinfo(host, ps, &hints, &ai) == 0 && ai &&
+		    ai->ai_addrlen <= sizeof(ss)) {
+			memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+			sslen = (int)ai->ai_addrlen;
+		}
+		if (ai)
+			evutil_freeaddrinfo(ai);
+	}
+	if (sslen) {
+		struct evconnlistener *lis = evconnlistener_new_bind(
+			srv.base, NULL, NULL,
+			LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+			4096, (struct sockaddr *)&ss, sslen);
+		bs = lis ? evhttp_bind_listener(srv.http, lis) : NULL;
+		if (lis && !bs)
+			evconnlistener_free(lis);
+	}
 	if (!bs) {
 		fprintf(stderr, "simprov: cannot listen on %s: %s\n", o.listen,
 			strerror(errno));
