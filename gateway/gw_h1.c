@@ -341,6 +341,17 @@ static bool retry_fresh(struct h1_conn *c)
     return true;
 }
 
+/* The connection is up: the request goes out. */
+static void connected(struct h1_conn *c)
+{
+    c->connected = true;
+    free(c->addrs);
+    c->addrs = NULL;
+    evtimer_del(c->tmo);
+    watch(c, EV_READ | EV_PERSIST);
+    conn_send(c);
+}
+
 static void connect_next(struct h1_conn *c)
 {
     while (c->addrs->i < c->addrs->n) {
@@ -356,12 +367,7 @@ static void connect_next(struct h1_conn *c)
         int one = 1;
         setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         if (connect(c->fd, sa, c->addrs->len[k]) == 0) {
-            c->connected = true;
-            free(c->addrs);
-            c->addrs = NULL;
-            evtimer_del(c->tmo);
-            watch(c, EV_READ | EV_PERSIST);
-            conn_send(c);
+            connected(c);
             return;
         }
         if (errno == EINPROGRESS) {
@@ -378,16 +384,10 @@ static void on_connected(struct h1_conn *c)
     socklen_t len = sizeof err;
     if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
         err = errno;
-    if (err) {
+    if (err)
         connect_next(c);
-        return;
-    }
-    c->connected = true;
-    free(c->addrs);
-    c->addrs = NULL;
-    evtimer_del(c->tmo);
-    watch(c, EV_READ | EV_PERSIST);
-    conn_send(c);
+    else
+        connected(c);
 }
 
 static void on_resolved(int result, struct evutil_addrinfo *res, void *arg)

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hex.h"
+
 void h1p_init(struct h1p *p)
 {
     memset(p, 0, sizeof *p);
@@ -160,26 +162,15 @@ static size_t head_end(const char *buf, size_t n, size_t from)
     return 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* "1a3;ext=v\r\n": the size; -1 when malformed. */
 static int parse_chunk_size(const char *l, size_t n, uint64_t *size)
 {
     uint64_t v = 0;
     size_t i = 0;
-    for (; i < n && hexval(l[i]) >= 0; i++) {
+    for (; i < n && hex_digit((unsigned char)l[i]) >= 0; i++) {
         if (v >> 59)
             return -1;
-        v = v * 16 + (uint64_t)hexval(l[i]);
+        v = v * 16 + (uint64_t)hex_digit((unsigned char)l[i]);
     }
     if (i == 0)
         return -1;
