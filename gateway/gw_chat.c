@@ -14,10 +14,10 @@
 #include <string.h>
 
 #include "bs_time.h"
+#include "fmt.h"
 #include "gw_access.h"
 #include "gw_breaker.h"
 #include "gw_classify.h"
-#include "fmt.h"
 #include "gw_reqscan.h"
 #include "log.h"
 #include "tel.h"
