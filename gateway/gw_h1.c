@@ -23,6 +23,12 @@
 #define SCRATCH_SIZE (64 * 1024)
 #define NBUCKETS 64
 #define MAX_ADDRS 8
+/* Kept-alive connections a worker holds, and for how long, as libcurl's
+ * connection cache did for it (CURLMOPT_MAXCONNECTS 1024, and its default
+ * CURLOPT_MAXAGE_CONN of 118 s): after a burst, idle sockets do not pile
+ * up until every server gets round to closing them. */
+#define IDLE_MAX 1024
+#define IDLE_AGE_MS 118000
 
 /* One scheme://host:port, with its addresses and kept-alive connections.
  * Origins live until gw_h1_free. */
@@ -70,6 +76,7 @@ struct h1_conn {
     int busy;                     /* inside x's callbacks */
     int fail_rc;                  /* a failure to report from the timer (never synchronously) */
     unsigned served;              /* answers completed on this connection */
+    uint64_t parked_us;           /* when it last went idle */
     const char *path;             /* of the current request, inside x->url */
     size_t path_len;
     struct h1p parser;
@@ -89,6 +96,10 @@ struct gw_h1 {
     struct h1_origin *buckets[NBUCKETS];
     char *obuf;                   /* request head being built */
     size_t obuf_cap;
+    size_t nidle;                 /* connections in the origins' idle lists */
+    size_t idle_max;
+    uint64_t idle_age_us;
+    struct event *sweep;          /* closes idle connections past idle_age_us */
     char scratch[SCRATCH_SIZE];   /* each read lands here first */
 };
 
@@ -222,6 +233,7 @@ static void idle_unlink(struct h1_conn *c)
 {
     if (!c->idle_pprev)
         return;
+    c->h1->nidle--;
     *c->idle_pprev = c->idle_next;
     if (c->idle_next)
         c->idle_next->idle_pprev = c->idle_pprev;
@@ -261,6 +273,32 @@ static struct h1_conn *conn_new(struct gw_h1 *h1, struct h1_origin *o)
     return c;
 }
 
+static void sweep_arm(struct gw_h1 *h1)
+{
+    if (evtimer_pending(h1->sweep, NULL))
+        return;
+    uint64_t us = h1->idle_age_us / 4 > 10000000 ? 10000000 : h1->idle_age_us / 4 + 1000;
+    struct timeval tv = { (time_t)(us / 1000000), (suseconds_t)(us % 1000000) };
+    evtimer_add(h1->sweep, &tv);
+}
+
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct gw_h1 *h1 = arg;
+    uint64_t now = bs_now_us();
+    for (int b = 0; b < NBUCKETS; b++)
+        for (struct h1_origin *o = h1->buckets[b]; o; o = o->next)
+            for (struct h1_conn *c = o->idle, *next; c; c = next) {
+                next = c->idle_next;
+                if (now - c->parked_us >= h1->idle_age_us)
+                    conn_close(c);
+            }
+    if (h1->nidle)
+        sweep_arm(h1);
+}
+
 /* The transfer is over: detach it, keep or close the connection, tell the
  * owner last (it may start the next transfer on this very connection). */
 static void finish(struct h1_conn *c, int rc)
@@ -272,15 +310,19 @@ static void finish(struct h1_conn *c, int rc)
     if (c->parser.status)
         x->status = c->parser.status;
     evtimer_del(c->tmo);
-    if (rc == CURLE_OK && c->parser.keep_alive && c->hold_len == 0 && !c->out) {
+    if (rc == CURLE_OK && c->parser.keep_alive && c->hold_len == 0 && !c->out &&
+        c->h1->nidle < c->h1->idle_max) {
         c->served++;
         c->paused = c->resuming = false;
+        c->parked_us = bs_now_us();
         struct h1_origin *o = c->o;
         c->idle_next = o->idle;
         if (o->idle)
             o->idle->idle_pprev = &c->idle_next;
         o->idle = c;
         c->idle_pprev = &o->idle;
+        if (c->h1->nidle++ == 0)
+            sweep_arm(c->h1);
         /* The read watch stays registered while parked: a close by the
          * server shows there, and reuse costs no epoll_ctl. */
         watch(c, EV_READ | EV_PERSIST);
@@ -761,9 +803,23 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 struct gw_h1 *gw_h1_new(struct event_base *base)
 {
     struct gw_h1 *h1 = calloc(1, sizeof *h1);
-    if (h1)
-        h1->base = base;
+    if (!h1)
+        return NULL;
+    h1->base = base;
+    h1->idle_max = IDLE_MAX;
+    h1->idle_age_us = (uint64_t)IDLE_AGE_MS * 1000;
+    h1->sweep = evtimer_new(base, on_sweep, h1);
+    if (!h1->sweep) {
+        free(h1);
+        return NULL;
+    }
     return h1;
+}
+
+void gw_h1_set_idle_limits(struct gw_h1 *h1, size_t max_conns, int max_age_ms)
+{
+    h1->idle_max = max_conns;
+    h1->idle_age_us = (uint64_t)max_age_ms * 1000;
 }
 
 void gw_h1_free(struct gw_h1 *h1)
@@ -786,6 +842,7 @@ void gw_h1_free(struct gw_h1 *h1)
     }
     if (h1->dns)
         evdns_base_free(h1->dns, 1);
+    event_free(h1->sweep);
     free(h1->obuf);
     free(h1);
 }
@@ -803,6 +860,11 @@ int gw_h1_start(struct gw_h1 *h1, struct gw_xfer *x)
     x->status = 0;
     x->connected = false;
     struct h1_conn *c = o->idle;
+    uint64_t now = c ? bs_now_us() : 0;
+    while (c && now - c->parked_us >= h1->idle_age_us) {
+        conn_close(c);   /* too old to trust, and the sweep has not come by yet */
+        c = o->idle;
+    }
     if (c) {
         idle_unlink(c);
     } else if (!(c = conn_new(h1, o))) {

@@ -22,6 +22,9 @@ struct gw_h1;
 struct gw_xfer;
 
 struct gw_h1 *gw_h1_new(struct event_base *base);
+/* A worker keeps at most 1024 idle connections, each for at most 118 s
+ * (libcurl's limits); the defaults, changed for tests and tuning. */
+void gw_h1_set_idle_limits(struct gw_h1 *h1, size_t max_conns, int max_age_ms);
 /* Closes every connection; transfers must be done or cancelled first. */
 void gw_h1_free(struct gw_h1 *h1);
 

@@ -490,9 +490,11 @@ static bool peer_closed_1(void *arg)
     return ((struct srv *)arg)->peer_closed >= 1;
 }
 
-static bool peer_closed_2(void *arg)
+static int peer_want;
+
+static bool peer_closed_n(void *arg)
 {
-    return ((struct srv *)arg)->peer_closed >= 2;
+    return ((struct srv *)arg)->peer_closed >= peer_want;
 }
 
 static struct event_base *base;
@@ -501,7 +503,8 @@ static struct event_base *base;
  * (5 s at most). */
 static bool wait_peer(struct srv *s, int n)
 {
-    return spin(base, n == 1 ? peer_closed_1 : peer_closed_2, s, 5000) && s->peer_closed == n;
+    peer_want = n;
+    return spin(base, peer_closed_n, s, 5000) && s->peer_closed == n;
 }
 
 static void url_of(struct srv *s, const char *path, char *out, size_t cap)
@@ -586,6 +589,53 @@ static void test_plain_and_reuse(void)
     free(t.body);
     free(a.body);
     free(b.body);
+}
+
+/* The idle limits: beyond max_conns a finished connection is closed, not
+ * kept; a kept one older than max_age is closed by the sweep, and one the
+ * sweep has not reached yet is not reused. */
+static void test_idle_limits(void)
+{
+    struct srv *s = srv_start(h_ok);
+    struct gw_h1 *h1 = gw_h1_new(base);
+    gw_h1_set_idle_limits(h1, 1, 60000);
+    char url[128];
+    url_of(s, "/", url, sizeof url);
+    struct tx a = { 0 }, b = { 0 }, t = { 0 };
+    tx_init(&a, h1, base, url, NULL, "a", 1);
+    tx_init(&b, h1, base, url, NULL, "b", 1);
+    CHECK(gw_h1_start(h1, &a.x) == 0);
+    CHECK(gw_h1_start(h1, &b.x) == 0);
+    CHECK(spin(base, is_done, &a, 10000) && spin(base, is_done, &b, 10000));
+    CHECK(a.rc == CURLE_OK && b.rc == CURLE_OK && s->accepts == 2);
+    CHECK(wait_peer(s, 1));   /* the second to finish found the pool full */
+    tx_init(&t, h1, base, url, NULL, "c", 1);
+    CHECK(run(&t) && t.rc == CURLE_OK && s->accepts == 2);   /* the kept one */
+
+    /* an old connection is not reused, even before the sweep closes it */
+    gw_h1_set_idle_limits(h1, 8, 30);
+    spin(base, NULL, NULL, 5);   /* no sweep yet: it was armed for 60 s / 4 */
+    usleep(40 * 1000);
+    tx_init(&t, h1, base, url, NULL, "d", 1);
+    CHECK(run(&t) && t.rc == CURLE_OK && s->accepts == 3);
+    CHECK(wait_peer(s, 2));
+
+    /* the sweep closes a parked connection once it is too old */
+    gw_h1_free(h1);
+    CHECK(wait_peer(s, 3));
+    srv_stop(s);
+    s = srv_start(h_ok);
+    h1 = gw_h1_new(base);
+    gw_h1_set_idle_limits(h1, 8, 50);
+    url_of(s, "/", url, sizeof url);
+    tx_init(&t, h1, base, url, NULL, "e", 1);
+    CHECK(run(&t) && t.rc == CURLE_OK && s->accepts == 1);
+    CHECK(wait_peer(s, 1));   /* closed by the sweep, with nothing else going on */
+    gw_h1_free(h1);
+    srv_stop(s);
+    free(a.body);
+    free(b.body);
+    free(t.body);
 }
 
 /* The server closes a parked connection: it is dropped (its socket closed)
@@ -1040,6 +1090,7 @@ int main(void)
     test_handles();
     test_plain_and_reuse();
     test_idle_close();
+    test_idle_limits();
     test_stale_retry();
     test_refused();
     test_failures();
