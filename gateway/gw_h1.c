@@ -341,11 +341,14 @@ static void fail_later(struct h1_conn *c, int rc)
     event_active(c->tmo, EV_TIMEOUT, 1);
 }
 
-static int load_addrs(struct h1_conn *c)
+/* Connects to the origin's current addresses, one after the other. */
+static void connect_addrs(struct h1_conn *c)
 {
     struct h1_addrs *ad = calloc(1, sizeof *ad);
-    if (!ad)
-        return -1;
+    if (!ad) {
+        fail_later(c, CURLE_OUT_OF_MEMORY);
+        return;
+    }
     for (struct evutil_addrinfo *a = c->o->ai; a && ad->n < MAX_ADDRS; a = a->ai_next) {
         if (a->ai_addrlen > sizeof ad->a[0])
             continue;
@@ -354,7 +357,15 @@ static int load_addrs(struct h1_conn *c)
     }
     free(c->addrs);
     c->addrs = ad;
-    return 0;
+    connect_next(c);
+}
+
+/* connect_ms covers the name lookup and every address tried. */
+static void arm_connect_timer(struct h1_conn *c)
+{
+    long ms = c->x->connect_timeout_ms;
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+    evtimer_add(c->tmo, &tv);
 }
 
 /* A kept-alive connection the server had closed before our request got
@@ -374,12 +385,8 @@ static bool retry_fresh(struct h1_conn *c)
     n->path_len = c->path_len;
     c->x = NULL;
     conn_close(c);
-    struct timeval tv = { x->connect_timeout_ms / 1000, (x->connect_timeout_ms % 1000) * 1000 };
-    evtimer_add(n->tmo, &tv);
-    if (load_addrs(n) < 0)
-        fail_later(n, CURLE_OUT_OF_MEMORY);
-    else
-        connect_next(n);
+    arm_connect_timer(n);
+    connect_addrs(n);
     return true;
 }
 
@@ -454,11 +461,7 @@ static void on_resolved(int result, struct evutil_addrinfo *res, void *arg)
         fail_later(c, CURLE_COULDNT_RESOLVE_HOST);
         return;
     }
-    if (load_addrs(c) < 0) {
-        fail_later(c, CURLE_OUT_OF_MEMORY);
-        return;
-    }
-    connect_next(c);
+    connect_addrs(c);
 }
 
 static void resolve(struct h1_conn *c)
@@ -850,10 +853,8 @@ void gw_h1_free(struct gw_h1 *h1)
 int gw_h1_start(struct gw_h1 *h1, struct gw_xfer *x)
 {
     struct url_parts u;
-    if (split_url(x->url, &u) < 0) {
-        log_err("upstream: the built-in client cannot carry %s", x->url);
-        return -1;
-    }
+    if (split_url(x->url, &u) < 0)
+        return GW_H1_DECLINED;
     struct h1_origin *o = origin_get(h1, &u);
     if (!o)
         return -1;
@@ -878,17 +879,13 @@ int gw_h1_start(struct gw_h1 *h1, struct gw_xfer *x)
         conn_send(c);
         return 0;
     }
-    struct timeval tv = { x->connect_timeout_ms / 1000, (x->connect_timeout_ms % 1000) * 1000 };
-    evtimer_add(c->tmo, &tv);
+    arm_connect_timer(c);
     if (o->numeric && !o->ai && numeric_addrs(o) < 0) {
         fail_later(c, CURLE_COULDNT_RESOLVE_HOST);
         return 0;
     }
     if (o->ai && (o->numeric || bs_now_us() < o->ai_expires_us)) {
-        if (load_addrs(c) < 0)
-            fail_later(c, CURLE_OUT_OF_MEMORY);
-        else
-            connect_next(c);
+        connect_addrs(c);
         return 0;
     }
     resolve(c);

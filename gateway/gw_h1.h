@@ -31,7 +31,10 @@ void gw_h1_free(struct gw_h1 *h1);
 /* Whether the built-in client can carry this URL (plain http, a host). */
 bool gw_h1_handles(const char *url);
 
-/* 0, or -1 (out of memory, a URL it cannot carry): done is not called. */
+/* gw_h1_start's answer for a URL it does not carry: nothing was taken. */
+#define GW_H1_DECLINED 1
+/* 0; GW_H1_DECLINED; or -1, out of memory.  On anything but 0 done is not
+ * called.  The URL is parsed once, here. */
 int gw_h1_start(struct gw_h1 *h1, struct gw_xfer *x);
 /* Stops x without calling done; its connection is closed if mid-answer. */
 void gw_h1_cancel(struct gw_h1 *h1, struct gw_xfer *x);

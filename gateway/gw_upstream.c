@@ -40,7 +40,6 @@ struct gw_up {
     struct gw_h1 *h1;         /* NULL: every URL goes through libcurl (a proxy is set) */
     CURLM *multi;
     struct event *timer;
-    int running;
     CURL *pool[EASY_POOL_MAX];
     int npool;
     struct gw_sock **socks;   /* by fd; entries live until gw_up_free */
@@ -122,7 +121,8 @@ static void on_socket_event(evutil_socket_t fd, short what, void *arg)
         return;
     }
     int action = (what & EV_READ ? CURL_CSELECT_IN : 0) | (what & EV_WRITE ? CURL_CSELECT_OUT : 0);
-    curl_multi_socket_action(up->multi, fd, action, &up->running);
+    int running;   /* required by the call; the transfers' own state says more */
+    curl_multi_socket_action(up->multi, fd, action, &running);
     check_done(up);
 }
 
@@ -131,7 +131,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct gw_up *up = arg;
-    curl_multi_socket_action(up->multi, CURL_SOCKET_TIMEOUT, 0, &up->running);
+    int running;
+    curl_multi_socket_action(up->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     check_done(up);
 }
 
@@ -294,11 +295,6 @@ void gw_up_release(struct gw_up *up, CURL *easy)
         curl_easy_cleanup(easy);
 }
 
-static bool native(const struct gw_up *up, const struct gw_xfer *x)
-{
-    return up->h1 && !x->use_curl && x->url && gw_h1_handles(x->url);
-}
-
 static int curl_start(struct gw_up *up, struct gw_xfer *x)
 {
     if (!x->easy && !(x->easy = gw_up_easy(up)))
@@ -336,7 +332,12 @@ int gw_up_start(struct gw_up *up, struct gw_xfer *x)
 {
     x->status = 0;
     x->connected = false;
-    return native(up, x) ? gw_h1_start(up->h1, x) : curl_start(up, x);
+    if (up->h1 && !x->use_curl && x->url) {
+        int rc = gw_h1_start(up->h1, x);
+        if (rc != GW_H1_DECLINED)
+            return rc;
+    }
+    return curl_start(up, x);
 }
 
 void gw_up_cancel(struct gw_up *up, struct gw_xfer *x)

@@ -535,7 +535,7 @@ static void test_handles(void)
     struct gw_h1 *h1 = gw_h1_new(base);
     struct tx t = { 0 };
     tx_init(&t, h1, base, "ftp://h/", NULL, "", 0);
-    CHECK(gw_h1_start(h1, &t.x) == -1);
+    CHECK(gw_h1_start(h1, &t.x) == GW_H1_DECLINED);
     CHECK(t.x.conn == NULL && t.done_calls == 0);
     gw_h1_free(h1);
     free(t.body);
