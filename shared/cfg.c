@@ -19,7 +19,7 @@ struct cfg *cfg_load_json(json_t *root, const char *base_dir, struct cfg_errors 
         return NULL;
     }
     struct cfg *cfg = calloc(1, sizeof *cfg);
-    if (!cfg || !cfg_build(&cfg_schema, cfg, norm)) {
+    if (!cfg || !cfg_build(&cfg_schema, cfg, norm) || !cfg_index_targets(cfg)) {
         cfg_free(cfg);
         json_decref(norm);
         cfg_errors_push(errs, "out of memory while building the configuration");
@@ -49,6 +49,7 @@ void cfg_free(struct cfg *cfg)
 {
     if (!cfg)
         return;
+    cfg_free_targets(cfg);
     cfg_unbuild(&cfg_schema, cfg);
     json_decref(cfg->normalized);
     free(cfg);

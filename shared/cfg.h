@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 #include "fail.h"
@@ -67,6 +68,16 @@ struct cfg_target {
     char *group;        /* equivalence group (the same model elsewhere), or NULL */
     int weight;         /* for the weighted strategy */
     bool approved;      /* may serve as a cross-model fallback */
+    uint32_t id;        /* the target's identity in this generation (cfg_targets.c):
+                           index into cfg.target_ids */
+};
+
+/* One distinct (provider, upstream model) pair of a generation; every chain
+ * naming the pair shares it (cfg_targets.c). */
+struct cfg_target_id {
+    char *key;          /* "provider/model", built once: breakers, events and logs name it */
+    size_t provider;    /* index into cfg.providers */
+    const char *model;  /* the first naming target's model string */
 };
 
 enum cfg_strategy {
@@ -218,6 +229,8 @@ struct cfg {
     size_t nproviders;
     struct cfg_model *models;
     size_t nmodels;
+    struct cfg_target_id *target_ids;   /* by cfg_target.id */
+    size_t ntarget_ids;
     json_t *normalized; /* the input with every default filled in and relative paths
                            resolved; what the controller stores in LMDB */
 };
@@ -249,5 +262,9 @@ const struct cfg_model *cfg_find_model(const struct cfg *cfg, const char *name);
 const struct cfg_provider *cfg_find_provider(const struct cfg *cfg, const char *name);
 
 const char *cfg_provider_type_name(enum cfg_provider_type t);
+
+/* The id of the target "provider/model", or -1.  Linear, like the lookups
+ * above: for matching state kept by key across generations. */
+long cfg_target_lookup(const struct cfg *cfg, const char *key);
 
 #endif

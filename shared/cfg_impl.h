@@ -111,6 +111,11 @@ json_t *cfg_walk(struct cfg_ctx *c, const json_t *root);
 bool cfg_build(const struct cfg_field *schema, void *base, const json_t *norm);
 void cfg_unbuild(const struct cfg_field *schema, void *base);
 
+/* cfg_targets.c: assigns cfg_target.id and fills cfg->target_ids; false
+ * only when memory runs out (cfg_free_targets then frees what was made). */
+bool cfg_index_targets(struct cfg *cfg);
+void cfg_free_targets(struct cfg *cfg);
+
 /* cfg_ctx.c: error collection and the JSON path of the value being checked. */
 #define CFG_PATH_MAX 4096
 #define CFG_QUOTE_MAX 400      /* enough for cfg_quote() of anything */

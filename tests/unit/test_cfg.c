@@ -938,6 +938,37 @@ static void test_lookups(void)
     cfg_free(c);
 }
 
+/* Every distinct provider/model pair is one target id, shared by the chains
+ * that name it, numbered in the order of first appearance. */
+static void test_target_ids(void)
+{
+    struct cfg_errors e = { 0 };
+    struct cfg *c = load(MIN_HEAD "'providers':{'a':{'type':'openai','base_url':'http://a'},"
+                         "'b':{'type':'openai-compatible','base_url':'http://b'}},"
+                         "'models':{'m1':{'targets':[{'provider':'b','model':'x'},"
+                         "{'provider':'a','model':'x'}]},"
+                         "'m2':{'targets':[{'provider':'a','model':'x'},{'provider':'b','model':'y'},"
+                         "{'provider':'b','model':'x'}]}}}", NULL, &e);
+    if (!CHECK(c != NULL)) {
+        dump_errors(&e);
+        cfg_errors_clear(&e);
+        return;
+    }
+    const struct cfg_model *m1 = cfg_find_model(c, "m1"), *m2 = cfg_find_model(c, "m2");
+    CHECK(c->ntarget_ids == 3);
+    CHECK(m1 && m1->targets[0].id == 0 && m1->targets[1].id == 1);
+    CHECK(m2 && m2->targets[0].id == 1 && m2->targets[1].id == 2 && m2->targets[2].id == 0);
+    CHECK(streq(c->target_ids[0].key, "b/x") && c->target_ids[0].provider == 1);
+    CHECK(streq(c->target_ids[1].key, "a/x") && c->target_ids[1].provider == 0);
+    CHECK(streq(c->target_ids[2].key, "b/y") && streq(c->target_ids[2].model, "y"));
+    CHECK(cfg_target_lookup(c, "a/x") == 1);
+    CHECK(cfg_target_lookup(c, "b/y") == 2);
+    CHECK(cfg_target_lookup(c, "a/y") == -1);
+    CHECK(cfg_target_lookup(c, NULL) == -1);
+    CHECK(cfg_target_lookup(NULL, "a/x") == -1);
+    cfg_free(c);
+}
+
 /* --- fuzzing ------------------------------------------------------------ */
 
 static unsigned long long rng = 88172645463325252ull;
@@ -1165,6 +1196,7 @@ int main(void)
     test_quoting();
     test_files();
     test_lookups();
+    test_target_ids();
     test_fuzz();
     test_failure_actions();
     test_overrides();
