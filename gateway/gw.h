@@ -78,7 +78,8 @@ struct gw {
     uint64_t req_seq;                /* for request ids */
     uint32_t req_salt;
     uint64_t rng;                    /* xorshift state: back-off jitter */
-    uint64_t hedge_eligible, hedges; /* requests on hedging chains, and hedges started */
+    uint64_t hedge_eligible, hedges; /* requests on hedging chains, and hedges started
+                                        (written by gw_hedge.c only) */
     struct event *status_ev;
     struct event *drain_ev;
     struct event *tel_ev;
@@ -117,12 +118,6 @@ int gw_catalog_aws(struct gw_provider *gp, const struct cfg_provider *p);
 void gw_chat_handle(struct gw *gw, struct http_req *req, enum gw_api api);
 
 /* gw_retry.c */
-struct gw_chat;
-struct gw_attempt;
-/* How long to wait before retrying after att failed, in ms; -1: do not
- * retry this target (no retries left, Retry-After over the cap, or the wait
- * does not fit in the deadline). */
-long gw_retry_delay(struct gw *gw, const struct gw_chat *chat, const struct gw_attempt *att);
 /* The worker's PRNG (xorshift): jitter and weighted choices, not secrets. */
 uint64_t gw_random(struct gw *gw);
 /* Parses Retry-After (delta seconds or HTTP date) / retry-after-ms; -1 when absent or bad. */

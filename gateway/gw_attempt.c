@@ -1,10 +1,13 @@
 /*
- * gw_attempt: one upstream call of a chat request.  It builds the upstream
- * body, runs the transfer on the worker's curl multi, watches the
- * first-token / idle / deadline timers, relays a stream once its first
- * event proves good, and classifies how it ended.
+ * gw_attempt: one upstream call of a chat request (gw_attempt.h).
+ *
+ * A stream is committed to the client when the first event that carries
+ * content or a tool call arrives, on the native path as on the translated
+ * one (gw_attempt_ad.c): the role-only or empty chunks a stream may open
+ * with are held and go out first at the commit, so a target that fails
+ * after its preamble is failed over without the client noticing.
  */
-#include "gw_chat.h"
+#include "gw_attempt.h"
 
 #include <event2/buffer.h>
 #include <stdio.h>
@@ -15,31 +18,17 @@
 #include "bs_time.h"
 #include "fmt.h"
 #include "gw_body.h"
+#include "gw_chat.h"
 #include "gw_classify.h"
+#include "gw_contract_stream.h"
 #include "gw_fault.h"
 #include "gw_ovr.h"
 #include "gw_usage.h"
-#include "gw_contract_stream.h"
 #include "log.h"
 
 #define ERROR_BODY_MAX (64 * 1024)
 
 static void attempt_end(struct gw_attempt *att);
-
-void gw_attempt_arm(struct gw_attempt *att, int ms)
-{
-    struct gw_chat *chat = att->chat;
-    uint64_t now = bs_now_us();
-    uint64_t at = now + (uint64_t)ms * 1000;
-    /* Which limit the timer stands for is decided here: the clock read when
-     * it fires may be a hair early. */
-    att->timer_is_deadline = at >= chat->deadline_us;
-    if (at > chat->deadline_us)
-        at = chat->deadline_us;
-    uint64_t us = at > now ? at - now : 0;
-    struct timeval tv = { (time_t)(us / 1000000), (suseconds_t)(us % 1000000) };
-    evtimer_add(att->timer, &tv);
-}
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -73,6 +62,35 @@ static bool is_error_event(const struct sse_event *ev)
 }
 
 
+/* Whether a chunk says anything: text, a refusal, a tool or function
+ * call, or an end (finish_reason).  A role-only or empty delta does not,
+ * nor a usage-only chunk.  Only events before the commit are asked, so
+ * this parse happens once or twice a stream; anything that is not a chunk
+ * as OpenAI documents it counts as content, so it is relayed as before. */
+static bool carries_content(const char *data, size_t len)
+{
+    if (!memmem(data, len, "\"delta\"", 7) && !memmem(data, len, "\"finish_reason\"", 15))
+        return !memmem(data, len, "\"choices\"", 9);
+    json_t *j = json_loadb(data, len, 0, NULL);
+    json_t *choices = json_object_get(j, "choices");
+    bool content = !json_is_array(choices);
+    size_t i;
+    json_t *c;
+    json_array_foreach(choices, i, c) {
+        json_t *delta = json_object_get(c, "delta");
+        json_t *text = json_object_get(delta, "content");
+        json_t *refusal = json_object_get(delta, "refusal");
+        json_t *finish = json_object_get(c, "finish_reason");
+        if ((json_is_string(text) && json_string_length(text) > 0) ||
+            (json_is_string(refusal) && json_string_length(refusal) > 0) ||
+            json_array_size(json_object_get(delta, "tool_calls")) > 0 ||
+            json_object_get(delta, "function_call") || (finish && !json_is_null(finish)))
+            content = true;
+    }
+    json_decref(j);
+    return content;
+}
+
 /* Returns non-zero to stop: an error event ends the attempt. */
 static int on_event(void *arg, const struct sse_event *ev)
 {
@@ -86,21 +104,22 @@ static int on_event(void *arg, const struct sse_event *ev)
         snprintf(att->detail, sizeof att->detail, "error event in the stream");
         return 1;
     } else if (memmem(ev->data, ev->data_len, "\"usage\":{", 9)) {
-        gw_usage_read(ev->data, ev->data_len, &chat->prompt_tokens, &chat->completion_tokens);
+        gw_usage_read(ev->data, ev->data_len, &att->prompt_tokens, &att->completion_tokens);
     }
     if (att->ct)
         return gw_repair_relay(att, ev->data, ev->data_len);
     if (att->mode == ATT_PRECOMMIT && !done) {
+        /* A preamble without content is held (native: its bytes stay in
+         * att->resp; a continuation drops role-only chunks anyway). */
+        if (!carries_content(ev->data, ev->data_len))
+            return 0;
         /* The first good event: from here the client sees this target (a
          * continuation joins a stream the client already has). */
-        if (!att->cont && gw_chat_commit_stream(chat, att) < 0)
+        if (gw_att_pace_commit(att) < 0)
             return 1;
-        att->mode = ATT_RELAY;
-        evtimer_del(att->timer);
-        gw_attempt_arm(att, chat->cat->cfg->timeouts.idle_stream_ms);
     }
     if (att->cont) {
-        if (att->mode == ATT_RELAY && gw_cont_relay(att, ev->data, ev->data_len, done) < 0) {
+        if (att->mode == ATT_RELAY && gw_cont_relay(chat, ev->data, ev->data_len, done) < 0) {
             att->fail = FAIL_BAD_RESPONSE;
             snprintf(att->detail, sizeof att->detail, "cannot continue the stream");
             return 1;
@@ -134,7 +153,7 @@ static void on_head(struct gw_attempt *att)
     }
     att->mode = ATT_BUFFER;
     evtimer_del(att->timer);
-    gw_attempt_arm(att, chat->cat->cfg->timeouts.request_ms);
+    gw_att_pace_arm(att, chat->cat->cfg->timeouts.request_ms);
 }
 
 static size_t on_header(char *p, size_t size, size_t n, void *arg)
@@ -201,7 +220,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
          * idle, we are: only the deadline runs meanwhile. */
         att->paused = true;
         evtimer_del(att->timer);
-        gw_attempt_arm(att, INT32_MAX / 1000);
+        gw_att_pace_arm(att, INT32_MAX / 1000);
         return CURL_WRITEFUNC_PAUSE;
     }
     if (att->ad)
@@ -223,13 +242,13 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
          * silent for it, so its idle limit runs from the first event. */
         if (att->mode == ATT_RELAY || att->ct) {
             evtimer_del(att->timer);
-            gw_attempt_arm(att, chat->cat->cfg->timeouts.idle_stream_ms);
+            gw_att_pace_arm(att, chat->cat->cfg->timeouts.idle_stream_ms);
         }
     } else if (was_relaying) {
         if (http_req_stream_write(chat->req, p, len) < 0)
             return 0;
         evtimer_del(att->timer);
-        gw_attempt_arm(att, chat->cat->cfg->timeouts.idle_stream_ms);
+        gw_att_pace_arm(att, chat->cat->cfg->timeouts.idle_stream_ms);
     } else if (att->mode == ATT_RELAY) {
         /* Just committed: everything held so far goes out as it came. */
         size_t held = evbuffer_get_length(att->resp);
@@ -239,6 +258,15 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
         evbuffer_drain(att->resp, held);
     }
     return len;
+}
+
+/* Only the usage member is parsed: the answer itself goes out as it came. */
+static void take_usage(struct gw_attempt *att)
+{
+    size_t len = evbuffer_get_length(att->resp);
+    const char *text = (const char *)evbuffer_pullup(att->resp, -1);
+    if (text)
+        gw_usage_read(text, len, &att->prompt_tokens, &att->completion_tokens);
 }
 
 void gw_attempt_ended(struct gw_attempt *att, CURLcode rc, bool connected)
@@ -262,8 +290,11 @@ void gw_attempt_ended(struct gw_attempt *att, CURLcode rc, bool connected)
             att->fail = FAIL_STREAM_CUT;
             snprintf(att->detail, sizeof att->detail, "stream ended without [DONE]");
         }
-        if (att->fail == FAIL_NONE && att->mode == ATT_BUFFER)
+        if (att->fail == FAIL_NONE && att->mode == ATT_BUFFER) {
+            if (!att->ad)
+                take_usage(att);
             gw_repair_check_answer(att);
+        }
     }
     attempt_end(att);
 }
@@ -289,7 +320,7 @@ size_t gw_attempt_body(struct gw_attempt *att, const char *p, size_t len)
 static void attempt_end(struct gw_attempt *att)
 {
     evtimer_del(att->timer);
-    gw_chat_attempt_done(att->chat, att);
+    att->ops->ended(att);
 }
 
 static int build_body(struct gw_attempt *att)
@@ -318,30 +349,32 @@ static int build_body(struct gw_attempt *att)
     return att->body ? 0 : -1;
 }
 
-int gw_attempt_start(struct gw_chat *chat, size_t target, uint64_t trial_epoch)
+struct gw_attempt *gw_attempt_start(struct gw_chat *chat, size_t target,
+                                    const struct gw_attempt_spec *spec)
 {
     struct gw *gw = chat->gw;
     const struct cfg_target *tgt = &chat->chain->targets[target];
     struct gw_attempt *att = calloc(1, sizeof *att);
     if (!att)
-        return -1;
+        return NULL;
     att->chat = chat;
+    att->ops = spec->ops;
     att->tgt = tgt;
     att->prov = &chat->cat->providers[tgt->provider];
+    att->key = chat->cat->cfg->target_ids[tgt->id].key;
     att->start_us = bs_now_us();
-    att->trial_epoch = trial_epoch;
-    att->cont = chat->continuing;
+    att->trial_epoch = spec->trial_epoch;
+    att->cont = spec->cont;
     att->target_idx = target;
     /* Only an OpenAI client on an OpenAI-format target skips the adapter. */
     att->ad = att->prov->native && chat->api == GW_API_OPENAI ? NULL : att->prov->ad;
-    fmt_join(att->brk_key, sizeof att->brk_key, att->prov->cfg->name, "/", tgt->model, NULL);
-    att->model = gw_ovr_model(chat->cat->ovr, chat->chain->name, att->brk_key, tgt->model);
+    att->model = gw_ovr_model(chat->cat->ovr, chat->chain->name, att->key, tgt->model);
     att->resp = evbuffer_new();
     att->timer = evtimer_new(gw->base, on_timer, att);
     if (!att->resp || !att->timer || build_body(att) < 0 ||
         gw_repair_attempt_init(att) < 0) {
         gw_attempt_free(att);
-        return -1;
+        return NULL;
     }
     fmt_join(att->rid_header, sizeof att->rid_header, "X-Request-Id: ", chat->request_id, NULL);
     /* Prepended without copying the provider's list: curl only reads it. */
@@ -361,14 +394,11 @@ int gw_attempt_start(struct gw_chat *chat, size_t target, uint64_t trial_epoch)
     int forced = gw_fault_begin(att);
     if (forced < 0 || (!forced && gw_up_start(gw->up, &att->xfer) < 0)) {
         gw_attempt_free(att);
-        return -1;
+        return NULL;
     }
     att->running = !forced;
-    gw_attempt_arm(att, chat->cat->cfg->timeouts.first_token_ms);
-    chat->att = att;
-    chat->attempts++;
-    chat->cur_target = target;
-    return 0;
+    gw_att_pace_arm(att, chat->cat->cfg->timeouts.first_token_ms);
+    return att;
 }
 
 void gw_attempt_lose(struct gw_attempt *att)
@@ -385,7 +415,7 @@ void gw_attempt_resume(struct gw_attempt *att)
 {
     att->paused = false;
     evtimer_del(att->timer);
-    gw_attempt_arm(att, att->chat->cat->cfg->timeouts.idle_stream_ms);
+    gw_att_pace_arm(att, att->chat->cat->cfg->timeouts.idle_stream_ms);
     gw_up_resume(att->chat->gw->up, &att->xfer);
 }
 

@@ -11,7 +11,7 @@
  * without the client noticing.  Chunks before that are held, each
  * length-prefixed in att->resp.
  */
-#include "gw_chat.h"
+#include "gw_attempt.h"
 
 #include <event2/buffer.h>
 #include <stdint.h>
@@ -19,6 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw_chat.h"
+#include "gw_cont.h"
+#include "gw_out.h"
+#include "gw_repair.h"
 #include "log.h"
 
 static void fail_with(struct gw_attempt *att, enum fail_class c, const char *msg)
@@ -74,12 +78,10 @@ int gw_att_ad_build(struct gw_attempt *att)
     if (rc < 0) {
         /* Another format may express what this one cannot: the chain goes
          * on, and the reason is in the all-down answer if none can. */
-        gw_chat_append(chat->reasons, sizeof chat->reasons, "; ", "%s%s/%s: %s%s", p->name,
-                       att->tgt->model, "cannot translate the request: ", err.message);
-        log_info("request %s: %s/%s cannot take the request: %s", chat->request_id, p->name,
-                 att->tgt->model, err.message);
+        gw_trace_reason_detail(&chat->trace, att->key, "cannot translate the request: ", err.message);
+        log_info("request %s: %s cannot take the request: %s", chat->request_id, att->key, err.message);
         if (err.fail == FAIL_CLIENT)
-            snprintf(chat->untranslatable, sizeof chat->untranslatable, "%s", err.message);
+            gw_trace_untranslatable(&chat->trace, err.message);
         return -1;
     }
     rc = headers_from(att, req.headers);
@@ -127,19 +129,19 @@ static void client_view(const struct gw_chat *chat, const char *chunk, size_t *l
         *len = 0;
 }
 
-static void take_usage(struct gw_chat *chat, const json_t *u)
+static void take_usage(struct gw_attempt *att, const json_t *u)
 {
     if (!json_is_object(u))
         return;
-    chat->prompt_tokens = (uint32_t)json_integer_value(json_object_get(u, "prompt_tokens"));
-    chat->completion_tokens = (uint32_t)json_integer_value(json_object_get(u, "completion_tokens"));
+    att->prompt_tokens = (uint32_t)json_integer_value(json_object_get(u, "prompt_tokens"));
+    att->completion_tokens = (uint32_t)json_integer_value(json_object_get(u, "completion_tokens"));
 }
 
 /* One chunk to where this attempt's output goes. */
 static int out(struct gw_attempt *att, const char *chunk, size_t len)
 {
     if (att->cont)
-        return gw_cont_relay(att, chunk, len, false);
+        return gw_cont_relay(att->chat, chunk, len, false);
     if (gw_out_chunk(att->chat, chunk, len) < 0)
         return -1;
     gw_cont_observe(att->chat, chunk, len);
@@ -157,12 +159,8 @@ static int hold(struct gw_attempt *att, const char *chunk, size_t len)
 /* The stream proved good: the client gets it from here, held chunks first. */
 static int commit(struct gw_attempt *att)
 {
-    struct gw_chat *chat = att->chat;
-    if (!att->cont && gw_chat_commit_stream(chat, att) < 0)
+    if (gw_att_pace_commit(att) < 0)
         return -1;
-    att->mode = ATT_RELAY;
-    evtimer_del(att->timer);
-    gw_attempt_arm(att, chat->cat->cfg->timeouts.idle_stream_ms);
     struct evbuffer *held = att->resp;
     while (evbuffer_get_length(held) >= sizeof(uint32_t)) {
         uint32_t n;
@@ -205,13 +203,13 @@ static int on_emit(void *arg, const char *chunk, size_t len, bool done, const st
         /* A stream that ended without content is still a complete answer. */
         if (att->mode == ATT_PRECOMMIT && commit(att) < 0)
             return broken(att);
-        if ((att->cont ? gw_cont_relay(att, NULL, 0, true) : gw_out_done(chat)) < 0)
+        if ((att->cont ? gw_cont_relay(chat, NULL, 0, true) : gw_out_done(chat)) < 0)
             return broken(att);
         return 0;
     }
     if (memmem(chunk, len, "\"usage\":{", 9)) {
         json_t *j = json_loadb(chunk, len, 0, NULL);
-        take_usage(chat, json_object_get(j, "usage"));
+        take_usage(att, json_object_get(j, "usage"));
         json_decref(j);
     }
     size_t full = len;
@@ -257,7 +255,7 @@ size_t gw_att_ad_feed(struct gw_attempt *att, const char *p, size_t len)
     /* A checked stream may hold chunks back: the upstream is not silent. */
     if ((att->mode == ATT_RELAY || att->ct) && !att->saw_done) {
         evtimer_del(att->timer);
-        gw_attempt_arm(att, chat->cat->cfg->timeouts.idle_stream_ms);
+        gw_att_pace_arm(att, chat->cat->cfg->timeouts.idle_stream_ms);
     }
     return len;
 }
@@ -278,6 +276,8 @@ void gw_att_ad_done(struct gw_attempt *att)
         att->answer = att->ad->parse_response(body ? body : "", len, answer_model(att), &err);
         if (!att->answer)
             fail_with(att, err.fail == FAIL_NONE ? FAIL_BAD_RESPONSE : err.fail, err.message);
+        else
+            take_usage(att, json_object_get(att->answer, "usage"));
         return;
     }
     if (!att->saw_done)

@@ -1,9 +1,8 @@
 /*
  * gw_chat: POST /v1/chat/completions, the request's life.  Parses and
- * bounds the request once, resolves the model to its chain, starts the first
- * attempt (gw_failover.c decides what follows each one, gw_answer.c answers),
- * and ends with one access-log line; telemetry records every attempt and
- * every switch.
+ * bounds the request once, resolves the model to its chain and hands it to
+ * the engine (gw_engine.c: attempts, decisions, answers), which ends it
+ * with gw_chat_finish(): one access-log line, then everything is freed.
  */
 #include "gw_chat.h"
 
@@ -15,33 +14,26 @@
 
 #include "bs_time.h"
 #include "fmt.h"
+#include "ad_inbound.h"
 #include "gw_access.h"
-#include "gw_breaker.h"
-#include "gw_classify.h"
+#include "gw_attempt.h"
 #include "gw_reqscan.h"
 #include "log.h"
-#include "tel.h"
 
 
 static void chat_free(struct gw_chat *chat)
 {
-    if (chat->wait_ev)
-        event_free(chat->wait_ev);
-    if (chat->hedge_ev)
-        event_free(chat->hedge_ev);
-    gw_attempt_free(chat->hedge);
-    gw_attempt_free(chat->loser);
-    gw_attempt_free(chat->att);
+    gw_engine_free(chat);
+    gw_hedge_free(&chat->hedge);
     gw_repair_free(chat);
     json_decref(chat->body);
-    ad_in_stream_free(chat->in_stream);
-    gw_cont_free(chat);
-    free(chat->order);
+    gw_out_free(&chat->out);
+    gw_cont_free(&chat->cont);
     gw_catalog_unref(chat->cat);
     free(chat);
 }
 
-void gw_chat_finish(struct gw_chat *chat, const char *error)
+void gw_chat_finish(struct gw_chat *chat, const struct gw_attempt *att, const char *error)
 {
     struct gw *gw = chat->gw;
     uint64_t now = bs_now_us();
@@ -51,16 +43,16 @@ void gw_chat_finish(struct gw_chat *chat, const char *error)
         .method = "POST",
         .path = chat->api == GW_API_ANTHROPIC ? "/v1/messages" : "/v1/chat/completions",
         .model = chat->chain ? chat->chain->name : NULL,
-        .provider = chat->served_provider,
-        .upstream_model = chat->served_model,
-        .status = chat->req ? chat->status : 499,
-        .attempts = chat->attempts,
+        .provider = chat->out.served_provider,
+        .upstream_model = chat->out.served_model,
+        .status = chat->req ? chat->out.status : 499,
+        .attempts = chat->route.attempts,
         .latency_us = now - chat->start_us,
-        .ttfb_us = chat->first_out_us ? chat->first_out_us - chat->start_us : 0,
-        .prompt_tokens = chat->prompt_tokens,
-        .completion_tokens = chat->completion_tokens,
+        .ttfb_us = chat->out.first_out_us ? chat->out.first_out_us - chat->start_us : 0,
+        .prompt_tokens = att ? att->prompt_tokens : 0,
+        .completion_tokens = att ? att->completion_tokens : 0,
         .stream = chat->stream,
-        .failover = chat->failover[0] ? chat->failover : NULL,
+        .failover = chat->trace.failover[0] ? chat->trace.failover : NULL,
         .error = error,
         .worker = gw->slot,
     };
@@ -69,89 +61,16 @@ void gw_chat_finish(struct gw_chat *chat, const char *error)
     chat_free(chat);
 }
 
-void gw_chat_report(struct gw_chat *chat, struct gw_attempt *att)
-{
-    struct tel_attempt t;
-    memset(&t, 0, sizeof t);
-    t.hdr.kind = TEL_ATTEMPT;
-    uint64_t now = bs_now_us();
-    t.wall_ms = bs_wall_ms();
-    t.status = (int32_t)att->status;
-    t.fail = (uint16_t)att->fail;
-    t.attempt_no = (uint16_t)chat->attempts;
-    t.trial = att->trial_epoch != 0;
-    t.trial_epoch = att->trial_epoch;
-    t.latency_ms = (uint32_t)((now - att->start_us) / 1000);
-    t.ttfb_ms = att->head_us ? (uint32_t)((att->head_us - att->start_us) / 1000) : 0;
-    if (att->fail == FAIL_NONE) {
-        t.prompt_tokens = chat->prompt_tokens;
-        t.completion_tokens = chat->completion_tokens;
-    }
-    tel_copy(t.provider, sizeof t.provider, att->prov->cfg->name);
-    tel_copy(t.model, sizeof t.model, att->tgt->model);
-    tel_copy(t.chain, sizeof t.chain, chat->chain->name);
-    tel_copy(t.request_id, sizeof t.request_id, chat->request_id);
-    gw_tel_attempt(chat->gw, &t);
-}
-
-/* One failover event for the controller's history: the request moved from
- * `from` to the target now running.  Held for the worker's next telemetry
- * flush (gw_tel_batch.c), so a skipped target costs no system call. */
-void gw_chat_event(struct gw_chat *chat, const char *from, int reason, uint64_t added_us)
-{
-    struct tel_failover f;
-    memset(&f, 0, sizeof f);
-    f.hdr.kind = TEL_FAILOVER;
-    f.wall_ms = bs_wall_ms();
-    f.added_ms = (uint32_t)(added_us / 1000);
-    f.fail = (uint16_t)reason;
-    tel_copy(f.chain, sizeof f.chain, chat->chain->name);
-    tel_copy(f.from, sizeof f.from, from);
-    tel_copy(f.to, sizeof f.to, chat->att ? chat->att->brk_key : "");
-    tel_copy(f.request_id, sizeof f.request_id, chat->request_id);
-    gw_tel_event(chat->gw, &f);
-}
-
-/* Appends one formatted item, with sep before it unless it is the first. */
-void gw_chat_append(char *buf, size_t cap, const char *sep, const char *fmt, const char *a,
-                   const char *b, const char *c, const char *d)
-{
-    size_t len = strlen(buf);
-    if (len < cap)
-        snprintf(buf + len, cap - len, fmt, len ? sep : "", a, b, c, d);
-}
-
-static void drop_attempt(struct gw_chat *chat, struct gw_attempt **slot, enum fail_class why)
-{
-    if (!*slot)
-        return;
-    gw_attempt_cancel(*slot, why);
-    gw_chat_report(chat, *slot);
-    gw_attempt_free(*slot);
-    *slot = NULL;
-}
-
 static void chat_on_close(void *arg)
 {
     struct gw_chat *chat = arg;
     chat->req = NULL;
-    drop_attempt(chat, &chat->hedge, FAIL_CANCELLED);
-    drop_attempt(chat, &chat->loser, FAIL_HEDGED);
-    if (chat->att) {
-        /* The client is gone: stop the upstream now, it bills per token. */
-        gw_attempt_cancel(chat->att, FAIL_CANCELLED);
-        gw_chat_attempt_done(chat, chat->att);
-    } else {
-        gw_chat_finish(chat, fail_class_name(FAIL_CANCELLED));
-    }
+    gw_engine_client_gone(chat);
 }
 
 static void chat_on_drain(void *arg)
 {
-    struct gw_chat *chat = arg;
-    struct gw_attempt *att = chat->att;
-    if (att && att->paused && att->running)
-        gw_attempt_resume(att);
+    gw_engine_client_drained(arg);
 }
 
 static void set_request_id(struct gw_chat *chat, const char *given)
@@ -173,21 +92,6 @@ static void set_request_id(struct gw_chat *chat, const char *given)
     p += fmt_hex(p, gw->req_salt, 8);
     p += fmt_hex(p, x, 16);
     *p = '\0';
-}
-
-json_t *gw_chat_body(struct gw_chat *chat)
-{
-    if (chat->body || !chat->req)
-        return chat->body;
-    size_t len;
-    const char *raw = http_req_body(chat->req, &len);
-    json_error_t jerr;
-    /* Checked by gw_reqscan already; a failure here is memory, or a number
-     * jansson cannot hold (see gw_reqscan.h). */
-    chat->body = json_loadb(raw ? raw : "", len, 0, &jerr);
-    if (!chat->body)
-        log_warn("request %s: cannot build the body document: %s", chat->request_id, jerr.text);
-    return chat->body;
 }
 
 /* An OpenAI client's fields, read from the scan: no document is built. */
@@ -336,19 +240,8 @@ void gw_chat_handle(struct gw *gw, struct http_req *req, enum gw_api api)
     const char *code;
     int status = parse_request(chat, req, msg, sizeof msg, &code);
     if (status) {
-        gw_chat_reply_error(chat, status, code, msg);
-        gw_chat_finish(chat, code);
+        gw_engine_reject(chat, status, code, msg);
         return;
     }
-    if (gw_chat_order(chat) < 0 || gw_repair_init(chat) < 0) {
-        gw_chat_reply_error(chat, 503, "out_of_memory", "the gateway is out of memory");
-        gw_chat_finish(chat, "internal");
-        return;
-    }
-    if (!gw_chat_try_next(chat)) {
-        gw_answer_all_failed(chat);
-        gw_chat_finish(chat, "no_target");
-        return;
-    }
-    gw_hedge_arm(chat);
+    gw_engine_start(chat);
 }

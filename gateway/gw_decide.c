@@ -93,10 +93,39 @@ static struct gw_decision on_failure(const struct gw_decide_in *in)
     return give_up(GW_FINAL_ALL_FAILED);
 }
 
+static struct gw_decision on_start(const struct gw_decide_in *in)
+{
+    if (in->client_gone)
+        return give_up(GW_FINAL_CANCELLED);
+    if (!in->deadline_passed && !blocked(in, GW_STEP_FAILOVER))
+        return step(GW_STEP_FAILOVER);
+    return give_up(GW_FINAL_ALL_FAILED);
+}
+
+/* The back-off is over: the retry goes now, unless it cannot (the target's
+ * breaker opened meanwhile, the operator drained it): then the failure
+ * that led to it decides, with no answer left to return as is. */
+static struct gw_decision on_retry_due(const struct gw_decide_in *in)
+{
+    if (in->client_gone)
+        return give_up(GW_FINAL_CANCELLED);
+    if (!in->deadline_passed && !blocked(in, GW_STEP_RETRY))
+        return step(GW_STEP_RETRY);
+    struct gw_decide_in after = *in;
+    after.status = 0;
+    after.committed = false;
+    after.blocked |= GW_BLOCKED(GW_STEP_RETRY);
+    return on_failure(&after);
+}
+
 struct gw_decision gw_decide(const struct gw_decide_in *in)
 {
     if (in->event == GW_EV_HEDGE_TIMER)
         return on_hedge_timer(in);
+    if (in->event == GW_EV_START)
+        return on_start(in);
+    if (in->event == GW_EV_RETRY_DUE)
+        return on_retry_due(in);
     if (in->lost)
         return step(GW_STEP_WAIT);
     /* One racer failed: the other goes on alone, and decides. */

@@ -26,12 +26,14 @@
 enum gw_event {
     GW_EV_ATTEMPT_END = 0,  /* an attempt ended, well or not */
     GW_EV_HEDGE_TIMER,      /* the first attempt is slow to produce its first token */
+    GW_EV_START,            /* the request is ready for its first target */
+    GW_EV_RETRY_DUE,        /* a retry's back-off is over (fail/action: the failure before it) */
 };
 
 enum gw_step {
     GW_STEP_ANSWER = 0,       /* the attempt's answer goes to the client */
-    GW_STEP_RETRY,            /* the same target again after delay_ms */
-    GW_STEP_FAILOVER,         /* the next admitted target */
+    GW_STEP_RETRY,            /* the same target again after delay_ms (at once on RETRY_DUE) */
+    GW_STEP_FAILOVER,         /* the next admitted target (the first, on START) */
     GW_STEP_CONTINUE,         /* the next admitted target continues the started stream */
     GW_STEP_REPAIR,           /* the same target at once, with the corrective request */
     GW_STEP_REPAIR_FAILOVER,  /* the next admitted target, with the client's own request */

@@ -7,6 +7,7 @@
 
 #include "ad.h"
 #include "bs_time.h"
+#include "gw_attempt.h"
 #include "gw_chat.h"
 #include "gw_ovr.h"
 #include "log.h"
@@ -244,7 +245,7 @@ int gw_fault_begin(struct gw_attempt *att)
     if (!o || o->nfaults == 0)
         return 0;
     struct gw_fault_query q = {
-        .provider = att->prov->cfg->name, .target_key = att->brk_key, .chain = chat->chain->name,
+        .provider = att->prov->cfg->name, .target_key = att->key, .chain = chat->chain->name,
         .key_fpr = att->prov->key_fpr, .stream = chat->stream,
         .tools = tools_matter(o) && offers_tools(gw_chat_body(chat)), .now_ms = bs_wall_ms(),
     };
@@ -268,7 +269,7 @@ int gw_fault_begin(struct gw_attempt *att)
     if (att->ad && run->spec.mode != OVR_LATENCY)
         att->ad = &ad_openai_ops;
     log_info("request %s: forced failure %s (%s) on %s", chat->request_id, rule->id,
-             ovr_mode_name(rule->spec.mode), att->brk_key);
+             ovr_mode_name(rule->spec.mode), att->key);
     switch (run->spec.mode) {
     case OVR_HANG:
         break;   /* the attempt's first-token timer ends it, as for a silent upstream */

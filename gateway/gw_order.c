@@ -2,8 +2,9 @@
  * gw_order: the order in which one request tries its chain's targets.
  * The primary group (the first target's group) is ordered by the chain's
  * strategy; the approved cross-model fallbacks follow in the order written.
- * Targets behind open breakers are not removed here: try_next() skips them
- * at the moment it reaches them, with the state of that moment.
+ * Targets behind open breakers are not removed here: the engine's admission
+ * (gw_admit.c) skips them when it reaches them, with the state of that
+ * moment.
  */
 #include "gw_chat.h"
 
@@ -48,10 +49,8 @@ static void order_weighted(struct gw *gw, const struct cfg_model *m, size_t *idx
 static double score(struct gw_chat *chat, size_t target)
 {
     const struct cfg_target *t = &chat->chain->targets[target];
-    char key[TEL_TARGET_MAX];
     double lat, err;
-    snprintf(key, sizeof key, "%s/%s", chat->cat->providers[t->provider].cfg->name, t->model);
-    gw_brk_stats(chat->gw, key, &lat, &err);
+    gw_brk_stats(chat->gw, chat->cat->cfg->target_ids[t->id].key, &lat, &err);
     if (chat->chain->strategy == CFG_STRAT_LEAST_LATENCY)
         return lat;
     return lat + 1000.0 * err;
@@ -74,27 +73,27 @@ static void order_by_score(struct gw_chat *chat, size_t *idx, size_t n)
         }
 }
 
-int gw_chat_order(struct gw_chat *chat)
+size_t *gw_order(struct gw_chat *chat, size_t *norder)
 {
     const struct cfg_model *m = chat->chain;
-    chat->order = malloc(m->ntargets * sizeof *chat->order);
-    if (!chat->order)
-        return -1;
+    size_t *order = malloc(m->ntargets * sizeof *order);
+    if (!order)
+        return NULL;
     const char *primary = m->targets[0].group;
     size_t n = 0;
     for (size_t i = 0; i < m->ntargets; i++)
         if (same_group(primary, m->targets[i].group))
-            chat->order[n++] = i;
+            order[n++] = i;
     size_t tier = n;
     for (size_t i = 0; i < m->ntargets; i++)
         if (!same_group(primary, m->targets[i].group) && m->targets[i].approved)
-            chat->order[n++] = i;
-    chat->norder = n;
+            order[n++] = i;
+    *norder = n;
     if (tier > 1) {
         if (m->strategy == CFG_STRAT_WEIGHTED)
-            order_weighted(chat->gw, m, chat->order, tier);
+            order_weighted(chat->gw, m, order, tier);
         else if (m->strategy != CFG_STRAT_PRIORITY)
-            order_by_score(chat, chat->order, tier);
+            order_by_score(chat, order, tier);
     }
-    return 0;
+    return order;
 }

@@ -3,16 +3,31 @@
  * answer is OpenAI's (chunks, a chat.completion, an error body); an OpenAI
  * client gets it as it is, an Anthropic client (POST /v1/messages) gets it
  * through the inbound translation (ad_inbound.h), so both share every
- * chain, adapter and failover.
+ * chain, adapter and failover.  Every head goes out here, which records
+ * the status and the time the client got it.
  */
-#include "gw_chat.h"
+#include "gw_out.h"
 
 #include <event2/buffer.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ad_inbound.h"
 #include "bs_time.h"
+#include "gw_chat.h"
+
+static void head_sent(struct gw_chat *chat, int status)
+{
+    chat->out.status = status;
+    chat->out.first_out_us = bs_now_us();
+}
+
+void gw_out_served(struct gw_chat *chat, const char *provider, const char *model)
+{
+    chat->out.served_provider = provider;
+    chat->out.served_model = model;
+}
 
 /* One event, one write (each write is an HTTP chunk of its own). */
 static int write_data(struct gw_chat *chat, const char *data, size_t len)
@@ -35,26 +50,53 @@ static int write_sse(void *arg, const char *sse, size_t len)
     return chat->req && http_req_stream_write(chat->req, sse, len) == 0 ? 0 : -1;
 }
 
-int gw_out_stream_begin(struct gw_chat *chat)
+int gw_out_stream_begin(struct gw_chat *chat, int status)
 {
-    if (chat->api != GW_API_ANTHROPIC || chat->in_stream)
-        return 0;
-    chat->in_stream = ad_in_stream_new(chat->chain->name, write_sse, chat);
-    return chat->in_stream ? 0 : -1;
+    if (!chat->req)
+        return -1;
+    head_sent(chat, status);
+    chat->out.committed = true;
+    if (chat->api == GW_API_ANTHROPIC && !chat->out.in_stream &&
+        !(chat->out.in_stream = ad_in_stream_new(chat->chain->name, write_sse, chat)))
+        return -1;
+    return http_req_stream_start(chat->req, status, "text/event-stream");
+}
+
+void gw_out_stream_end(struct gw_chat *chat)
+{
+    http_req_stream_end(chat->req);
+}
+
+void gw_out_reply_error(struct gw_chat *chat, int status, const char *code, const char *message)
+{
+    head_sent(chat, status);
+    http_req_reply_error(chat->req, status, code, message);
+}
+
+void gw_out_reply_buffer(struct gw_chat *chat, int status, const char *content_type, struct evbuffer *body)
+{
+    head_sent(chat, status);
+    http_req_reply_buffer(chat->req, status, content_type, body);
+}
+
+void gw_out_free(struct gw_out_state *out)
+{
+    ad_in_stream_free(out->in_stream);
+    out->in_stream = NULL;
 }
 
 int gw_out_chunk(struct gw_chat *chat, const char *chunk, size_t len)
 {
     if (chat->api == GW_API_OPENAI)
         return write_data(chat, chunk, len);
-    return chat->in_stream && ad_in_stream_emit(chat->in_stream, chunk, len, false, NULL) == 0 ? 0 : -1;
+    return chat->out.in_stream && ad_in_stream_emit(chat->out.in_stream, chunk, len, false, NULL) == 0 ? 0 : -1;
 }
 
 int gw_out_done(struct gw_chat *chat)
 {
     if (chat->api == GW_API_OPENAI)
         return write_data(chat, "[DONE]", 6);
-    return chat->in_stream && ad_in_stream_emit(chat->in_stream, NULL, 0, true, NULL) == 0 ? 0 : -1;
+    return chat->out.in_stream && ad_in_stream_emit(chat->out.in_stream, NULL, 0, true, NULL) == 0 ? 0 : -1;
 }
 
 void gw_out_error(struct gw_chat *chat, enum fail_class c, const char *message, const json_t *error)
@@ -70,10 +112,10 @@ void gw_out_error_as(struct gw_chat *chat, enum fail_class c, const char *type, 
         struct ad_error err = { .fail = c };
         snprintf(err.message, sizeof err.message, "%s", message);
         char *body = error ? json_dumps(error, JSON_COMPACT) : NULL;
-        if (chat->in_stream && !ad_in_stream_ended(chat->in_stream))
-            ad_in_stream_emit(chat->in_stream, body, body ? strlen(body) : 0, false, &err);
+        if (chat->out.in_stream && !ad_in_stream_ended(chat->out.in_stream))
+            ad_in_stream_emit(chat->out.in_stream, body, body ? strlen(body) : 0, false, &err);
         free(body);
-        rc = chat->in_stream && ad_in_stream_ended(chat->in_stream) ? 0 : -1;
+        rc = chat->out.in_stream && ad_in_stream_ended(chat->out.in_stream) ? 0 : -1;
     } else {
         json_t *ev = json_pack("{s:{s:s, s:s, s:s}}", "error", "message", message, "type", type,
                                "code", code);
@@ -92,13 +134,12 @@ static void reply_json(struct gw_chat *chat, int status, json_t *doc)
 {
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
-    chat->first_out_us = bs_now_us();
     if (!text) {
-        chat->status = 502;
+        head_sent(chat, 502);
         http_req_reply_error(chat->req, 502, "bad_response", "the upstream answer cannot be translated");
         return;
     }
-    chat->status = status;
+    head_sent(chat, status);
     http_req_reply(chat->req, status, "application/json", text, strlen(text));
     free(text);
 }

@@ -13,10 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bs_time.h"
-#include "gw_breaker.h"
+#include "fmt.h"
+#include "gw_answer.h"
+#include "gw_attempt.h"
 #include "gw_contract_stream.h"
 #include "log.h"
+#include "tel.h"
 
 int gw_repair_init(struct gw_chat *chat)
 {
@@ -59,30 +61,46 @@ static void one_line(char *s)
             *s = ' ';
 }
 
-/* Starts the corrective retry of att's target; false when it cannot. */
-static bool retry_same(struct gw_chat *chat, struct gw_attempt *att)
+void gw_repair_broke(struct gw_chat *chat, const struct gw_attempt *att)
 {
-    const struct cfg_repair *cfg = &chat->chain->repair;
     struct gw_repair *rp = &chat->rp;
-    if (rp->same >= cfg->retry_same || chat->deadline_hit || bs_now_us() >= chat->deadline_us)
-        return false;
-    uint64_t epoch;
-    if (gw_brk_admit(chat->gw, att->brk_key, &epoch) == GW_DENY)
-        return false;
-    rp->corrective = true;
-    rp->target = att->target_idx;
-    if (gw_attempt_start(chat, att->target_idx, epoch) < 0) {
-        rp->corrective = false;
-        log_err("request %s: cannot start a corrective retry", chat->request_id);
-        return false;
-    }
-    rp->same++;
-    return true;
+    const char *problem = ct_problem_name(rp->v.problem);
+    gw_trace_append(rp->problems, sizeof rp->problems, "; ", att->key, ": ", rp->v.message);
+    char what[64];
+    fmt_join(what, sizeof what, "invalid_response (", problem, ")", NULL);
+    gw_trace_reason_detail(&chat->trace, att->key, what, "");
+    log_info("request %s: %s broke the contract: %s", chat->request_id, att->key, rp->v.message);
 }
 
-/* Every attempt broke the contract: the chain's on_exhausted says how the
- * client learns it. */
-static void answer_exhausted(struct gw_chat *chat, struct gw_attempt *att)
+void gw_repair_arm(struct gw_chat *chat, size_t target)
+{
+    chat->rp.corrective = true;
+    chat->rp.target = target;
+}
+
+void gw_repair_started(struct gw_chat *chat, bool started)
+{
+    if (started)
+        chat->rp.same++;
+    else
+        chat->rp.corrective = false;
+}
+
+void gw_repair_note(struct gw_chat *chat, const char *from, const char *how)
+{
+    struct gw_repair *rp = &chat->rp;
+    char item[TEL_TARGET_MAX + 64];
+    fmt_join(item, sizeof item, ct_problem_name(rp->v.problem), "@", from, "->", how, NULL);
+    gw_trace_append(rp->notes, sizeof rp->notes, ",", item, NULL, NULL);
+}
+
+void gw_repair_reset(struct gw_chat *chat)
+{
+    chat->rp.corrective = false;
+    chat->rp.same = 0;
+}
+
+void gw_repair_answer_exhausted(struct gw_chat *chat, const struct gw_attempt *att)
 {
     struct gw_repair *rp = &chat->rp;
     if (chat->chain->repair.on_exhausted == CFG_EXH_RETURN_LAST) {
@@ -99,47 +117,12 @@ static void answer_exhausted(struct gw_chat *chat, struct gw_attempt *att)
     char msg[1024];
     snprintf(msg, sizeof msg, "every answer for model %s broke the request's contract: %s", chat->chain->name,
              rp->problems);
-    gw_chat_reply_typed_error(chat, 502, "invalid_response", ct_problem_name(rp->v.problem), msg);
+    gw_answer_typed_error(chat, 502, "invalid_response", ct_problem_name(rp->v.problem), msg);
 }
 
-void gw_repair_after(struct gw_chat *chat, struct gw_attempt *att)
+void gw_repair_answer_broken_stream(struct gw_chat *chat)
 {
-    struct gw_repair *rp = &chat->rp;
-    const char *problem = ct_problem_name(rp->v.problem);
-    gw_chat_append(rp->problems, sizeof rp->problems, "; ", "%s%s: %s%s%s", att->brk_key, rp->v.message,
-                   "", "");
-    gw_chat_append(chat->reasons, sizeof chat->reasons, "; ", "%s%s: invalid_response (%s)%s%s",
-                   att->brk_key, problem, "", "");
-    log_info("request %s: %s broke the contract: %s", chat->request_id, att->brk_key, rp->v.message);
-    if (chat->committed) {
-        /* Text already reached the client: a retry would repeat it.  The
-         * stream ends with an explicit error instead (docs/design.md). */
-        gw_out_error_as(chat, FAIL_INVALID_RESPONSE, "invalid_response", problem, rp->v.message, NULL);
-        gw_attempt_free(att);
-        gw_chat_finish(chat, fail_class_name(FAIL_INVALID_RESPONSE));
-        return;
-    }
-    char from[TEL_TARGET_MAX];
-    snprintf(from, sizeof from, "%s", att->brk_key);
-    uint64_t cost = bs_now_us() - chat->target_start_us;
-    if (retry_same(chat, att)) {
-        gw_chat_append(rp->notes, sizeof rp->notes, ",", "%s%s@%s->%s%s", problem, from, "retry", "");
-        gw_chat_event(chat, from, FAIL_INVALID_RESPONSE, cost);
-        gw_attempt_free(att);
-        return;
-    }
-    rp->corrective = false;
-    rp->same = 0;
-    chat->target_retries = 0;
-    if (gw_chat_try_next(chat)) {
-        gw_chat_append(rp->notes, sizeof rp->notes, ",", "%s%s@%s->%s%s", problem, from, "failover", "");
-        gw_chat_append(chat->failover, sizeof chat->failover, ",", "%s%s=%s%s%s", from,
-                       fail_class_name(FAIL_INVALID_RESPONSE), "", "");
-        gw_chat_event(chat, from, FAIL_INVALID_RESPONSE, cost);
-        gw_attempt_free(att);
-        return;
-    }
-    answer_exhausted(chat, att);
-    gw_attempt_free(att);
-    gw_chat_finish(chat, fail_class_name(FAIL_INVALID_RESPONSE));
+    const struct gw_repair *rp = &chat->rp;
+    gw_out_error_as(chat, FAIL_INVALID_RESPONSE, "invalid_response", ct_problem_name(rp->v.problem),
+                    rp->v.message, NULL);
 }

@@ -53,8 +53,23 @@ json_t *gw_repair_body(struct gw_chat *chat);
  * (a new reference; NULL without memory). */
 json_t *gw_repair_request(struct gw_chat *chat, size_t target);
 /* return_last for a stream: the broken attempt's held events, as a stream. */
-void gw_repair_answer_held(struct gw_chat *chat, struct gw_attempt *att);
-/* An attempt ended FAIL_INVALID_RESPONSE: retry, fail over or answer.  Takes att. */
-void gw_repair_after(struct gw_chat *chat, struct gw_attempt *att);
+void gw_repair_answer_held(struct gw_chat *chat, const struct gw_attempt *att);
+
+/* The engine's side (gw_engine.c decides, gw_decide.h): */
+/* att ended FAIL_INVALID_RESPONSE: its problem goes into the notes. */
+void gw_repair_broke(struct gw_chat *chat, const struct gw_attempt *att);
+/* The next attempt on target carries the corrective request ... */
+void gw_repair_arm(struct gw_chat *chat, size_t target);
+/* ... and it started (a corrective retry spent) or did not. */
+void gw_repair_started(struct gw_chat *chat, bool started);
+/* x-backstop-repair: "problem@from->how". */
+void gw_repair_note(struct gw_chat *chat, const char *from, const char *how);
+/* Moving to another target: it gets the client's own request. */
+void gw_repair_reset(struct gw_chat *chat);
+/* Every attempt broke the contract: the chain's on_exhausted answer. */
+void gw_repair_answer_exhausted(struct gw_chat *chat, const struct gw_attempt *att);
+/* The contract broke after text reached the client: the stream ends with
+ * an explicit invalid_response error (a retry would repeat the text). */
+void gw_repair_answer_broken_stream(struct gw_chat *chat);
 
 #endif

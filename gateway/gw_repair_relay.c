@@ -5,14 +5,19 @@
  * released, through gw_out in the client's API (a stream without a
  * contract keeps the relays of gw_attempt.c and gw_attempt_ad.c).
  */
-#include "gw_chat.h"
+#include "gw_attempt.h"
 
 #include <event2/buffer.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "gw_answer.h"
+#include "gw_chat.h"
+#include "gw_cont.h"
 #include "gw_contract_stream.h"
+#include "gw_out.h"
+#include "gw_repair.h"
 
 int gw_repair_attempt_init(struct gw_attempt *att)
 {
@@ -89,13 +94,8 @@ int gw_repair_relay(struct gw_attempt *att, const char *data, size_t len)
     } else if (rc > 0) {
         broke(att, &v, gw_ct_stream_turn(att->ct));
     } else if (evbuffer_get_length(out) > 0) {
-        if (att->mode == ATT_PRECOMMIT) {
-            if (gw_chat_commit_stream(chat, att) < 0)
-                rc = 1;
-            att->mode = ATT_RELAY;
-            evtimer_del(att->timer);
-            gw_attempt_arm(att, chat->cat->cfg->timeouts.idle_stream_ms);
-        }
+        if (att->mode == ATT_PRECOMMIT && gw_att_pace_commit(att) < 0)
+            rc = 1;
         if (rc == 0 && write_records(chat, out) < 0)
             rc = 1;
     }
@@ -103,17 +103,17 @@ int gw_repair_relay(struct gw_attempt *att, const char *data, size_t len)
     return rc != 0;
 }
 
-void gw_repair_answer_held(struct gw_chat *chat, struct gw_attempt *att)
+void gw_repair_answer_held(struct gw_chat *chat, const struct gw_attempt *att)
 {
     struct evbuffer *held = gw_ct_stream_take_held(att->ct);
-    if (!held || gw_chat_commit_stream(chat, att) < 0) {
-        gw_chat_reply_error(chat, 502, "invalid_response", att->detail);
+    if (!held || gw_answer_stream_head(chat, att) < 0) {
+        gw_answer_error(chat, 502, "invalid_response", att->detail);
     } else {
         write_records(chat, held);
         /* The broken stream was cut where the break was seen. */
         if (!att->saw_done)
             gw_out_done(chat);
-        http_req_stream_end(chat->req);
+        gw_out_stream_end(chat);
     }
     if (held)
         evbuffer_free(held);

@@ -1,12 +1,10 @@
 /*
- * gw_retry: when and how long to wait before trying the same target again.
- * Exponential back-off with full jitter (a random wait between 0 and the
- * exponential cap, so retries of many clients do not synchronise), unless
- * the upstream said how long with Retry-After / retry-after-ms; a wait that
- * is over the chain's cap or does not fit in the request's deadline is not
- * taken: the caller fails over instead of sleeping.
+ * gw_retry: what an upstream said about retrying (Retry-After as delta
+ * seconds or an HTTP date, retry-after-ms), and the worker's PRNG for
+ * back-off jitter and weighted choices.  Whether and how long to wait is
+ * decided by gw_decide.c.
  */
-#include "gw_chat.h"
+#include "gw.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -42,25 +40,4 @@ uint64_t gw_random(struct gw *gw)
     x ^= x << 17;
     gw->rng = x;
     return x;
-}
-
-long gw_retry_delay(struct gw *gw, const struct gw_chat *chat, const struct gw_attempt *att)
-{
-    const struct cfg_retry *r = &chat->chain->retry;
-    if (chat->target_retries >= r->max_retries)
-        return -1;
-    long wait = gw_retry_after_ms(att->retry_after, att->retry_after_ms);
-    if (wait > r->retry_after_cap_ms)
-        return -1;
-    if (wait < 0) {
-        long cap = r->base_ms;
-        for (int i = 0; i < chat->target_retries && cap < r->max_ms; i++)
-            cap *= 2;
-        if (cap > r->max_ms)
-            cap = r->max_ms;
-        wait = (long)(gw_random(gw) % (uint64_t)(cap + 1));
-    }
-    if (bs_now_us() + (uint64_t)wait * 1000 >= chat->deadline_us)
-        return -1;
-    return wait;
 }

@@ -64,3 +64,11 @@ void gw_tel_status(struct gw *gw)
     s.generation = gw->cat ? gw->cat->generation : 0;
     gw_tel_send(gw, &s, sizeof s);
 }
+
+void gw_request_finished(struct gw *gw)
+{
+    /* The first one tells the controller this worker is healthy, which lifts
+     * its restart throttle. */
+    if (gw->served++ == 0)
+        gw_tel_status(gw);
+}

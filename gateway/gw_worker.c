@@ -63,14 +63,6 @@ static void drain_poll_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-void gw_request_finished(struct gw *gw)
-{
-    /* The first one tells the controller this worker is healthy, which lifts
-     * its restart throttle. */
-    if (gw->served++ == 0)
-        gw_tel_status(gw);
-}
-
 static void on_status_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;

@@ -1,5 +1,5 @@
 /*
- * gw_continue: a streamed text answer that breaks after bytes reached the
+ * gw_cont: a streamed text answer that breaks after bytes reached the
  * client goes on at the next target.  While relaying, the chat remembers
  * what the client has seen (the stream's id, created and model, and the
  * text so far); the next target gets the request with that text appended as
@@ -13,6 +13,8 @@
  * Relaying pays almost nothing for this: the events are only copied aside
  * (bounded), and parsed if and when a continuation is actually needed.
  */
+#include "gw_cont.h"
+
 #include "gw_chat.h"
 
 #include <stdint.h>
@@ -26,11 +28,11 @@
 static void cont_text(struct gw_chat *chat, const json_t *delta)
 {
     const json_t *content = json_object_get(delta, "content");
-    if (json_is_string(content) && evbuffer_add(chat->cont_text, json_string_value(content),
+    if (json_is_string(content) && evbuffer_add(chat->cont.text, json_string_value(content),
                                                 json_string_length(content)) < 0)
-        chat->cont_broken = true;
+        chat->cont.broken = true;
     if (json_object_get(delta, "tool_calls") || json_object_get(delta, "function_call"))
-        chat->cont_broken = true;
+        chat->cont.broken = true;
 }
 
 /* The first choice's delta, or NULL when the chunk does not fit a single
@@ -44,51 +46,57 @@ static json_t *single_delta(struct gw_chat *chat, json_t *chunk)
         return NULL; /* the usage chunk */
     json_t *c0 = json_array_get(choices, 0);
     if (json_array_size(choices) > 1 || json_integer_value(json_object_get(c0, "index")) != 0)
-        chat->cont_broken = true;
+        chat->cont.broken = true;
     if (!json_is_null(json_object_get(c0, "finish_reason")) && json_object_get(c0, "finish_reason"))
-        chat->cont_finished = true;
+        chat->cont.finished = true;
     return json_object_get(c0, "delta");
+}
+
+void gw_cont_begin(struct gw_chat *chat)
+{
+    if (chat->chain->continue_streams && !chat->cont.raw && !(chat->cont.raw = evbuffer_new()))
+        chat->cont.broken = true;
 }
 
 void gw_cont_observe(struct gw_chat *chat, const char *data, size_t len)
 {
-    if (chat->cont_broken || !chat->chain->continue_streams || !chat->cont_raw)
+    if (chat->cont.broken || !chat->chain->continue_streams || !chat->cont.raw)
         return;
     /* A tool call cannot be continued: stop collecting at once. */
     if (memmem(data, len, "\"tool_calls\"", 12) || memmem(data, len, "\"function_call\"", 15) ||
-        evbuffer_get_length(chat->cont_raw) + len + 4 > CONT_RAW_MAX) {
-        chat->cont_broken = true;
+        evbuffer_get_length(chat->cont.raw) + len + 4 > CONT_RAW_MAX) {
+        chat->cont.broken = true;
         return;
     }
     uint32_t n = (uint32_t)len;
-    if (evbuffer_add(chat->cont_raw, &n, sizeof n) < 0 || evbuffer_add(chat->cont_raw, data, len) < 0)
-        chat->cont_broken = true;
+    if (evbuffer_add(chat->cont.raw, &n, sizeof n) < 0 || evbuffer_add(chat->cont.raw, data, len) < 0)
+        chat->cont.broken = true;
 }
 
 /* Parses what the client was sent: the stream's identity and its text. */
 static void replay(struct gw_chat *chat)
 {
-    chat->cont_text = evbuffer_new();
-    if (!chat->cont_text) {
-        chat->cont_broken = true;
+    chat->cont.text = evbuffer_new();
+    if (!chat->cont.text) {
+        chat->cont.broken = true;
         return;
     }
-    struct evbuffer *raw = chat->cont_raw;
-    while (!chat->cont_broken && evbuffer_get_length(raw) >= 4) {
+    struct evbuffer *raw = chat->cont.raw;
+    while (!chat->cont.broken && evbuffer_get_length(raw) >= 4) {
         uint32_t n;
         evbuffer_remove(raw, &n, sizeof n);
         const char *data = (const char *)evbuffer_pullup(raw, n);
         json_t *j = data ? json_loadb(data, n, 0, NULL) : NULL;
         evbuffer_drain(raw, n);
         if (!j || !json_is_object(j)) {
-            chat->cont_broken = true;
+            chat->cont.broken = true;
             json_decref(j);
             break;
         }
-        if (!chat->cont_id) {
-            chat->cont_id = json_incref(json_object_get(j, "id"));
-            chat->cont_created = json_incref(json_object_get(j, "created"));
-            chat->cont_model = json_incref(json_object_get(j, "model"));
+        if (!chat->cont.id) {
+            chat->cont.id = json_incref(json_object_get(j, "id"));
+            chat->cont.created = json_incref(json_object_get(j, "created"));
+            chat->cont.model = json_incref(json_object_get(j, "model"));
         }
         json_t *delta = single_delta(chat, j);
         if (delta)
@@ -99,22 +107,22 @@ static void replay(struct gw_chat *chat)
 
 bool gw_cont_possible(struct gw_chat *chat)
 {
-    if (!chat->chain->continue_streams || chat->cont_broken)
+    if (!chat->chain->continue_streams || chat->cont.broken)
         return false;
-    if (!chat->cont_text)
+    if (!chat->cont.text)
         replay(chat);
-    return !chat->cont_broken && !chat->cont_finished && chat->cont_id && chat->cont_text;
+    return !chat->cont.broken && !chat->cont.finished && chat->cont.id && chat->cont.text;
 }
 
 json_t *gw_cont_body(struct gw_chat *chat)
 {
     json_t *body = json_deep_copy(gw_chat_body(chat));
     json_t *messages = body ? json_object_get(body, "messages") : NULL;
-    size_t len = evbuffer_get_length(chat->cont_text);
+    size_t len = evbuffer_get_length(chat->cont.text);
     if (len == 0)
         return body; /* nothing shown yet but the role: the request as it was */
     json_t *prefix = json_pack("{s:s, s:s%}", "role", "assistant", "content",
-                               (const char *)evbuffer_pullup(chat->cont_text, -1), len);
+                               (const char *)evbuffer_pullup(chat->cont.text, -1), len);
     if (!messages || !prefix || json_array_append_new(messages, prefix) < 0) {
         json_decref(body);
         return NULL;
@@ -122,9 +130,8 @@ json_t *gw_cont_body(struct gw_chat *chat)
     return body;
 }
 
-int gw_cont_relay(struct gw_attempt *att, const char *data, size_t len, bool done)
+int gw_cont_relay(struct gw_chat *chat, const char *data, size_t len, bool done)
 {
-    struct gw_chat *chat = att->chat;
     if (!chat->req)
         return -1;
     if (done)
@@ -148,11 +155,11 @@ int gw_cont_relay(struct gw_attempt *att, const char *data, size_t len, bool don
             return 0;
         }
     }
-    json_object_set(j, "id", chat->cont_id);
-    if (chat->cont_created)
-        json_object_set(j, "created", chat->cont_created);
-    if (chat->cont_model)
-        json_object_set(j, "model", chat->cont_model);
+    json_object_set(j, "id", chat->cont.id);
+    if (chat->cont.created)
+        json_object_set(j, "created", chat->cont.created);
+    if (chat->cont.model)
+        json_object_set(j, "model", chat->cont.model);
     char *text = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     if (!text)
@@ -162,13 +169,13 @@ int gw_cont_relay(struct gw_attempt *att, const char *data, size_t len, bool don
     return rc;
 }
 
-void gw_cont_free(struct gw_chat *chat)
+void gw_cont_free(struct gw_cont *cont)
 {
-    if (chat->cont_raw)
-        evbuffer_free(chat->cont_raw);
-    json_decref(chat->cont_id);
-    json_decref(chat->cont_created);
-    json_decref(chat->cont_model);
-    if (chat->cont_text)
-        evbuffer_free(chat->cont_text);
+    if (cont->raw)
+        evbuffer_free(cont->raw);
+    json_decref(cont->id);
+    json_decref(cont->created);
+    json_decref(cont->model);
+    if (cont->text)
+        evbuffer_free(cont->text);
 }
