@@ -43,6 +43,40 @@ def test_error_event_before_first_byte_is_invisible(env):
     check("stream_error" in r.header("x-backstop-failover"), r.headers)
 
 
+def _one_answer_from_b(r):
+    check(r.status == 200 and r.header("x-backstop-provider") == "sim-b", (r.status, r.headers))
+    check(b"error" not in r.body, r.body)
+    events = sse_events(r.body)
+    check(events[-1] == "[DONE]", events)
+    chunks = [json.loads(e) for e in events[:-1]]
+    roles = [c for c in chunks if c["choices"] and "role" in c["choices"][0]["delta"]]
+    check(len(roles) == 1 and chunks[0] is roles[0], chunks)   # one preamble, b's, first
+    check(all(c["id"] == chunks[0]["id"] for c in chunks), chunks)
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    check("Hello from sim-b" in text, text)
+
+
+def test_role_chunk_then_error_event_is_invisible(env):
+    # The stream commits on its first event with content: a role-only
+    # preamble followed by an error event is an invisible failover (issue 12).
+    a = env.sim("sim-a", fault="stream_error_after=1")
+    b = env.sim("sim-b")
+    gw = env.gateway(env.config([a, b]))
+    r = gw.post(chat_body(stream=True))
+    _one_answer_from_b(r)
+    check(r.header("x-backstop-failover") == "sim-a/sim-a-model=stream_error", r.headers)
+    check(a.stats()["requests"] == 1, a.stats())
+
+
+def test_role_chunk_then_cut_is_invisible(env):
+    a = env.sim("sim-a", fault="close_after=1")
+    b = env.sim("sim-b")
+    gw = env.gateway(env.config([a, b]))
+    r = gw.post(chat_body(stream=True))
+    _one_answer_from_b(r)
+    check("=stream_cut" in r.header("x-backstop-failover"), r.headers)
+
+
 def test_client_error_returned_as_is(env):
     a = env.sim("sim-a", fault="status=422;message=bad%20thing")
     b = env.sim("sim-b")
