@@ -144,15 +144,9 @@ static bool continue_stream(struct gw_chat *chat, struct gw_attempt *att)
 /* What the chain says to do about this failure. */
 static enum cfg_action action_for(const struct gw_chat *chat, enum fail_class fail)
 {
-    switch (fail) {
-    case FAIL_DEADLINE:
-    case FAIL_CANCELLED:
-    case FAIL_DISABLED:
-    case FAIL_INTERNAL:
-        return CFG_ACT_FAILOVER;
-    default:
-        return (unsigned)fail < FAIL__COUNT ? chat->chain->on[fail] : CFG_ACT_FAILOVER;
-    }
+    if (fail_configurable(fail))
+        return chat->chain->on[fail];
+    return (enum cfg_action)fail_default_action(fail);
 }
 
 void gw_chat_attempt_done(struct gw_chat *chat, struct gw_attempt *att)
