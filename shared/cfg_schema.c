@@ -256,7 +256,7 @@ static const struct cfg_field model_fields[] = {
     { .key = "repair", .kind = CK_OBJECT, .def = "{}", .fields = repair_fields,
       .off = offsetof(struct cfg_model, repair) },
     { .key = "on", .kind = CK_OBJECT, .def = "{}", .fields = cfg_on_fields,
-      .off = offsetof(struct cfg_model, on) },
+      .unknown_key = cfg_check_on_key, .off = offsetof(struct cfg_model, on) },
     END_ROW
 };
 
