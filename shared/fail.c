@@ -8,7 +8,7 @@ struct fail_row {
     const char *name;
     bool configurable;
     enum fail_action action;
-    bool health, hard, probe;
+    bool health, hard, probe, failure;
     const char *openai_type, *openai_code;
     enum fail_http_rule rule;
     int status;
@@ -17,17 +17,18 @@ struct fail_row {
 
 #define FAIL_CONF_CONF true
 #define FAIL_CONF_FIXED false
-#define FAIL_ROW(id, nm, conf, act, hl, hd, pr, otype, ocode, rl, st, atype) \
+#define FAIL_ROW(id, nm, conf, act, hl, hd, pr, fl, otype, ocode, rl, st, atype) \
     [id] = { .name = nm, .configurable = FAIL_CONF_##conf, .action = FAIL_ACT_##act, \
-             .health = hl, .hard = hd, .probe = pr, .openai_type = otype, \
+             .health = hl, .hard = hd, .probe = pr, .failure = fl, .openai_type = otype, \
              .openai_code = ocode, .rule = FAIL_HTTP_##rl, .status = st, .anthropic_type = atype },
 static const struct fail_row fail_rows[FAIL__COUNT] = { FAIL_CLASSES(FAIL_ROW) };
 #undef FAIL_ROW
 
-/* What a value outside the enum (a newer peer's class) reads as: nothing
- * held against the target, never configurable, answered as a server error. */
+/* What a value outside the enum (a newer peer's class) reads as: a failure
+ * in the statistics but nothing held against the target's breaker, never
+ * configurable, answered as a server error. */
 static const struct fail_row fail_unknown = {
-    .name = "unknown", .action = FAIL_ACT_FAILOVER, .openai_type = "server_error",
+    .name = "unknown", .action = FAIL_ACT_FAILOVER, .failure = true, .openai_type = "server_error",
     .openai_code = "unknown", .anthropic_type = "api_error",
 };
 
@@ -72,6 +73,11 @@ enum fail_action fail_default_action(enum fail_class c)
 bool fail_probe_can_see(enum fail_class c)
 {
     return row(c)->probe;
+}
+
+bool fail_counts_as_failure(enum fail_class c)
+{
+    return row(c)->failure;
 }
 
 const char *fail_openai_type(enum fail_class c)

@@ -22,42 +22,42 @@ static const struct expect {
     const char *name;
     bool conf;
     enum fail_action act;
-    bool health, hard, probe;
+    bool health, hard, probe, failure;
     const char *otype, *ocode, *atype;
 } expected[] = {
-    { 0, FAIL_NONE, "ok", 0, F, 0, 0, 0, "server_error", "ok", "api_error" },
-    { 1, FAIL_CONNECT, "connect_failed", 1, F, 1, 0, 1, "server_error", "connect_failed", "api_error" },
-    { 2, FAIL_DNS, "dns", 1, F, 1, 0, 1, "server_error", "dns", "api_error" },
-    { 3, FAIL_TLS, "tls", 1, F, 1, 0, 1, "server_error", "tls", "api_error" },
-    { 4, FAIL_CONNECT_TIMEOUT, "connect_timeout", 1, F, 1, 0, 1, "server_error", "connect_timeout",
+    { 0, FAIL_NONE, "ok", 0, F, 0, 0, 0, 0, "server_error", "ok", "api_error" },
+    { 1, FAIL_CONNECT, "connect_failed", 1, F, 1, 0, 1, 1, "server_error", "connect_failed", "api_error" },
+    { 2, FAIL_DNS, "dns", 1, F, 1, 0, 1, 1, "server_error", "dns", "api_error" },
+    { 3, FAIL_TLS, "tls", 1, F, 1, 0, 1, 1, "server_error", "tls", "api_error" },
+    { 4, FAIL_CONNECT_TIMEOUT, "connect_timeout", 1, F, 1, 0, 1, 1, "server_error", "connect_timeout",
       "timeout_error" },
-    { 5, FAIL_FIRST_TOKEN_TIMEOUT, "first_token_timeout", 1, F, 1, 0, 1, "server_error",
+    { 5, FAIL_FIRST_TOKEN_TIMEOUT, "first_token_timeout", 1, F, 1, 0, 1, 1, "server_error",
       "first_token_timeout", "timeout_error" },
-    { 6, FAIL_IDLE_TIMEOUT, "idle_stream_timeout", 1, F, 1, 0, 0, "server_error", "idle_stream_timeout",
+    { 6, FAIL_IDLE_TIMEOUT, "idle_stream_timeout", 1, F, 1, 0, 0, 1, "server_error", "idle_stream_timeout",
       "timeout_error" },
-    { 7, FAIL_RATE_LIMIT, "rate_limited", 1, R, 1, 0, 0, "rate_limit_error", "rate_limit_exceeded",
+    { 7, FAIL_RATE_LIMIT, "rate_limited", 1, R, 1, 0, 0, 1, "rate_limit_error", "rate_limit_exceeded",
       "rate_limit_error" },
-    { 8, FAIL_QUOTA, "quota_exhausted", 1, F, 1, 1, 0, "insufficient_quota", "insufficient_quota",
+    { 8, FAIL_QUOTA, "quota_exhausted", 1, F, 1, 1, 0, 1, "insufficient_quota", "insufficient_quota",
       "billing_error" },
-    { 9, FAIL_SERVER, "server_error", 1, R, 1, 0, 1, "server_error", "server_error", "api_error" },
-    { 10, FAIL_AUTH, "auth_failed", 1, F, 1, 1, 0, "authentication_error", "auth_failed",
+    { 9, FAIL_SERVER, "server_error", 1, R, 1, 0, 1, 1, "server_error", "server_error", "api_error" },
+    { 10, FAIL_AUTH, "auth_failed", 1, F, 1, 1, 0, 1, "authentication_error", "auth_failed",
       "authentication_error" },
-    { 11, FAIL_NOT_FOUND, "not_found", 1, F, 1, 1, 0, "invalid_request_error", "model_not_found",
+    { 11, FAIL_NOT_FOUND, "not_found", 1, F, 1, 1, 0, 1, "invalid_request_error", "model_not_found",
       "not_found_error" },
-    { 12, FAIL_CONTEXT, "context_length", 1, F, 0, 0, 0, "invalid_request_error",
+    { 12, FAIL_CONTEXT, "context_length", 1, F, 0, 0, 0, 1, "invalid_request_error",
       "context_length_exceeded", "invalid_request_error" },
-    { 13, FAIL_CLIENT, "client_error", 1, T, 0, 0, 0, "invalid_request_error", NULL,
+    { 13, FAIL_CLIENT, "client_error", 1, T, 0, 0, 0, 1, "invalid_request_error", NULL,
       "invalid_request_error" },
-    { 14, FAIL_STREAM_ERROR, "stream_error", 1, F, 1, 0, 0, "server_error", "stream_error", "api_error" },
-    { 15, FAIL_STREAM_CUT, "stream_cut", 1, F, 1, 0, 0, "server_error", "stream_cut", "api_error" },
-    { 16, FAIL_BAD_RESPONSE, "bad_response", 1, F, 1, 0, 0, "server_error", "bad_response", "api_error" },
-    { 17, FAIL_CANCELLED, "cancelled", 0, F, 0, 0, 0, "server_error", "cancelled", "api_error" },
-    { 18, FAIL_DEADLINE, "deadline", 0, F, 0, 0, 0, "server_error", "deadline", "timeout_error" },
-    { 19, FAIL_DISABLED, "disabled", 0, F, 0, 0, 0, "server_error", "disabled", "api_error" },
-    { 20, FAIL_INTERNAL, "internal", 0, F, 0, 0, 0, "server_error", "internal", "api_error" },
-    { 21, FAIL_PROBE, "probe_failed", 0, F, 1, 0, 1, "server_error", "probe_failed", "api_error" },
-    { 22, FAIL_HEDGED, "hedged", 0, F, 0, 0, 0, "server_error", "hedged", "api_error" },
-    { 23, FAIL_INVALID_RESPONSE, "invalid_response", 0, F, 0, 0, 0, "server_error", "invalid_response",
+    { 14, FAIL_STREAM_ERROR, "stream_error", 1, F, 1, 0, 0, 1, "server_error", "stream_error", "api_error" },
+    { 15, FAIL_STREAM_CUT, "stream_cut", 1, F, 1, 0, 0, 1, "server_error", "stream_cut", "api_error" },
+    { 16, FAIL_BAD_RESPONSE, "bad_response", 1, F, 1, 0, 0, 1, "server_error", "bad_response", "api_error" },
+    { 17, FAIL_CANCELLED, "cancelled", 0, F, 0, 0, 0, 0, "server_error", "cancelled", "api_error" },
+    { 18, FAIL_DEADLINE, "deadline", 0, F, 0, 0, 0, 1, "server_error", "deadline", "timeout_error" },
+    { 19, FAIL_DISABLED, "disabled", 0, F, 0, 0, 0, 1, "server_error", "disabled", "api_error" },
+    { 20, FAIL_INTERNAL, "internal", 0, F, 0, 0, 0, 1, "server_error", "internal", "api_error" },
+    { 21, FAIL_PROBE, "probe_failed", 0, F, 1, 0, 1, 1, "server_error", "probe_failed", "api_error" },
+    { 22, FAIL_HEDGED, "hedged", 0, F, 0, 0, 0, 1, "server_error", "hedged", "api_error" },
+    { 23, FAIL_INVALID_RESPONSE, "invalid_response", 0, F, 0, 0, 0, 0, "server_error", "invalid_response",
       "api_error" },
 };
 #define NEXPECTED (sizeof expected / sizeof expected[0])
@@ -98,6 +98,7 @@ static void test_rows(void)
                  fail_configurable(e->c) == e->conf && fail_default_action(e->c) == e->act &&
                  (fail_counts_against_health(e->c) != 0) == e->health &&
                  (fail_is_hard(e->c) != 0) == e->hard && fail_probe_can_see(e->c) == e->probe &&
+                 fail_counts_as_failure(e->c) == e->failure &&
                  same_str(fail_openai_type(e->c), e->otype) && same_str(fail_openai_code(e->c), e->ocode) &&
                  same_str(fail_anthropic_type(e->c), e->atype);
         if (!ok)
@@ -126,8 +127,9 @@ static void test_names(void)
           CFG_ACT_RETURN == (int)FAIL_ACT_RETURN);
 }
 
-/* A class number from a newer peer: nothing held against the target, the
- * chain cannot configure it, it answers as a server error. */
+/* A class number from a newer peer: a failure in the statistics (as the
+ * controller counted it before the table), nothing held against the
+ * breaker, the chain cannot configure it, it answers as a server error. */
 static void test_out_of_range(void)
 {
     int bad[] = { FAIL__COUNT, FAIL__COUNT + 7, -1 };
@@ -135,6 +137,7 @@ static void test_out_of_range(void)
         enum fail_class c = (enum fail_class)bad[i];
         CHECK(strcmp(fail_class_name(c), "unknown") == 0);
         CHECK(!fail_counts_against_health(c) && !fail_is_hard(c) && !fail_probe_can_see(c));
+        CHECK(fail_counts_as_failure(c));
         CHECK(!fail_configurable(c) && fail_default_action(c) == FAIL_ACT_FAILOVER);
         CHECK(strcmp(fail_openai_type(c), "server_error") == 0 && strcmp(fail_openai_code(c), "unknown") == 0);
         CHECK(strcmp(fail_anthropic_type(c), "api_error") == 0);
