@@ -72,7 +72,7 @@ static void on_attempt(struct ctr *c, const struct tel_attempt *a)
         ewma(&h->latency_ewma_ms, a->latency_ms, h->ok);
         if (a->ttfb_ms)
             ewma(&h->ttfb_ewma_ms, a->ttfb_ms, h->ok);
-    } else if (a->fail != FAIL_CANCELLED && a->fail != FAIL_INVALID_RESPONSE) {
+    } else if (fail_counts_as_failure(a->fail)) {
         /* A broken answer says nothing about the target's health: it shows
          * in by_class only. */
         h->failures++;

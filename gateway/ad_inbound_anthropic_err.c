@@ -37,26 +37,7 @@ const char *ad_in_error_type_status(long status)
 
 const char *ad_in_error_type_class(enum fail_class c)
 {
-    switch (c) {
-    case FAIL_CLIENT:
-    case FAIL_CONTEXT:
-        return "invalid_request_error";
-    case FAIL_AUTH:
-        return "authentication_error";
-    case FAIL_QUOTA:
-        return "billing_error";
-    case FAIL_NOT_FOUND:
-        return "not_found_error";
-    case FAIL_RATE_LIMIT:
-        return "rate_limit_error";
-    case FAIL_CONNECT_TIMEOUT:
-    case FAIL_FIRST_TOKEN_TIMEOUT:
-    case FAIL_IDLE_TIMEOUT:
-    case FAIL_DEADLINE:
-        return "timeout_error";
-    default:
-        return "api_error";
-    }
+    return fail_anthropic_type(c);
 }
 
 json_t *ad_in_error(long status, const json_t *openai_error)

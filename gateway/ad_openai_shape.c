@@ -22,24 +22,9 @@ json_t *ad_openai_error(const char *message, const char *type, const char *code)
 
 json_t *ad_openai_error_for(enum fail_class c, const char *message)
 {
-    /* The codes are the ones gw_classify_http recognises, so the body
-     * classifies back into the class it came from. */
-    switch (c) {
-    case FAIL_CONTEXT:
-        return ad_openai_error(message, "invalid_request_error", "context_length_exceeded");
-    case FAIL_CLIENT:
-        return ad_openai_error(message, "invalid_request_error", NULL);
-    case FAIL_NOT_FOUND:
-        return ad_openai_error(message, "invalid_request_error", "model_not_found");
-    case FAIL_AUTH:
-        return ad_openai_error(message, "authentication_error", "auth_failed");
-    case FAIL_QUOTA:
-        return ad_openai_error(message, "insufficient_quota", "insufficient_quota");
-    case FAIL_RATE_LIMIT:
-        return ad_openai_error(message, "rate_limit_error", "rate_limit_exceeded");
-    default:
-        return ad_openai_error(message, "server_error", fail_class_name(c));
-    }
+    /* The table's codes are the ones gw_classify_http recognises, so the
+     * body classifies back into the class it came from. */
+    return ad_openai_error(message, fail_openai_type(c), fail_openai_code(c));
 }
 
 json_t *ad_openai_usage(json_int_t input, json_int_t cache_read, json_int_t cache_write,

@@ -28,26 +28,5 @@ int ad_client_status(enum fail_class c, long upstream_status)
 {
     /* The status OpenAI itself gives each case, so OpenAI SDKs (and
      * gw_classify_http, reading the answer back) take it for what it is. */
-    if (c == FAIL_CONTEXT)
-        return 400;
-    if (c == FAIL_QUOTA)
-        return 429;
-    /* A routing error told by text (Bedrock's on-demand refusal is a 400). */
-    if (c == FAIL_NOT_FOUND)
-        return 404;
-    /* A server fault under a 4xx (Bedrock's 424 model error, 429 model not
-     * ready): a 4xx would read as the client's fault or a rate limit. */
-    if (c == FAIL_SERVER && upstream_status >= 400 && upstream_status < 500 && upstream_status != 408 &&
-        upstream_status != 409)
-        return 503;
-    /* Gemini reports a bad key as 400 INVALID_ARGUMENT, a disabled region
-     * as 400 FAILED_PRECONDITION: OpenAI clients know these as 401. */
-    if (c == FAIL_AUTH && upstream_status != 401 && upstream_status != 403)
-        return 401;
-    /* 529 is Anthropic's own; OpenAI clients know 503 as "overloaded". */
-    if (upstream_status == 529)
-        return 503;
-    if (upstream_status < 400 || upstream_status > 599)
-        return 502;
-    return (int)upstream_status;
+    return fail_http_status(c, upstream_status);
 }

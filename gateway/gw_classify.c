@@ -80,8 +80,3 @@ enum fail_class gw_classify_http(long status, const char *body, size_t len)
     /* 1xx/3xx as a final answer: nothing a client can use. */
     return FAIL_BAD_RESPONSE;
 }
-
-bool gw_fail_is_client(enum fail_class c)
-{
-    return c == FAIL_CLIENT;
-}

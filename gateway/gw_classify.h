@@ -13,7 +13,5 @@
 enum fail_class gw_classify_curl(CURLcode rc, bool connected, bool answered);
 /* A non-2xx answer, by status and (OpenAI-shaped) error body. */
 enum fail_class gw_classify_http(long status, const char *body, size_t len);
-/* The request's own fault: the upstream's answer goes back to the client as is. */
-bool gw_fail_is_client(enum fail_class c);
 
 #endif

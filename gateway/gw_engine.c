@@ -32,19 +32,13 @@ static const char *key_of(const struct gw_chat *chat, size_t target)
     return chat->cat->cfg->target_ids[chat->chain->targets[target].id].key;
 }
 
-/* What the chain says to do about a failure; the gateway's own classes
- * are not the chain's to configure: they fail over. */
+/* What the chain says to do about a failure; the classes a chain cannot
+ * configure take their default from the failure-class table (fail.h). */
 static enum cfg_action chain_action(const struct gw_chat *chat, enum fail_class fail)
 {
-    switch (fail) {
-    case FAIL_DEADLINE:
-    case FAIL_CANCELLED:
-    case FAIL_DISABLED:
-    case FAIL_INTERNAL:
-        return CFG_ACT_FAILOVER;
-    default:
-        return (unsigned)fail < FAIL__COUNT ? chat->chain->on[fail] : CFG_ACT_FAILOVER;
-    }
+    if (fail_configurable(fail))
+        return chat->chain->on[fail];
+    return (enum cfg_action)fail_default_action(fail);
 }
 
 /* A target admission refused: said in the failover header, the all-down

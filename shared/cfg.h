@@ -88,11 +88,14 @@ enum cfg_strategy {
 };
 
 /* What a failed attempt leads to.  Values are part of the config syntax
- * ("retry", "failover", "return"). */
+ * ("retry", "failover", "return"); the defaults per class are the
+ * FAIL_CLASSES table (fail.h). */
 enum cfg_action {
-    CFG_ACT_RETRY = 0,   /* the same target again after a back-off, then fail over */
-    CFG_ACT_FAILOVER,    /* the next target at once */
-    CFG_ACT_RETURN,      /* the upstream's answer goes back to the client as is */
+    CFG_ACT_RETRY = FAIL_ACT_RETRY,       /* the same target again after a back-off,
+                                             then fail over */
+    CFG_ACT_FAILOVER = FAIL_ACT_FAILOVER, /* the next target at once */
+    CFG_ACT_RETURN = FAIL_ACT_RETURN,     /* the upstream's answer goes back to the
+                                             client as is */
 };
 
 struct cfg_retry {

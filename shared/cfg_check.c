@@ -321,3 +321,17 @@ bool cfg_check_chain(struct cfg_ctx *c, const json_t *m)
     }
     return ok;
 }
+
+/* A key of a chain's "on" that names no configurable class: either a class
+ * whose sequel the gateway decides itself, or no class at all. */
+void cfg_check_on_key(struct cfg_ctx *c, const char *key)
+{
+    char list[512];
+    size_t n = 0;
+    for (const struct cfg_field *f = cfg_on_fields; f->kind != CK_END && n < sizeof list; f++)
+        n += (size_t)snprintf(list + n, sizeof list - n, "%s\"%s\"", f == cfg_on_fields ? "" : ", ",
+                              f->key);
+    char q[CFG_QUOTE_MAX];
+    cfg_err(c, "%s failure class %s, expected one of %s",
+            fail_by_name(key) >= 0 ? "not a configurable" : "unknown", cfg_quote(q, key), list);
+}

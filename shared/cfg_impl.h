@@ -72,6 +72,9 @@ struct cfg_field {
     bool (*check_key)(struct cfg_ctx *c, const char *key);      /* CK_MAP keys */
     bool (*check_elem)(struct cfg_ctx *c, const json_t *obj);   /* cross-member, on the
                                                                    normalised element */
+    /* CK_OBJECT (and the elements of CK_MAP/CK_ARRAY): reports a key no
+     * member matches, where "unknown key" would not say enough. */
+    void (*unknown_key)(struct cfg_ctx *c, const char *key);
 
     enum cfg_store store;
     size_t off;         /* scalar or CK_OBJECT: offset in the parent;
@@ -102,6 +105,7 @@ bool cfg_check_model_name(struct cfg_ctx *c, const char *key);
 bool cfg_check_provider(struct cfg_ctx *c, const json_t *p);
 bool cfg_check_overrides(struct cfg_ctx *c, const json_t *o);
 bool cfg_check_chain(struct cfg_ctx *c, const json_t *m);
+void cfg_check_on_key(struct cfg_ctx *c, const char *key);
 
 /* cfg_walk.c: NULL when the document has errors (all of them reported). */
 json_t *cfg_walk(struct cfg_ctx *c, const json_t *root);

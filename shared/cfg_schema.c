@@ -220,37 +220,26 @@ static const struct cfg_field repair_fields[] = {
 };
 
 static const struct cfg_enum cfg_actions[] = {
-    { "retry", CFG_ACT_RETRY },
-    { "failover", CFG_ACT_FAILOVER },
-    { "return", CFG_ACT_RETURN },
+    { FAIL_ACT_NAME_RETRY, CFG_ACT_RETRY },
+    { FAIL_ACT_NAME_FAILOVER, CFG_ACT_FAILOVER },
+    { FAIL_ACT_NAME_RETURN, CFG_ACT_RETURN },
     { NULL, 0 },
 };
 
-/* The failure-class table of the architecture brief, as defaults.  Keys are
- * the classes' names as fail_class_name() spells them in logs and headers
- * (test_cfg checks that they agree). */
-#define ON_ROW(cls, name, d) \
-    { .key = name, .kind = CK_ENUM, .enums = cfg_actions, .def = "\"" d "\"", \
-      .store = CS_ENUM, .off = (cls) * sizeof(enum cfg_action) }
+/* One key per class the FAIL_CLASSES table (fail.h) marks CONF, with its
+ * default action: the names and defaults are the table's, not spelt here. */
+#define ON_ROW(id, name, conf, act, ...) ON_ROW_##conf(id, name, act)
+#define ON_ROW_CONF(id, name, act) \
+    { .key = name, .kind = CK_ENUM, .enums = cfg_actions, .def = FAIL_ACT_JSON_##act, \
+      .store = CS_ENUM, .off = (id) * sizeof(enum cfg_action) },
+#define ON_ROW_FIXED(id, name, act)
 const struct cfg_field cfg_on_fields[] = {
-    ON_ROW(FAIL_CONNECT, "connect_failed", "failover"),
-    ON_ROW(FAIL_DNS, "dns", "failover"),
-    ON_ROW(FAIL_TLS, "tls", "failover"),
-    ON_ROW(FAIL_CONNECT_TIMEOUT, "connect_timeout", "failover"),
-    ON_ROW(FAIL_FIRST_TOKEN_TIMEOUT, "first_token_timeout", "failover"),
-    ON_ROW(FAIL_IDLE_TIMEOUT, "idle_stream_timeout", "failover"),
-    ON_ROW(FAIL_RATE_LIMIT, "rate_limited", "retry"),
-    ON_ROW(FAIL_QUOTA, "quota_exhausted", "failover"),
-    ON_ROW(FAIL_SERVER, "server_error", "retry"),
-    ON_ROW(FAIL_AUTH, "auth_failed", "failover"),
-    ON_ROW(FAIL_NOT_FOUND, "not_found", "failover"),
-    ON_ROW(FAIL_CONTEXT, "context_length", "failover"),
-    ON_ROW(FAIL_CLIENT, "client_error", "return"),
-    ON_ROW(FAIL_STREAM_ERROR, "stream_error", "failover"),
-    ON_ROW(FAIL_STREAM_CUT, "stream_cut", "failover"),
-    ON_ROW(FAIL_BAD_RESPONSE, "bad_response", "failover"),
+    FAIL_CLASSES(ON_ROW)
     END_ROW
 };
+#undef ON_ROW
+#undef ON_ROW_CONF
+#undef ON_ROW_FIXED
 
 static const struct cfg_field model_fields[] = {
     { .key = "targets", .kind = CK_ARRAY, .flags = CF_REQUIRED, .min = 1,
@@ -267,7 +256,7 @@ static const struct cfg_field model_fields[] = {
     { .key = "repair", .kind = CK_OBJECT, .def = "{}", .fields = repair_fields,
       .off = offsetof(struct cfg_model, repair) },
     { .key = "on", .kind = CK_OBJECT, .def = "{}", .fields = cfg_on_fields,
-      .off = offsetof(struct cfg_model, on) },
+      .unknown_key = cfg_check_on_key, .off = offsetof(struct cfg_model, on) },
     END_ROW
 };
 

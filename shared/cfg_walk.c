@@ -104,10 +104,11 @@ static json_t *walk_default(struct cfg_ctx *c, const struct cfg_field *f)
     return n;
 }
 
-static json_t *walk_members(struct cfg_ctx *c, const struct cfg_field *fields,
-                            bool (*check_elem)(struct cfg_ctx *, const json_t *),
-                            const json_t *v)
+/* The members of one object described by f (a CK_OBJECT, or the element of
+ * a CK_MAP or CK_ARRAY). */
+static json_t *walk_members(struct cfg_ctx *c, const struct cfg_field *f, const json_t *v)
 {
+    const struct cfg_field *fields = f->fields;
     if (!json_is_object(v))
         return type_error(c, "an object", v);
     json_t *out = own(c, json_object());
@@ -117,30 +118,33 @@ static json_t *walk_members(struct cfg_ctx *c, const struct cfg_field *fields,
     /* Written keys first, in file order, so errors read top to bottom. */
     json_object_foreach((json_t *)v, key, mv) {
         size_t mark = cfg_path_key(c, key);
-        const struct cfg_field *f = find_field(fields, key);
-        if (!f) {
-            cfg_err(c, "unknown key");
+        const struct cfg_field *m = find_field(fields, key);
+        if (!m) {
+            if (f->unknown_key)
+                f->unknown_key(c, key);
+            else
+                cfg_err(c, "unknown key");
             ok = false;
         } else {
-            ok = keep_member(c, out, key, walk_value(c, f, mv)) && ok;
+            ok = keep_member(c, out, key, walk_value(c, m, mv)) && ok;
         }
         cfg_path_pop(c, mark);
     }
-    for (const struct cfg_field *f = fields; f->kind != CK_END; f++) {
-        if (json_object_get(v, f->key))
+    for (const struct cfg_field *m = fields; m->kind != CK_END; m++) {
+        if (json_object_get(v, m->key))
             continue;
-        size_t mark = cfg_path_key(c, f->key);
-        if (f->flags & CF_REQUIRED) {
+        size_t mark = cfg_path_key(c, m->key);
+        if (m->flags & CF_REQUIRED) {
             cfg_err(c, "required key is missing");
             ok = false;
         } else {
-            ok = keep_member(c, out, f->key, walk_default(c, f)) && ok;
+            ok = keep_member(c, out, m->key, walk_default(c, m)) && ok;
         }
         cfg_path_pop(c, mark);
     }
     /* Cross-member rules only make sense once every member is sound. */
-    if (ok && check_elem)
-        ok = check_elem(c, out);
+    if (ok && f->check_elem)
+        ok = f->check_elem(c, out);
     return ok ? out : fail(out);
 }
 
@@ -168,7 +172,7 @@ static json_t *walk_map(struct cfg_ctx *c, const struct cfg_field *f, const json
         size_t mark = cfg_path_key(c, key);
         if (f->check_key && !f->check_key(c, key))
             ok = false;
-        ok = keep_member(c, out, key, walk_members(c, f->fields, f->check_elem, ev)) && ok;
+        ok = keep_member(c, out, key, walk_members(c, f, ev)) && ok;
         cfg_path_pop(c, mark);
     }
     return ok ? out : fail(out);
@@ -185,7 +189,7 @@ static json_t *walk_array(struct cfg_ctx *c, const struct cfg_field *f, const js
     json_t *ev;
     json_array_foreach(v, i, ev) {
         size_t mark = cfg_path_index(c, i);
-        ok = keep_item(c, out, walk_members(c, f->fields, f->check_elem, ev)) && ok;
+        ok = keep_item(c, out, walk_members(c, f, ev)) && ok;
         cfg_path_pop(c, mark);
     }
     return ok ? out : fail(out);
@@ -318,7 +322,7 @@ static json_t *walk_string(struct cfg_ctx *c, const struct cfg_field *f, const j
 static json_t *walk_value(struct cfg_ctx *c, const struct cfg_field *f, const json_t *v)
 {
     switch (f->kind) {
-    case CK_OBJECT: return walk_members(c, f->fields, f->check_elem, v);
+    case CK_OBJECT: return walk_members(c, f, v);
     case CK_MAP:    return walk_map(c, f, v);
     case CK_ARRAY:  return walk_array(c, f, v);
     case CK_INT:    return walk_int(c, f, v);
