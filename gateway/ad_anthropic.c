@@ -1,6 +1,7 @@
 /*
- * ad_anthropic: the Anthropic Messages adapter's operations, and the
- * mappings its answer paths (whole and streamed) share so they agree.
+ * ad_anthropic: the mappings the Anthropic Messages adapter's answer paths (whole
+ * and streamed) share so they agree; its operations table is in
+ * ad_anthropic_ops.c.
  */
 #include "ad_anthropic.h"
 
@@ -28,13 +29,3 @@ json_t *ad_anthropic_usage(const json_t *u)
     return ad_openai_usage(ad_uint(u, "input_tokens", 0), ad_uint(u, "cache_read_input_tokens", 0),
                            ad_uint(u, "cache_creation_input_tokens", 0), ad_uint(u, "output_tokens", 0));
 }
-
-const struct ad_ops ad_anthropic_ops = {
-    .name = "anthropic",
-    .build_request = ad_anthropic_build,
-    .parse_response = ad_anthropic_parse,
-    .stream_new = ad_anthropic_stream_new,
-    .stream_feed = ad_anthropic_feed,
-    .stream_free = ad_stream_free,
-    .classify = ad_anthropic_classify,
-};

@@ -1,6 +1,7 @@
 /*
- * ad_bedrock: the Bedrock Converse adapter's operations, and the mappings
- * its answer paths (whole and streamed) share so they agree.
+ * ad_bedrock: the mappings the Bedrock Converse adapter's answer paths (whole
+ * and streamed) share so they agree; its operations table is in
+ * ad_bedrock_ops.c.
  */
 #include "ad_bedrock.h"
 
@@ -45,13 +46,3 @@ void ad_bedrock_id(char out[40])
     }
     out[9 + 2 * sizeof r] = '\0';
 }
-
-const struct ad_ops ad_bedrock_ops = {
-    .name = "bedrock",
-    .build_request = ad_bedrock_build,
-    .parse_response = ad_bedrock_parse,
-    .stream_new = ad_bedrock_stream_new,
-    .stream_feed = ad_bedrock_feed,
-    .stream_free = ad_stream_free,
-    .classify = ad_bedrock_classify,
-};
