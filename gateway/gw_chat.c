@@ -81,6 +81,8 @@ void gw_chat_report(struct gw_chat *chat, struct gw_attempt *att)
     t.attempt_no = (uint16_t)chat->attempts;
     t.trial = att->trial_epoch != 0;
     t.trial_epoch = att->trial_epoch;
+    t.target_id = att->tgt->id;
+    t.generation = chat->cat->generation;
     t.latency_ms = (uint32_t)((now - att->start_us) / 1000);
     t.ttfb_ms = att->head_us ? (uint32_t)((att->head_us - att->start_us) / 1000) : 0;
     if (att->fail == FAIL_NONE) {
@@ -108,6 +110,8 @@ void gw_chat_event(struct gw_chat *chat, const char *from, int reason, uint64_t 
     tel_copy(f.chain, sizeof f.chain, chat->chain->name);
     tel_copy(f.from, sizeof f.from, from);
     tel_copy(f.to, sizeof f.to, chat->att ? chat->att->brk_key : "");
+    f.to_id = chat->att ? chat->att->tgt->id : TEL_NO_TARGET;
+    f.generation = chat->cat->generation;
     tel_copy(f.request_id, sizeof f.request_id, chat->request_id);
     gw_tel_event(chat->gw, &f);
 }

@@ -23,17 +23,18 @@ static bool target_usable(struct gw_chat *chat, size_t i)
 /* Whether the target may take this request now: a target behind an open
  * breaker, or drained by the operator, costs nothing: it is skipped without
  * a connection attempt, and said so in the failover header and events. */
-static bool admitted(struct gw_chat *chat, const char *prov, const char *key, uint64_t *epoch,
-                     int *reason)
+static bool admitted(struct gw_chat *chat, uint32_t id, const char *prov, const char *key,
+                     uint64_t *epoch, int *reason)
 {
     const char *why;
+    uint32_t tid = gw_brk_tid(chat->gw, chat->cat, id);
     if (gw_ovr_drained(chat->cat->ovr, prov, key)) {
         why = "drained";
         *reason = TEL_REASON_DRAINED;
-    } else if (gw_brk_admit(chat->gw, key, epoch) == GW_DENY) {
+    } else if (gw_brk_admit(chat->gw, tid, epoch) == GW_DENY) {
         why = "breaker_open";
         *reason = TEL_REASON_BREAKER;
-        uint64_t at = gw_brk_retry_at(chat->gw, key);
+        uint64_t at = gw_brk_retry_at(chat->gw, tid);
         if (at && (!chat->breaker_retry_at || at < chat->breaker_retry_at))
             chat->breaker_retry_at = at;
     } else {
@@ -65,7 +66,7 @@ bool gw_chat_try_next(struct gw_chat *chat)
         uint64_t epoch = 0;
         int reason;
         snprintf(key, sizeof key, "%s/%s", prov, t->model);
-        if (!admitted(chat, prov, key, &epoch, &reason)) {
+        if (!admitted(chat, t->id, prov, key, &epoch, &reason)) {
             if (nskipped < 4) {
                 memcpy(skipped[nskipped], key, sizeof key);
                 reasons[nskipped++] = reason;
@@ -97,7 +98,7 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
     snprintf(key, sizeof key, "%s/%s", prov, t->model);
     /* The failures so far may have opened the breaker meanwhile, or the
      * operator drained the target. */
-    if (!admitted(chat, prov, key, &epoch, &reason)) {
+    if (!admitted(chat, t->id, prov, key, &epoch, &reason)) {
         (void)reason;
     } else if (gw_attempt_start(chat, chat->cur_target, epoch) == 0) {
         return;
@@ -163,7 +164,7 @@ void gw_chat_attempt_done(struct gw_chat *chat, struct gw_attempt *att)
         gw_attempt_free(att);
         return;
     }
-    gw_brk_report(chat->gw, att->brk_key, att->fail,
+    gw_brk_report(chat->gw, gw_brk_tid(chat->gw, chat->cat, att->tgt->id), att->fail,
                   (att->head_us && att->fail == FAIL_NONE ? att->head_us : bs_now_us()) - att->start_us);
     if (chat->hedge && chat->req) {
         if (att->fail == FAIL_NONE) {

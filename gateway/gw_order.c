@@ -48,10 +48,8 @@ static void order_weighted(struct gw *gw, const struct cfg_model *m, size_t *idx
 static double score(struct gw_chat *chat, size_t target)
 {
     const struct cfg_target *t = &chat->chain->targets[target];
-    char key[TEL_TARGET_MAX];
     double lat, err;
-    snprintf(key, sizeof key, "%s/%s", chat->cat->providers[t->provider].cfg->name, t->model);
-    gw_brk_stats(chat->gw, key, &lat, &err);
+    gw_brk_stats(chat->gw, gw_brk_tid(chat->gw, chat->cat, t->id), &lat, &err);
     if (chat->chain->strategy == CFG_STRAT_LEAST_LATENCY)
         return lat;
     return lat + 1000.0 * err;

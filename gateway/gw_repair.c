@@ -67,7 +67,7 @@ static bool retry_same(struct gw_chat *chat, struct gw_attempt *att)
     if (rp->same >= cfg->retry_same || chat->deadline_hit || bs_now_us() >= chat->deadline_us)
         return false;
     uint64_t epoch;
-    if (gw_brk_admit(chat->gw, att->brk_key, &epoch) == GW_DENY)
+    if (gw_brk_admit(chat->gw, gw_brk_tid(chat->gw, chat->cat, att->tgt->id), &epoch) == GW_DENY)
         return false;
     rp->corrective = true;
     rp->target = att->target_idx;
