@@ -210,6 +210,31 @@ static int probe_setup_azure(const struct cfg_provider *prov, const char *model,
     return probe_get_url(ad_azure_probe_url(&t), key, "api-key: ", NULL, easy, headers, why, whylen);
 }
 
+/* The opt-in chat probe (providers.*.chat_probe, OpenAI's API only): one
+ * real chat request of the target's model, one token.  It walks the path
+ * whose failures opened the breaker (a 5xx of the chat route, a quota...),
+ * which GET /models cannot see, and it costs a token, so it runs only while
+ * the breaker is open for such a failure (see probe_kind). */
+static int probe_setup_chat(const struct cfg_provider *prov, const char *model, const char *key,
+                            CURL *easy, struct curl_slist **headers, char *why, size_t whylen)
+{
+    int rc = probe_get(prov, "/chat/completions", key, "Authorization: Bearer ",
+                       "Content-Type: application/json", easy, headers, why, whylen);
+    if (rc < 0)
+        return rc;
+    json_t *body = json_pack("{s:s, s:[{s:s, s:s}], s:i}", "model", model, "messages", "role",
+                             "user", "content", "ping", "max_tokens", 1);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text) {
+        snprintf(why, whylen, "cannot start: out of memory");
+        return -1;
+    }
+    curl_easy_setopt(easy, CURLOPT_COPYPOSTFIELDS, text); /* a POST, body copied */
+    free(text);
+    return 0;
+}
+
 static const struct probe_type {
     enum cfg_provider_type type;
     probe_setup_fn setup;
@@ -502,6 +527,15 @@ static void probe_start(struct probe_target *t)
     t->start_us = t->last_start_us = (int64_t)bs_now_us();
     const struct cfg_provider *prov = cfg_find_provider(cfg, t->provider);
     probe_setup_fn setup = prov ? probe_setup_for(prov->type) : NULL;
+    /* While the breaker is open for a failure GET /models cannot see, only
+     * a chat probe can tell it anything (and only if the operator pays). */
+    const struct brk_record *br = &t->tgt->brk.rec;
+    t->kind = prov && prov->chat_probe && br->state != BRK_CLOSED &&
+                      !brk_fsm_probe_speaks(BRK_PROBE_MODELS, br->reason)
+                  ? BRK_PROBE_CHAT
+                  : BRK_PROBE_MODELS;
+    if (setup && t->kind == BRK_PROBE_CHAT)
+        setup = probe_setup_chat;
     if (!setup) { /* cannot happen: rebuild() keeps only probe-able targets */
         record(t, false, "no probe for this provider", 0);
         return;

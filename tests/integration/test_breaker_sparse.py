@@ -84,3 +84,40 @@ def test_sparse_traffic_recovers_promptly_without_escalation(env):
     check("closed: trial succeeded" in logs, "not closed by its trial")
     # The probes kept answering: they were not what made it recover.
     check(re.search(r"probe: sim-a/sim-a-model up", logs), "sim-a never probed up")
+
+
+def test_chat_probe_ends_a_503_outage_early(env):
+    # Opt-in: with chat_probe the prober sends one-token chat requests while
+    # the breaker is open for 503s, and their success makes it half-open
+    # long before its 60 s cool-down.
+    a = env.sim("sim-a", fault="status=503")
+    b = env.sim("sim-b")
+    cfg = env.config([a, b], workers=2,
+                     breaker={"cooldown_ms": 60000, "cooldown_max_ms": 120000,
+                              "consecutive_failures": 2},
+                     probes={"interval_ms": 200, "open_interval_ms": 100, "rise": 1, "fall": 2,
+                             "timeout_ms": 500})
+    cfg["providers"]["sim-a"]["chat_probe"] = True
+    cfg["models"]["sim-chat"]["on"] = {"server_error": "failover"}
+    gw = env.gateway(cfg)
+    for _ in range(3):
+        r = gw.post(chat_body())
+        check(r.status == 200 and r.header("x-backstop-provider") == "sim-b", r.headers)
+        time.sleep(0.3)
+    check("breaker sim-a/sim-a-model open for 60000 ms" in gw.logs(), "not open")
+    before = a.stats()["requests"]
+    time.sleep(1.0)
+    probes = a.stats()["requests"] - before
+    check(probes >= 3, f"only {probes} chat probes in 1 s while open")
+    check("half-open" not in gw.logs(), "half-open while the chat route still fails")
+    a.clear()
+    t0 = time.monotonic()
+    served = None
+    while time.monotonic() - t0 < 5.0:
+        r = gw.post(chat_body())
+        if r.header("x-backstop-provider") == "sim-a":
+            served = time.monotonic() - t0
+            break
+        time.sleep(0.2)
+    check(served is not None and served < 3.0, f"sim-a not used again within 5 s ({served})")
+    check("chat probe succeeded, half-open early" in gw.logs(), "not ended by the chat probe")
