@@ -13,7 +13,9 @@
 #include <sys/types.h>
 #include <event2/event.h>
 
+#include "brk.h"
 #include "cfg.h"
+#include "ctr_target.h"
 #include "st.h"
 #include "tel.h"
 
@@ -38,8 +40,6 @@ struct ctr_slot {
     struct ctr *ctr;
 };
 
-struct ctr_health;               /* per-target aggregate, ctr_telemetry.c */
-struct ctr_brk;                  /* per-target breaker, ctr_breaker.c */
 struct ctr_probe;                /* the prober, ctr_probe.c */
 struct ctr_events;               /* queued failover events, ctr_events.c */
 struct ctr_admin;                /* the admin socket, ctr_admin.c */
@@ -59,10 +59,11 @@ struct ctr {
     struct event *grace_ev;
     struct event *flush_ev;
     struct event *sig_ev[6];
-    struct ctr_health *health;   /* list of per-target aggregates */
-    struct ctr_brk *breakers;    /* list of per-target breakers */
-    struct event *brk_ev;        /* breaker clock: cool-downs, trial grants */
-    unsigned brk_next_slot;      /* round robin of half-open trial grants */
+    struct ctr_targets tgt;      /* every target's health, breaker, probe: ctr_target.c */
+    struct event *brk_ev;        /* breaker clock: cool-downs, trial expiry, claims */
+    uint64_t brk_epoch;          /* the last trial epoch handed out (ctr_breaker.c) */
+    struct brk_claims claims;    /* trial claim words shared with the workers (brk_claim.c) */
+    int claims_fd;               /* their memfd, inherited by workers as CTR_WORKER_CLAIMS_FD */
     struct ctr_probe *probe;
     struct ctr_events *events;
     struct ctr_admin *admin;     /* the admin socket, ctr_admin*.c */
@@ -105,23 +106,29 @@ void ctr_tel_free(struct ctr *c);
  * reference), or NULL when it has seen no attempt. */
 json_t *ctr_tel_health(struct ctr *c, const char *provider, const char *model);
 
-/* ctr_breaker.c: per-target breakers, fed by telemetry and probes,
- * published to LMDB for the workers. */
+/* ctr_breaker.c: the shell around each target's breaker (shared/brk.h):
+ * it reads the clock, feeds the pure state machine, publishes its records
+ * to LMDB and offers half-open trials in the claim words. */
 int ctr_breaker_start(struct ctr *c);
-void ctr_breaker_attempt(struct ctr *c, int slot, const struct tel_attempt *a);
+void ctr_breaker_attempt(struct ctr *c, struct ctr_target *t, const struct tel_attempt *a);
 /* n successes batched by a worker (TEL_OKS). */
-void ctr_breaker_oks(struct ctr *c, const char *provider, const char *model, uint32_t n);
-void ctr_breaker_trial(struct ctr *c, int slot, const struct tel_trial *t);
-/* A probe verdict after its rise/fall thresholds: up may move an open
- * breaker to half-open early; down opens a closed one. */
-void ctr_breaker_probe(struct ctr *c, const char *provider, const char *model, bool up,
+void ctr_breaker_oks(struct ctr *c, struct ctr_target *t, uint32_t n);
+/* A worker says it claimed the trial of epoch (TEL_TRIAL). */
+void ctr_breaker_trial(struct ctr *c, struct ctr_target *t, int slot, uint64_t epoch);
+/* A probe verdict: up (after its rise threshold, or any success while
+ * open) may move an open breaker to half-open early when a probe of that
+ * kind exercises what failed; down opens a closed or half-open one. */
+void ctr_breaker_probe(struct ctr *c, struct ctr_target *t, bool up, enum brk_probe_kind kind,
                        const char *why);
 /* Open or half-open: anything but closed (probes run faster then). */
-bool ctr_breaker_is_open(struct ctr *c, const char *provider, const char *model);
+bool ctr_breaker_is_open(const struct ctr_target *t);
+/* t leaves the config: its record goes from ST_DB_BREAKERS. */
+void ctr_breaker_forget(struct ctr *c, struct ctr_target *t);
+/* The table was rebuilt: the claim words follow the new ids. */
+void ctr_breaker_renumbered(struct ctr *c);
 void ctr_breaker_free(struct ctr *c);
 /* A copy of the target's breaker record; false when it has none (closed,
  * never failed). */
-struct brk_record;
 bool ctr_breaker_get(struct ctr *c, const char *provider, const char *model,
                      struct brk_record *out);
 
@@ -135,6 +142,8 @@ void ctr_events_free(struct ctr *c);
 int ctr_probe_start(struct ctr *c);
 void ctr_probe_reload(struct ctr *c);   /* after a reload published a new config */
 void ctr_probe_free(struct ctr *c);
+/* t leaves the config (ctr_target_rebuild): its probe stops, its record goes. */
+void ctr_probe_forget(struct ctr *c, struct ctr_target *t);
 
 /* ctr_admin*.c: the admin socket backstopctl talks to (docs/admin.md). */
 int ctr_admin_start(struct ctr *c);
@@ -176,10 +185,11 @@ bool ctr_token_reaped(struct ctr *c, pid_t pid, int status);
 void ctr_token_free(struct ctr *c);
 
 /* The worker's entry point (gateway/gw_worker.c), reached through
- * `backstopd --worker STATE_DIR SLOT` with fds 3 (listen) and 4 (telemetry). */
+ * `backstopd --worker STATE_DIR SLOT` with fds 3 (listen), 4 (telemetry) and 5 (trial claims). */
 int gw_worker_main(const char *state_dir, int slot);
 
 #define CTR_WORKER_LISTEN_FD 3
 #define CTR_WORKER_TEL_FD    4
+#define CTR_WORKER_CLAIMS_FD 5
 
 #endif

@@ -149,7 +149,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 static int run(const char *config_path)
 {
-    struct ctr c = { .listen_fd = -1, .config_path = (char *)config_path,
+    struct ctr c = { .listen_fd = -1, .claims_fd = -1, .config_path = (char *)config_path,
                      .started_wall_ms = bs_wall_ms() };
     struct cfg_errors errs = { 0 };
     int rc = 1, lock_fd = -1;
@@ -180,7 +180,7 @@ static int run(const char *config_path)
      * crash interrupted is finished here. */
     if (ctr_keys_start(&c) < 0 || ctr_check_keys(&c, c.cfg, NULL) < 0 || ctr_ovr_start(&c) < 0)
         goto out;
-    if (ctr_publish(&c, c.cfg) < 0)
+    if (ctr_publish(&c, c.cfg) < 0 || ctr_target_rebuild(&c) < 0)
         goto out;
     char msg[256];
     if (ctr_listen_open(c.cfg->listen_host, c.cfg->listen_port, &c.listen_fd, msg, sizeof msg) < 0) {
@@ -227,6 +227,7 @@ out:
     ctr_admin_free(&c);
     ctr_probe_free(&c);
     ctr_breaker_free(&c);
+    ctr_target_free(&c);
     ctr_workers_free(&c);
     ctr_tel_free(&c);
     ctr_token_free(&c);

@@ -47,12 +47,16 @@ enum probe_state { PS_UNKNOWN = 0, PS_UP, PS_DOWN };
 
 static const char *const state_names[] = { "unknown", "up", "down" };
 
+/* The probe part of one target (ctr_target.h): the target owns it through
+ * its `probe` pointer, this module creates and frees it; it lives while the
+ * target is in the config and probed. */
 struct probe_target {
     struct probe_target *next;
     struct ctr_probe *p;
-    char *key;                  /* "provider/model", owned */
-    char *provider;             /* owned copies: a reload frees the old config */
-    char *model;
+    struct ctr_target *tgt;     /* the target it probes, which outlives it */
+    const char *key;            /* the target's names */
+    const char *provider;
+    const char *model;
     enum probe_state state;
     int successes, failures;    /* consecutive */
     uint64_t checks;
@@ -67,6 +71,7 @@ struct probe_target {
     bool dirty;                 /* to be written at the next tick */
     /* the probe in flight */
     bool running;
+    enum brk_probe_kind kind;   /* what it exercises */
     struct gw_xfer xfer;
     struct curl_slist *headers; /* may hold the key: wiped before it is freed */
     int64_t start_us;
@@ -205,6 +210,31 @@ static int probe_setup_azure(const struct cfg_provider *prov, const char *model,
     return probe_get_url(ad_azure_probe_url(&t), key, "api-key: ", NULL, easy, headers, why, whylen);
 }
 
+/* The opt-in chat probe (providers.*.chat_probe, OpenAI's API only): one
+ * real chat request of the target's model, one token.  It walks the path
+ * whose failures opened the breaker (a 5xx of the chat route, a quota...),
+ * which GET /models cannot see, and it costs a token, so it runs only while
+ * the breaker is open for such a failure (see probe_kind). */
+static int probe_setup_chat(const struct cfg_provider *prov, const char *model, const char *key,
+                            CURL *easy, struct curl_slist **headers, char *why, size_t whylen)
+{
+    int rc = probe_get(prov, "/chat/completions", key, "Authorization: Bearer ",
+                       "Content-Type: application/json", easy, headers, why, whylen);
+    if (rc < 0)
+        return rc;
+    json_t *body = json_pack("{s:s, s:[{s:s, s:s}], s:i}", "model", model, "messages", "role",
+                             "user", "content", "ping", "max_tokens", 1);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text) {
+        snprintf(why, whylen, "cannot start: out of memory");
+        return -1;
+    }
+    curl_easy_setopt(easy, CURLOPT_COPYPOSTFIELDS, text); /* a POST, body copied */
+    free(text);
+    return 0;
+}
+
 static const struct probe_type {
     enum cfg_provider_type type;
     probe_setup_fn setup;
@@ -254,27 +284,22 @@ static void target_free(struct probe_target *t)
     if (!t)
         return;
     probe_cancel(t);
-    free(t->key);
-    free(t->provider);
-    free(t->model);
+    if (t->tgt)
+        t->tgt->probe = NULL;
     free(t);
 }
 
-static struct probe_target *target_new(struct ctr_probe *p, const char *provider, const char *model)
+static struct probe_target *target_new(struct ctr_probe *p, struct ctr_target *tgt)
 {
     struct probe_target *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
     t->p = p;
-    size_t klen = strlen(provider) + strlen(model) + 2;
-    t->key = malloc(klen);
-    t->provider = strdup(provider);
-    t->model = strdup(model);
-    if (!t->key || !t->provider || !t->model) {
-        target_free(t);
-        return NULL;
-    }
-    snprintf(t->key, klen, "%s/%s", provider, model);
+    t->tgt = tgt;
+    t->key = tgt->key;
+    t->provider = tgt->provider;
+    t->model = tgt->model;
+    tgt->probe = t;
     t->dirty = true; /* its "unknown" record is written at once */
     return t;
 }
@@ -287,19 +312,14 @@ static bool provider_enabled(struct ctr *c, const struct cfg_provider *prov)
     return v && *v;
 }
 
-static struct probe_target *target_find(struct ctr_probe *p, const char *provider,
-                                        const char *model)
-{
-    for (struct probe_target *t = p->targets; t; t = t->next)
-        if (strcmp(t->provider, provider) == 0 && strcmp(t->model, model) == 0)
-            return t;
-    return NULL;
-}
-
 /* Queues a key for deletion from LMDB; takes ownership of key.  When the
  * queue cannot grow, the whole database is dropped and rewritten instead. */
 static void gone_add(struct ctr_probe *p, char *key)
 {
+    if (!key) {
+        p->reset = p->dirty = true;
+        return;
+    }
     if (p->ngone == p->capgone) {
         size_t cap = p->capgone ? p->capgone * 2 : 8;
         char **g = realloc(p->gone, cap * sizeof *g);
@@ -355,11 +375,13 @@ static void rebuild(struct ctr_probe *p)
         for (size_t j = 0; j < m->ntargets; j++) {
             const struct cfg_provider *prov = &cfg->providers[m->targets[j].provider];
             const char *model = m->targets[j].model;
-            if (!provider_enabled(p->c, prov) || !probe_setup_for(prov->type))
+            if (!provider_enabled(p->c, prov) || !probe_setup_for(prov->type) ||
+                m->targets[j].id >= p->c->tgt.n)
                 continue;
-            struct probe_target *t = target_find(p, prov->name, model);
+            struct ctr_target *tgt = p->c->tgt.v[m->targets[j].id];
+            struct probe_target *t = tgt->probe;
             if (!t) {
-                if (!(t = target_new(p, prov->name, model))) {
+                if (!(t = target_new(p, tgt))) {
                     log_err("probe: %s/%s: out of memory, not probed", prov->name, model);
                     continue;
                 }
@@ -381,8 +403,7 @@ static void rebuild(struct ctr_probe *p)
             continue;
         }
         *pp = t->next;
-        gone_add(p, t->key);
-        t->key = NULL;
+        gone_add(p, strdup(t->key));
         target_free(t);
     }
     spread(p);
@@ -421,16 +442,16 @@ static void record(struct probe_target *t, bool ok, const char *why, double late
         if (next == PS_UP) {
             log_notice("probe: %s up after %d success%s (%.1f ms)", t->key, t->successes,
                        t->successes == 1 ? "" : "es", latency_ms);
-            ctr_breaker_probe(c, t->provider, t->model, true, "probe succeeded");
+            ctr_breaker_probe(c, t->tgt, true, t->kind, "probe succeeded");
         } else {
             log_warn("probe: %s down after %d failure%s: %s", t->key, t->failures,
                      t->failures == 1 ? "" : "s", t->last_error);
-            ctr_breaker_probe(c, t->provider, t->model, false, t->last_error);
+            ctr_breaker_probe(c, t->tgt, false, t->kind, t->last_error);
         }
-    } else if (ok && ctr_breaker_is_open(c, t->provider, t->model)) {
+    } else if (ok && ctr_breaker_is_open(t->tgt)) {
         /* Any success while the breaker is open: the breaker may go
          * half-open early (it ignores this when it is half-open already). */
-        ctr_breaker_probe(c, t->provider, t->model, true, "probe succeeded");
+        ctr_breaker_probe(c, t->tgt, true, t->kind, "probe succeeded");
     }
 }
 
@@ -506,6 +527,15 @@ static void probe_start(struct probe_target *t)
     t->start_us = t->last_start_us = (int64_t)bs_now_us();
     const struct cfg_provider *prov = cfg_find_provider(cfg, t->provider);
     probe_setup_fn setup = prov ? probe_setup_for(prov->type) : NULL;
+    /* While the breaker is open for a failure GET /models cannot see, only
+     * a chat probe can tell it anything (and only if the operator pays). */
+    const struct brk_record *br = &t->tgt->brk.rec;
+    t->kind = prov && prov->chat_probe && br->state != BRK_CLOSED &&
+                      !brk_fsm_probe_speaks(BRK_PROBE_MODELS, br->reason)
+                  ? BRK_PROBE_CHAT
+                  : BRK_PROBE_MODELS;
+    if (setup && t->kind == BRK_PROBE_CHAT)
+        setup = probe_setup_chat;
     if (!setup) { /* cannot happen: rebuild() keeps only probe-able targets */
         record(t, false, "no probe for this provider", 0);
         return;
@@ -560,7 +590,7 @@ fail:
 static int64_t due_us(struct ctr_probe *p, struct probe_target *t)
 {
     const struct cfg_probes *cp = &p->c->cfg->probes;
-    int ms = ctr_breaker_is_open(p->c, t->provider, t->model) ? cp->open_interval_ms
+    int ms = ctr_breaker_is_open(t->tgt) ? cp->open_interval_ms
                                                                 : cp->interval_ms;
     return t->last_start_us + (int64_t)ms * 1000;
 }
@@ -754,6 +784,21 @@ void ctr_probe_reload(struct ctr *c)
     if (!p->targets)
         evtimer_del(p->sched_ev);
     schedule(p);
+}
+
+void ctr_probe_forget(struct ctr *c, struct ctr_target *tgt)
+{
+    struct ctr_probe *p = c->probe;
+    if (!p || !tgt->probe)
+        return;
+    for (struct probe_target **pp = &p->targets; *pp; pp = &(*pp)->next)
+        if (*pp == tgt->probe) {
+            struct probe_target *t = *pp;
+            *pp = t->next;
+            gone_add(p, strdup(t->key));
+            target_free(t);
+            return;
+        }
 }
 
 void ctr_probe_free(struct ctr *c)

@@ -178,6 +178,7 @@ int ctr_reload(struct ctr *c, struct cfg_errors *errs)
         log_open("controller", cfg->log.file, (int)cfg->log.level);
     log_notice("reload: generation %llu published (%zu providers, %zu models, %d workers)",
                (unsigned long long)c->generation, cfg->nproviders, cfg->nmodels, cfg->workers);
+    ctr_target_rebuild(c);
     ctr_workers_resize(c);
     ctr_probe_reload(c);
     ctr_token_reload(c);

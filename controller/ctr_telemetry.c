@@ -19,49 +19,15 @@
 #define FLUSH_MS 100
 #define EWMA_ALPHA 0.2
 
-struct ctr_health {
-    struct ctr_health *next;
-    char key[TEL_TARGET_MAX];               /* "provider/model" */
-    char provider[64];
-    char model[128];
-    uint64_t attempts, ok, failures;
-    uint64_t by_class[FAIL__COUNT];
-    int last_status;
-    int last_fail;
-    uint64_t last_fail_wall_ms, last_ok_wall_ms;
-    double latency_ewma_ms, ttfb_ewma_ms;
-    uint64_t prompt_tokens, completion_tokens;
-    bool dirty;
-};
-
-static struct ctr_health *health_get(struct ctr *c, const char *provider, const char *model)
-{
-    char key[TEL_TARGET_MAX];
-    snprintf(key, sizeof key, "%s/%s", provider, model);
-    for (struct ctr_health *h = c->health; h; h = h->next)
-        if (strcmp(h->key, key) == 0)
-            return h;
-    struct ctr_health *h = calloc(1, sizeof *h);
-    if (!h)
-        return NULL;
-    memcpy(h->key, key, sizeof key);
-    tel_copy(h->provider, sizeof h->provider, provider);
-    tel_copy(h->model, sizeof h->model, model);
-    h->next = c->health;
-    c->health = h;
-    return h;
-}
-
 static void ewma(double *avg, double sample, uint64_t n)
 {
     *avg = n <= 1 ? sample : *avg + EWMA_ALPHA * (sample - *avg);
 }
 
-static void on_attempt(struct ctr *c, const struct tel_attempt *a)
+static void on_attempt(struct ctr *c, struct ctr_target *t, const struct tel_attempt *a)
 {
-    struct ctr_health *h = health_get(c, a->provider, a->model);
-    if (!h)
-        return;
+    struct ctr_target_health *h = &t->health;
+    h->seen = true;
     h->attempts++;
     if (a->fail < FAIL__COUNT)
         h->by_class[a->fail]++;
@@ -99,11 +65,12 @@ static void ewma_n(double *avg, double mean, uint32_t n, uint64_t total)
     *avg = mean + keep * (*avg - mean);
 }
 
-static void on_oks(struct ctr *c, const struct tel_oks *o)
+static void on_oks(struct ctr *c, struct ctr_target *t, const struct tel_oks *o)
 {
-    struct ctr_health *h = health_get(c, o->provider, o->model);
-    if (!h || o->count == 0)
+    struct ctr_target_health *h = &t->health;
+    if (o->count == 0)
         return;
+    h->seen = true;
     h->attempts += o->count;
     h->by_class[FAIL_NONE] += o->count;
     h->ok += o->count;
@@ -140,16 +107,24 @@ static void on_msg(struct ctr_slot *s, union tel_msg *m, size_t n)
 {
     if (n < sizeof m->hdr || m->hdr.version != TEL_VERSION)
         return;
+    struct ctr *c = s->ctr;
+    struct ctr_target *t;
     if (m->hdr.kind == TEL_ATTEMPT && n == sizeof m->attempt) {
-        m->attempt.provider[sizeof m->attempt.provider - 1] = '\0';
-        m->attempt.model[sizeof m->attempt.model - 1] = '\0';
-        on_attempt(s->ctr, &m->attempt);
-        ctr_breaker_attempt(s->ctr, s->index, &m->attempt);
+        struct tel_attempt *a = &m->attempt;
+        a->provider[sizeof a->provider - 1] = '\0';
+        a->model[sizeof a->model - 1] = '\0';
+        if ((t = ctr_target_of(c, a->generation, a->target_id, a->provider, a->model))) {
+            on_attempt(c, t, a);
+            ctr_breaker_attempt(c, t, a);
+        }
     } else if (m->hdr.kind == TEL_OKS && n == sizeof m->oks) {
-        m->oks.provider[sizeof m->oks.provider - 1] = '\0';
-        m->oks.model[sizeof m->oks.model - 1] = '\0';
-        on_oks(s->ctr, &m->oks);
-        ctr_breaker_oks(s->ctr, m->oks.provider, m->oks.model, m->oks.count);
+        struct tel_oks *o = &m->oks;
+        o->provider[sizeof o->provider - 1] = '\0';
+        o->model[sizeof o->model - 1] = '\0';
+        if ((t = ctr_target_of(c, o->generation, o->target_id, o->provider, o->model))) {
+            on_oks(c, t, o);
+            ctr_breaker_oks(c, t, o->count);
+        }
     } else if (m->hdr.kind == TEL_FAILOVER && n == sizeof m->failover) {
         m->failover.chain[sizeof m->failover.chain - 1] = '\0';
         m->failover.from[sizeof m->failover.from - 1] = '\0';
@@ -157,8 +132,16 @@ static void on_msg(struct ctr_slot *s, union tel_msg *m, size_t n)
         m->failover.request_id[sizeof m->failover.request_id - 1] = '\0';
         ctr_events_add(s->ctr, s->index, &m->failover);
     } else if (m->hdr.kind == TEL_TRIAL && n == sizeof m->trial) {
-        m->trial.target[sizeof m->trial.target - 1] = '\0';
-        ctr_breaker_trial(s->ctr, s->index, &m->trial);
+        struct tel_trial *tr = &m->trial;
+        tr->target[sizeof tr->target - 1] = '\0';
+        /* The key is one string here: the fallback looks it up whole. */
+        if (tr->generation >= c->tgt.generation && tr->generation <= c->generation &&
+            tr->target_id < c->tgt.n)
+            t = c->tgt.v[tr->target_id];
+        else
+            t = ctr_target_find(c, tr->target);
+        if (t)
+            ctr_breaker_trial(c, t, s->index, tr->trial_epoch);
     } else if (m->hdr.kind == TEL_STATUS && n == sizeof m->status) {
         on_status(s, &m->status);
     }
@@ -200,14 +183,15 @@ void ctr_tel_read(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static json_t *health_json(const struct ctr_health *h)
+static json_t *health_json(const struct ctr_target *t)
 {
+    const struct ctr_target_health *h = &t->health;
     json_t *classes = json_object();
     for (int i = 1; i < FAIL__COUNT; i++)
         if (h->by_class[i])
             json_object_set_new(classes, fail_class_name(i), json_integer((json_int_t)h->by_class[i]));
     return json_pack("{s:s, s:s, s:I, s:I, s:I, s:i, s:s?, s:I, s:I, s:f, s:f, s:I, s:I, s:o}",
-                     "provider", h->provider, "model", h->model,
+                     "provider", t->provider, "model", t->model,
                      "attempts", (json_int_t)h->attempts, "ok", (json_int_t)h->ok,
                      "failures", (json_int_t)h->failures, "last_status", h->last_status,
                      "last_failure", h->last_fail ? fail_class_name(h->last_fail) : NULL,
@@ -248,9 +232,11 @@ static int flush_txn(struct st_env *st, MDB_txn *txn, void *arg)
 {
     struct ctr *c = arg;
     int rc;
-    for (struct ctr_health *h = c->health; h; h = h->next)
-        if (h->dirty && (rc = put_json(st, txn, ST_DB_HEALTH, h->key, health_json(h))))
+    for (size_t i = 0; i < c->tgt.n; i++) {
+        const struct ctr_target *t = c->tgt.v[i];
+        if (t->health.dirty && (rc = put_json(st, txn, ST_DB_HEALTH, t->key, health_json(t))))
             return rc;
+    }
     if ((rc = ctr_events_write(c, txn)))
         return rc;
     if (c->workers_dirty) {
@@ -279,8 +265,8 @@ void ctr_tel_flush(struct ctr *c)
         log_err("cannot write health state: %s", st_strerror(rc));
         return; /* stays dirty: the next tick tries again */
     }
-    for (struct ctr_health *h = c->health; h; h = h->next)
-        h->dirty = false;
+    for (size_t i = 0; i < c->tgt.n; i++)
+        c->tgt.v[i]->health.dirty = false;
     c->health_dirty = c->workers_dirty = false;
     ctr_events_flushed(c);
 }
@@ -307,19 +293,10 @@ void ctr_tel_free(struct ctr *c)
     if (c->flush_ev)
         event_free(c->flush_ev);
     c->flush_ev = NULL;
-    while (c->health) {
-        struct ctr_health *h = c->health;
-        c->health = h->next;
-        free(h);
-    }
 }
 
 json_t *ctr_tel_health(struct ctr *c, const char *provider, const char *model)
 {
-    char key[TEL_TARGET_MAX];
-    snprintf(key, sizeof key, "%s/%s", provider, model);
-    for (struct ctr_health *h = c->health; h; h = h->next)
-        if (strcmp(h->key, key) == 0)
-            return health_json(h);
-    return NULL;
+    const struct ctr_target *t = ctr_target_find2(c, provider, model);
+    return t && t->health.seen ? health_json(t) : NULL;
 }

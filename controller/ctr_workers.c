@@ -4,7 +4,8 @@
  * A worker is this same binary re-executed as `backstopd --worker`, so that
  * nothing stateful of the controller (event base, LMDB handle, curl) crosses
  * into it; it gets the listening socket on fd 3 and its telemetry channel on
- * fd 4 (Postfix's fixed-descriptor convention).  A worker that dies after
+ * fd 4 (Postfix's fixed-descriptor convention), and the trial claim region
+ * (shared/brk_claim.c) on fd 5.  A worker that dies after
  * serving is replaced at once; one that dies before serving anything is
  * replaced with a growing delay, so a broken start cannot become a fork storm.
  */
@@ -29,13 +30,16 @@
 static void slot_respawn_cb(evutil_socket_t fd, short what, void *arg);
 
 /* Runs in the child between fork and exec: async-signal-safe calls only. */
-static void child_exec(int listen_fd, int tel_fd, const sigset_t *mask, char *const argv[])
+static void child_exec(int listen_fd, int tel_fd, int claims_fd, const sigset_t *mask,
+                       char *const argv[])
 {
     int l = fcntl(listen_fd, F_DUPFD, 10);
     int t = fcntl(tel_fd, F_DUPFD, 10);
-    if (l < 0 || t < 0 || dup2(l, CTR_WORKER_LISTEN_FD) < 0 || dup2(t, CTR_WORKER_TEL_FD) < 0)
+    int k = fcntl(claims_fd, F_DUPFD, 10);
+    if (l < 0 || t < 0 || k < 0 || dup2(l, CTR_WORKER_LISTEN_FD) < 0 ||
+        dup2(t, CTR_WORKER_TEL_FD) < 0 || dup2(k, CTR_WORKER_CLAIMS_FD) < 0)
         _exit(127);
-    close_range(CTR_WORKER_TEL_FD + 1, ~0U, 0);
+    close_range(CTR_WORKER_CLAIMS_FD + 1, ~0U, 0);
     sigprocmask(SIG_SETMASK, mask, NULL);
     execv("/proc/self/exe", argv);
     _exit(127);
@@ -65,7 +69,7 @@ static int slot_spawn(struct ctr *c, struct ctr_slot *s)
     sigaddset(&child, SIGUSR1);
     pid_t pid = fork();
     if (pid == 0)
-        child_exec(c->listen_fd, sv[1], &child, argv);
+        child_exec(c->listen_fd, sv[1], c->claims_fd, &child, argv);
     int saved = errno;
     sigprocmask(SIG_SETMASK, &old, NULL);
     close(sv[1]);

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
+#include "brk.h"
 #include "cfg.h"
 #include "fail.h"
 #include "http_server.h"
@@ -64,6 +65,7 @@ struct gw {
     struct st_env *st;
     struct gw_catalog *cat;          /* current; the worker holds one reference */
     struct gw_brk_table *brk;        /* breaker view, gw_breaker.c */
+    struct brk_claims claims;        /* trial claim words, mapped from the controller's memfd */
     struct gw_tel_batch *telb;       /* successes summed per target, held events: gw_tel_batch.c */
     struct http_server *http;
     struct gw_up *up;

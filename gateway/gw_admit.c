@@ -31,10 +31,11 @@ void gw_admit(const struct gw_chat *chat, const struct cfg_target *t, struct gw_
         return;
     /* Last: a half-open breaker grants this very request its trial. */
     f.breaker_checked = true;
-    f.breaker_allows = gw_brk_admit(chat->gw, key, &out->trial_epoch) != GW_DENY;
+    uint32_t tid = gw_brk_tid(chat->gw, cat, t->id);
+    f.breaker_allows = gw_brk_admit(chat->gw, tid, &out->trial_epoch) != GW_DENY;
     out->verdict = gw_admit_judge(&f);
     if (out->verdict == GW_ADMIT_BREAKER)
-        out->retry_at = gw_brk_retry_at(chat->gw, key);
+        out->retry_at = gw_brk_retry_at(chat->gw, tid);
 }
 
 const char *gw_admit_reason(enum gw_admit_verdict v)

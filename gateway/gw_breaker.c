@@ -1,6 +1,7 @@
 /* gw_breaker: the worker's view of circuit breakers; see gw_breaker.h. */
 #include "gw_breaker.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,12 +11,12 @@
 #include "tel.h"
 
 struct gw_brk {
-    char key[TEL_TARGET_MAX];
+    const char *key;             /* the view's config's target_ids[id].key */
     struct brk_record rec;
     int consec;                  /* this worker's consecutive failures */
     uint64_t local_until_us;     /* this worker's own open verdict, monotonic */
     uint64_t local_wall_ms;      /* when it was taken */
-    uint64_t used_epoch;         /* trial epoch this worker has used */
+    uint64_t used_epoch;         /* trial epoch this worker has claimed */
     double lat_ewma_ms;          /* successful attempts' time to the response head */
     double err_ewma;             /* 1 per counted failure, 0 per success */
     uint32_t samples;
@@ -25,91 +26,28 @@ struct gw_brk {
 #define EWMA_ALPHA 0.2
 
 struct gw_brk_table {
-    struct gw_brk **slots;
-    size_t cap, n;               /* cap: power of two */
-    uint64_t gen;
+    const struct cfg *cfg;       /* of the catalog the view numbers (gw->cat's) */
+    struct gw_brk *v;            /* by target id */
+    size_t n;
+    uint64_t gen;                /* ST_KEY_BREAKER_GEN last read; 0: read again */
 };
 
-static uint64_t key_hash(const char *s)
+static struct gw_brk *entry(struct gw *gw, uint32_t tid)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
-static struct gw_brk *find(struct gw_brk_table *t, const char *key)
-{
-    if (!t || !t->cap)
-        return NULL;
-    for (size_t i = key_hash(key) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
-        if (!t->slots[i])
-            return NULL;
-        if (strcmp(t->slots[i]->key, key) == 0)
-            return t->slots[i];
-    }
-}
-
-static int grow(struct gw_brk_table *t)
-{
-    size_t cap = t->cap ? t->cap * 2 : 64;
-    struct gw_brk **s = calloc(cap, sizeof *s);
-    if (!s)
-        return -1;
-    for (size_t i = 0; i < t->cap; i++) {
-        struct gw_brk *e = t->slots[i];
-        if (!e)
-            continue;
-        size_t j = key_hash(e->key) & (cap - 1);
-        while (s[j])
-            j = (j + 1) & (cap - 1);
-        s[j] = e;
-    }
-    free(t->slots);
-    t->slots = s;
-    t->cap = cap;
-    return 0;
-}
-
-static struct gw_brk *get(struct gw *gw, const char *key)
-{
-    if (!gw->brk && !(gw->brk = calloc(1, sizeof *gw->brk)))
-        return NULL;
     struct gw_brk_table *t = gw->brk;
-    struct gw_brk *e = find(t, key);
-    if (e)
-        return e;
-    if ((t->n + 1) * 2 > t->cap && grow(t) < 0)
-        return NULL;
-    if (!(e = calloc(1, sizeof *e)))
-        return NULL;
-    snprintf(e->key, sizeof e->key, "%s", key);
-    size_t i = key_hash(key) & (t->cap - 1);
-    while (t->slots[i])
-        i = (i + 1) & (t->cap - 1);
-    t->slots[i] = e;
-    t->n++;
-    return e;
+    return t && tid < t->n ? &t->v[tid] : NULL;
 }
 
-int gw_brk_sync(struct gw *gw)
+static int read_records(struct gw *gw, uint64_t gen)
 {
-    const void *v;
-    size_t len;
-    uint64_t gen = 0;
-    if (st_rd_get(gw->st, ST_DB_META, ST_KEY_BREAKER_GEN, &v, &len) == 0 && len == sizeof gen)
-        memcpy(&gen, v, sizeof gen);
-    if (gw->brk && gen == gw->brk->gen)
-        return 0;
+    struct gw_brk_table *t = gw->brk;
     MDB_cursor *cur;
     int rc = mdb_cursor_open(st_rd_txn(gw->st), st_dbi(gw->st, ST_DB_BREAKERS), &cur);
     if (rc)
         return -1;
     /* Records that vanished (a controller restart resets them) are closed. */
-    if (gw->brk)
-        for (size_t i = 0; i < gw->brk->cap; i++)
-            if (gw->brk->slots[i])
-                memset(&gw->brk->slots[i]->rec, 0, sizeof gw->brk->slots[i]->rec);
+    for (size_t i = 0; i < t->n; i++)
+        memset(&t->v[i].rec, 0, sizeof t->v[i].rec);
     MDB_val k, d;
     char key[TEL_TARGET_MAX];
     for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
@@ -117,9 +55,12 @@ int gw_brk_sync(struct gw *gw)
             continue;
         memcpy(key, k.mv_data, k.mv_size);
         key[k.mv_size] = '\0';
-        struct gw_brk *e = get(gw, key);
-        if (!e)
+        /* Linear, but only over the records (targets that ever failed), and
+         * only when the controller changed one. */
+        long id = cfg_target_lookup(t->cfg, key);
+        if (id < 0)
             continue;
+        struct gw_brk *e = &t->v[id];
         struct brk_record rec;
         memcpy(&rec, d.mv_data, sizeof rec);
         if (rec.changed_wall_ms != e->seen_changed_ms) {
@@ -134,24 +75,84 @@ int gw_brk_sync(struct gw *gw)
         e->rec = rec;
     }
     mdb_cursor_close(cur);
-    if (gw->brk)
-        gw->brk->gen = gen;
+    t->gen = gen;
     return 0;
 }
 
-static void send_trial(struct gw *gw, const struct gw_brk *e)
+static uint64_t published_gen(struct gw *gw)
+{
+    const void *v;
+    size_t len;
+    uint64_t gen = 0;
+    if (st_rd_get(gw->st, ST_DB_META, ST_KEY_BREAKER_GEN, &v, &len) == 0 && len == sizeof gen)
+        memcpy(&gen, v, sizeof gen);
+    return gen;
+}
+
+int gw_brk_sync(struct gw *gw)
+{
+    if (!gw->brk)
+        return 0;
+    uint64_t gen = published_gen(gw);
+    if (gen == gw->brk->gen)
+        return 0;
+    return read_records(gw, gen);
+}
+
+int gw_brk_rebuild(struct gw *gw, const struct gw_catalog *cat)
+{
+    const struct cfg *cfg = cat->cfg;
+    struct gw_brk_table *t = calloc(1, sizeof *t);
+    struct gw_brk *v = calloc(cfg->ntarget_ids ? cfg->ntarget_ids : 1, sizeof *v);
+    if (!t || !v) {
+        free(t);
+        free(v);
+        return -ENOMEM;
+    }
+    struct gw_brk_table *old = gw->brk;
+    for (size_t id = 0; id < cfg->ntarget_ids; id++) {
+        const char *key = cfg->target_ids[id].key;
+        long was = old ? cfg_target_lookup(old->cfg, key) : -1;
+        if (was >= 0 && (size_t)was < old->n)
+            v[id] = old->v[was];  /* local verdict, EWMAs, the trial it used */
+        v[id].key = key;
+    }
+    t->cfg = cfg;
+    t->v = v;
+    t->n = cfg->ntarget_ids;
+    gw_brk_free(gw);
+    gw->brk = t;
+    return read_records(gw, published_gen(gw));
+}
+
+uint32_t gw_brk_tid(struct gw *gw, const struct gw_catalog *cat, uint32_t tid)
+{
+    const struct gw_brk_table *t = gw->brk;
+    if (!t || !cat)
+        return GW_BRK_NO_TARGET;
+    if (cat->cfg == t->cfg)
+        return tid;
+    if (tid >= cat->cfg->ntarget_ids)
+        return GW_BRK_NO_TARGET;
+    long id = cfg_target_lookup(t->cfg, cat->cfg->target_ids[tid].key);
+    return id < 0 ? GW_BRK_NO_TARGET : (uint32_t)id;
+}
+
+static void send_trial(struct gw *gw, uint32_t tid, const struct gw_brk *e)
 {
     struct tel_trial t;
     memset(&t, 0, sizeof t);
     t.hdr.kind = TEL_TRIAL;
     t.trial_epoch = e->rec.trial_epoch;
+    t.generation = gw->cat ? gw->cat->generation : 0;
+    t.target_id = tid;
     tel_copy(t.target, sizeof t.target, e->key);
     gw_tel_send(gw, &t, sizeof t);
 }
 
-enum gw_admit gw_brk_admit(struct gw *gw, const char *key, uint64_t *trial_epoch)
+enum gw_admit gw_brk_admit(struct gw *gw, uint32_t tid, uint64_t *trial_epoch)
 {
-    struct gw_brk *e = find(gw->brk, key);
+    struct gw_brk *e = entry(gw, tid);
     *trial_epoch = 0;
     if (!e)
         return GW_ADMIT;
@@ -164,10 +165,12 @@ enum gw_admit gw_brk_admit(struct gw *gw, const char *key, uint64_t *trial_epoch
     case BRK_CLOSED:
         return GW_ADMIT;
     case BRK_HALF_OPEN:
-        if (e->rec.trial_slot == gw->slot && e->used_epoch != e->rec.trial_epoch) {
+        /* The first request to get here, on any worker, is the trial. */
+        if (e->used_epoch != e->rec.trial_epoch &&
+            brk_claim_take(&gw->claims, tid, e->rec.trial_epoch)) {
             e->used_epoch = e->rec.trial_epoch;
             *trial_epoch = e->rec.trial_epoch;
-            send_trial(gw, e);
+            send_trial(gw, tid, e);
             return GW_ADMIT_TRIAL;
         }
         return GW_DENY;
@@ -176,11 +179,11 @@ enum gw_admit gw_brk_admit(struct gw *gw, const char *key, uint64_t *trial_epoch
     }
 }
 
-void gw_brk_report(struct gw *gw, const char *key, enum fail_class fail, uint64_t latency_us)
+void gw_brk_report(struct gw *gw, uint32_t tid, enum fail_class fail, uint64_t latency_us)
 {
     if (fail != FAIL_NONE && !fail_counts_against_health(fail))
         return;
-    struct gw_brk *e = get(gw, key);
+    struct gw_brk *e = entry(gw, tid);
     if (!e)
         return;
     double a = e->samples++ ? EWMA_ALPHA : 1.0;
@@ -197,24 +200,22 @@ void gw_brk_report(struct gw *gw, const char *key, enum fail_class fail, uint64_
         e->local_until_us = bs_now_us() + (uint64_t)cb->cooldown_ms * 1000;
         e->local_wall_ms = bs_wall_ms();
         e->consec = 0;
-        log_info("target %s avoided by this worker for %d ms: %s", key, cb->cooldown_ms,
+        log_info("target %s avoided by this worker for %d ms: %s", e->key, cb->cooldown_ms,
                  fail_class_name(fail));
     }
 }
 
-void gw_brk_stats(struct gw *gw, const char *key, double *latency_ms, double *error_rate)
+void gw_brk_stats(struct gw *gw, uint32_t tid, double *latency_ms, double *error_rate)
 {
-    struct gw_brk *e = find(gw->brk, key);
+    const struct gw_brk *e = entry(gw, tid);
     *latency_ms = e ? e->lat_ewma_ms : 0;
     *error_rate = e ? e->err_ewma : 0;
 }
 
-uint64_t gw_brk_retry_at(struct gw *gw, const char *key)
+uint64_t gw_brk_retry_at(struct gw *gw, uint32_t tid)
 {
-    struct gw_brk *e = find(gw->brk, key);
-    if (!e)
-        return 0;
-    return e->rec.state == BRK_OPEN ? e->rec.until_wall_ms : 0;
+    const struct gw_brk *e = entry(gw, tid);
+    return e && e->rec.state == BRK_OPEN ? e->rec.until_wall_ms : 0;
 }
 
 void gw_brk_free(struct gw *gw)
@@ -222,9 +223,7 @@ void gw_brk_free(struct gw *gw)
     struct gw_brk_table *t = gw->brk;
     if (!t)
         return;
-    for (size_t i = 0; i < t->cap; i++)
-        free(t->slots[i]);
-    free(t->slots);
+    free(t->v);
     free(t);
     gw->brk = NULL;
 }

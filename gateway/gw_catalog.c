@@ -300,13 +300,22 @@ int gw_catalog_refresh(struct gw *gw)
     if (rc == 0 && len == sizeof gen)
         memcpy(&gen, v, sizeof gen);
     if (rc == 0)
-        gw_brk_sync(gw);
+        gw_brk_sync(gw);  /* the current view: nothing until the first catalog */
     if (rc || (gw->cat && gw->cat->generation == gen)) {
         st_rd_end(gw->st);
         return rc;
     }
     rc = st_rd_get(gw->st, ST_DB_META, ST_KEY_CONFIG, &v, &len);
     struct gw_catalog *cat = rc ? NULL : catalog_build(gw->st, v, len, gen);
+    /* The breaker view numbers targets as the catalog does: rebuilt with it,
+     * in the same read transaction. */
+    if (cat && gw_brk_rebuild(gw, cat) < 0) {
+        log_err("catalog generation %llu: out of memory for the breaker view",
+                (unsigned long long)gen);
+        catalog_free(cat);
+        cat = NULL;
+        rc = -ENOMEM;
+    }
     st_rd_end(gw->st);
     if (!cat)
         return rc ? rc : -EINVAL;

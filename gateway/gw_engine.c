@@ -93,7 +93,7 @@ static struct gw_attempt *start_next(struct gw_chat *chat, bool cont)
         struct gw_attempt *att = start_on(chat, i, adm.trial_epoch, cont);
         if (att) {
             for (int k = 0; k < nskipped; k++)
-                gw_trace_switch(chat, skipped[k], att->key, reasons[k], 0);
+                gw_trace_switch(chat, skipped[k], att, reasons[k], 0);
             return att;
         }
     }
@@ -137,7 +137,7 @@ static void settle(struct gw_chat *chat, struct gw_attempt *winner, bool in_call
     if (winner->start_us > loser->start_us) {
         /* The hedge won: the first target was the slow one. */
         gw_trace_failover(&chat->trace, loser->key, fail_class_name(FAIL_HEDGED));
-        gw_trace_switch(chat, loser->key, winner->key, FAIL_HEDGED, bs_now_us() - loser->start_us);
+        gw_trace_switch(chat, loser->key, winner, FAIL_HEDGED, bs_now_us() - loser->start_us);
     }
     if (in_callback) {
         r->loser = loser;
@@ -193,7 +193,7 @@ static bool switch_target(struct gw_chat *chat, struct gw_attempt *att, enum fai
     const char *from = att ? att->key : key_of(chat, r->cur);
     if (att)
         gw_trace_failover(&chat->trace, from, fail_class_name(fail));
-    gw_trace_switch(chat, from, next->key, fail, cost);
+    gw_trace_switch(chat, from, next, fail, cost);
     follow(chat, next);
     return true;
 }
@@ -296,7 +296,7 @@ static bool carry_out(struct gw_chat *chat, struct gw_attempt *att, const struct
         if (!next)
             return false;
         gw_repair_note(chat, att->key, "retry");
-        gw_trace_switch(chat, att->key, next->key, FAIL_INVALID_RESPONSE, cost);
+        gw_trace_switch(chat, att->key, next, FAIL_INVALID_RESPONSE, cost);
         r->att = next;
         gw_attempt_free(att);
         return true;
@@ -382,7 +382,8 @@ static void attempt_ended(struct gw_attempt *att)
         r->loser = NULL;
     } else {
         uint64_t until = att->head_us && att->fail == FAIL_NONE ? att->head_us : bs_now_us();
-        gw_brk_report(chat->gw, att->key, att->fail, until - att->start_us);
+        gw_brk_report(chat->gw, gw_brk_tid(chat->gw, chat->cat, att->tgt->id), att->fail,
+                      until - att->start_us);
         if (att->fail == FAIL_DEADLINE)
             r->deadline_hit = true;
     }

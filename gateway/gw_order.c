@@ -50,7 +50,7 @@ static double score(struct gw_chat *chat, size_t target)
 {
     const struct cfg_target *t = &chat->chain->targets[target];
     double lat, err;
-    gw_brk_stats(chat->gw, chat->cat->cfg->target_ids[t->id].key, &lat, &err);
+    gw_brk_stats(chat->gw, gw_brk_tid(chat->gw, chat->cat, t->id), &lat, &err);
     if (chat->chain->strategy == CFG_STRAT_LEAST_LATENCY)
         return lat;
     return lat + 1000.0 * err;

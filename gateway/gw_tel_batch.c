@@ -14,10 +14,13 @@
  * the worker no system call of its own.  A flush hands everything to one
  * sendmmsg call.
  *
- * The table is owned by struct gw (gw->telb), allocated on first use and
- * freed by gw_tel_batch_free.  Open addressing with a fixed size: when it is
- * nearly full, an attempt is sent unbatched instead, so a catalog of any size
- * stays correct and the cost per request stays constant.
+ * The sums are owned by struct gw (gw->telb), allocated on first use and
+ * freed by gw_tel_batch_free.  They are indexed by target id (cfg_target.id,
+ * which the attempt carries with its catalog generation), grown as ids are
+ * met up to MAX_IDS; an attempt beyond it is sent unbatched, so a catalog of
+ * any size stays correct and the cost per request stays constant.  A sum
+ * holds one generation's id: an attempt of another generation on the same
+ * id sends the old sum first.
  */
 #include "gw.h"
 
@@ -30,15 +33,13 @@
 #include "log.h"
 #include "tel.h"
 
-#define SLOTS 256          /* power of two */
-#define MAX_USED (SLOTS * 3 / 4)
+#define MAX_IDS 4096       /* target ids summed; beyond, attempts go unbatched */
 #define EVENTS_MAX 64      /* held failover events; a full queue leaves at once */
 #define EVENT_HOLD_MS 50   /* the longest an event waits for a flush */
 
 struct ok_sum {
-    bool used;             /* holds a key (count may be 0 after a target flush) */
-    uint32_t hash;
-    struct tel_oks msg;
+    bool used;             /* listed in used_at (count may be 0 after a target flush) */
+    struct tel_oks msg;    /* its target_id and generation name the sum */
 };
 
 struct gw_tel_batch {
@@ -49,22 +50,12 @@ struct gw_tel_batch {
     bool requeued;             /* the flush event went to the back of the queue once */
     size_t used;
     size_t nevents;
-    uint16_t used_at[MAX_USED];  /* the slots in use, so a flush touches only them */
-    struct ok_sum slot[SLOTS];
+    size_t cap;                /* sums allocated: ids below it */
+    uint32_t *used_at;         /* the ids in use, so a flush touches only them */
+    struct ok_sum *sum;        /* by target id */
+    struct iovec *out;         /* one flush's messages: cap + EVENTS_MAX */
     struct tel_failover events[EVENTS_MAX];
-    struct iovec out[MAX_USED + EVENTS_MAX];  /* one flush's messages */
 };
-
-static uint32_t key_hash(const char *provider, const char *model)
-{
-    uint32_t h = 2166136261u;
-    for (const char *p = provider; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    h = (h ^ '/') * 16777619u;
-    for (const char *p = model; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    return h;
-}
 
 static void reset_sum(struct ok_sum *e)
 {
@@ -81,16 +72,16 @@ void gw_tel_flush(struct gw *gw)
         return;
     size_t n = 0;
     for (size_t i = 0; i < b->used; i++) {
-        struct ok_sum *e = &b->slot[b->used_at[i]];
+        struct ok_sum *e = &b->sum[b->used_at[i]];
         if (e->msg.count)
             b->out[n++] = (struct iovec){ &e->msg, sizeof e->msg };
     }
     for (size_t i = 0; i < b->nevents; i++)
         b->out[n++] = (struct iovec){ &b->events[i], sizeof b->events[i] };
     gw_tel_sendv(gw, b->out, n);
-    /* Keys go too, so a catalog that moved on does not keep slots. */
+    /* The ids go too, so a catalog that moved on keeps none. */
     for (size_t i = 0; i < b->used; i++) {
-        struct ok_sum *e = &b->slot[b->used_at[i]];
+        struct ok_sum *e = &b->sum[b->used_at[i]];
         reset_sum(e);
         e->used = false;
     }
@@ -129,6 +120,30 @@ static void on_pass_end(evutil_socket_t fd, short what, void *arg)
     on_flush(fd, what, arg);
 }
 
+/* Room for ids below n; false when it cannot grow. */
+static bool grow(struct gw_tel_batch *b, size_t n)
+{
+    if (n <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 16;
+    while (cap < n)
+        cap *= 2;
+    struct ok_sum *sum = realloc(b->sum, cap * sizeof *sum);
+    if (sum)
+        b->sum = sum;
+    uint32_t *used_at = realloc(b->used_at, cap * sizeof *used_at);
+    if (used_at)
+        b->used_at = used_at;
+    struct iovec *out = realloc(b->out, (cap + EVENTS_MAX) * sizeof *out);
+    if (out)
+        b->out = out;
+    if (!sum || !used_at || !out)
+        return false;
+    memset(&b->sum[b->cap], 0, (cap - b->cap) * sizeof *sum);
+    b->cap = cap;
+    return true;
+}
+
 static struct gw_tel_batch *batch_get(struct gw *gw)
 {
     if (gw->telb)
@@ -139,11 +154,14 @@ static struct gw_tel_batch *batch_get(struct gw *gw)
     b->gw = gw;
     b->flush = event_new(gw->base, -1, 0, on_pass_end, b);
     b->hold = evtimer_new(gw->base, on_flush, b);
-    if (!b->flush || !b->hold) {
+    if (!b->flush || !b->hold || !grow(b, 16)) {
         if (b->flush)
             event_free(b->flush);
         if (b->hold)
             event_free(b->hold);
+        free(b->sum);
+        free(b->used_at);
+        free(b->out);
         free(b);
         return NULL;
     }
@@ -151,38 +169,43 @@ static struct gw_tel_batch *batch_get(struct gw *gw)
     return b;
 }
 
-/* The slot for a target; with create, a new one if there is room.  NULL
- * when absent (or no room). */
-static struct ok_sum *find(struct gw_tel_batch *b, const char *provider, const char *model,
-                           bool create)
+/* The sum of t's target, NULL when there is none (or no room).  With
+ * create, one is started if there is room; an id holding another
+ * generation's sum is handed back as it is (the caller sends it first). */
+static struct ok_sum *find(struct gw_tel_batch *b, const struct tel_attempt *t, bool create)
 {
-    uint32_t h = key_hash(provider, model);
-    for (size_t n = 0, i = h & (SLOTS - 1); n < SLOTS; n++, i = (i + 1) & (SLOTS - 1)) {
-        struct ok_sum *e = &b->slot[i];
-        if (!e->used) {
-            if (!create || b->used >= MAX_USED)
-                return NULL;
-            e->used = true;
-            e->hash = h;
-            b->used_at[b->used] = (uint16_t)i;
-            e->msg.hdr.kind = TEL_OKS;
-            tel_copy(e->msg.provider, sizeof e->msg.provider, provider);
-            tel_copy(e->msg.model, sizeof e->msg.model, model);
-            b->used++;
-            return e;
-        }
-        if (e->hash == h && strcmp(e->msg.provider, provider) == 0 &&
-            strcmp(e->msg.model, model) == 0)
-            return e;
-    }
-    return NULL;
+    uint32_t id = t->target_id;
+    if (id >= MAX_IDS || (id >= b->cap && (!create || !grow(b, (size_t)id + 1))))
+        return NULL;
+    struct ok_sum *e = &b->sum[id];
+    if (e->used)
+        return e;
+    if (!create)
+        return NULL;
+    e->used = true;
+    b->used_at[b->used++] = id;
+    e->msg.hdr.kind = TEL_OKS;
+    e->msg.target_id = id;
+    e->msg.generation = t->generation;
+    tel_copy(e->msg.provider, sizeof e->msg.provider, t->provider);
+    tel_copy(e->msg.model, sizeof e->msg.model, t->model);
+    return e;
 }
 
 void gw_tel_attempt(struct gw *gw, struct tel_attempt *t)
 {
     struct gw_tel_batch *b = batch_get(gw);
     bool batch = b && t->fail == FAIL_NONE && !t->trial;
-    struct ok_sum *e = b ? find(b, t->provider, t->model, batch) : NULL;
+    struct ok_sum *e = b ? find(b, t, batch) : NULL;
+    if (e && e->msg.generation != t->generation) {
+        /* The id numbered another target then: that sum leaves first. */
+        if (e->msg.count)
+            gw_tel_send(gw, &e->msg, sizeof e->msg);
+        reset_sum(e);
+        e->msg.generation = t->generation;
+        tel_copy(e->msg.provider, sizeof e->msg.provider, t->provider);
+        tel_copy(e->msg.model, sizeof e->msg.model, t->model);
+    }
     if (!batch || !e) {
         /* Keep the order the controller sees for this target: its pending
          * successes first, then this outcome, in one call. */
@@ -240,6 +263,9 @@ void gw_tel_batch_free(struct gw *gw)
     gw_tel_flush(gw);
     event_free(b->flush);
     event_free(b->hold);
+    free(b->sum);
+    free(b->used_at);
+    free(b->out);
     free(b);
     gw->telb = NULL;
 }

@@ -64,6 +64,8 @@ void gw_trace_attempt(struct gw_chat *chat, const struct gw_attempt *att)
     t.attempt_no = (uint16_t)chat->route.attempts;
     t.trial = att->trial_epoch != 0;
     t.trial_epoch = att->trial_epoch;
+    t.target_id = att->tgt->id;
+    t.generation = chat->cat->generation;
     t.latency_ms = (uint32_t)((now - att->start_us) / 1000);
     t.ttfb_ms = att->head_us ? (uint32_t)((att->head_us - att->start_us) / 1000) : 0;
     if (att->fail == FAIL_NONE) {
@@ -79,7 +81,8 @@ void gw_trace_attempt(struct gw_chat *chat, const struct gw_attempt *att)
 
 /* Held for the worker's next telemetry flush (gw_tel_batch.c), so a skipped
  * target costs no system call. */
-void gw_trace_switch(struct gw_chat *chat, const char *from, const char *to, int reason, uint64_t added_us)
+void gw_trace_switch(struct gw_chat *chat, const char *from, const struct gw_attempt *to, int reason,
+                     uint64_t added_us)
 {
     struct tel_failover f;
     memset(&f, 0, sizeof f);
@@ -89,7 +92,9 @@ void gw_trace_switch(struct gw_chat *chat, const char *from, const char *to, int
     f.fail = (uint16_t)reason;
     tel_copy(f.chain, sizeof f.chain, chat->chain->name);
     tel_copy(f.from, sizeof f.from, from);
-    tel_copy(f.to, sizeof f.to, to ? to : "");
+    tel_copy(f.to, sizeof f.to, to ? to->key : "");
+    f.to_id = to ? to->tgt->id : TEL_NO_TARGET;
+    f.generation = chat->cat->generation;
     tel_copy(f.request_id, sizeof f.request_id, chat->request_id);
     gw_tel_event(chat->gw, &f);
 }

@@ -35,8 +35,9 @@ void gw_trace_append(char *buf, size_t cap, const char *sep, const char *item, c
 
 /* Telemetry: the attempt's outcome (health, breakers, statistics). */
 void gw_trace_attempt(struct gw_chat *chat, const struct gw_attempt *att);
-/* A failover event: the request moved from target `from` to `to` ("" when
- * none), because of `reason` (a fail class or TEL_REASON_*). */
-void gw_trace_switch(struct gw_chat *chat, const char *from, const char *to, int reason, uint64_t added_us);
+/* A failover event: the request moved from target `from` to the attempt
+ * `to`, because of `reason` (a fail class or TEL_REASON_*). */
+void gw_trace_switch(struct gw_chat *chat, const char *from, const struct gw_attempt *to, int reason,
+                     uint64_t added_us);
 
 #endif

@@ -112,6 +112,13 @@ static int setup(struct gw *gw, const char *state_dir)
         log_err("cannot open the state store in %s: %s", state_dir, st_strerror(rc));
         return -1;
     }
+    /* Without the claim words no half-open trial could be taken here. */
+    rc = brk_claim_map(&gw->claims, CTR_WORKER_CLAIMS_FD);
+    close(CTR_WORKER_CLAIMS_FD); /* the mapping stays */
+    if (rc) {
+        log_err("cannot map the trial claim region: %s", strerror(-rc));
+        return -1;
+    }
     if (gw_catalog_refresh(gw) < 0 || !gw->cat) {
         log_err("no usable catalog in %s", state_dir);
         return -1;
@@ -196,6 +203,7 @@ static void teardown(struct gw *gw)
         event_base_free(gw->base);
     gw_catalog_unref(gw->cat);
     gw_brk_free(gw);
+    brk_claim_unmap(&gw->claims);
     st_close(gw->st);
     if (gw->tel_fd >= 0)
         close(gw->tel_fd);

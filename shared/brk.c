@@ -1,4 +1,4 @@
-/* brk: names of breaker states, as ctl and logs show them. */
+/* brk: names of breaker states, as ctl and logs show them (see brk.h). */
 #include "brk.h"
 
 const char *brk_state_name(int state)

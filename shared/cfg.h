@@ -60,6 +60,8 @@ struct cfg_provider {
     char *token_command;/* shell command printing a short-lived token (the key), or NULL */
     char *token_file;   /* file holding a short-lived token (the key), or NULL */
     enum cfg_http_client http_client;
+    bool chat_probe;    /* while a breaker is open for a failure of the chat path, probe
+                           with a real one-token chat request (costs tokens; opt-in) */
 };
 
 struct cfg_target {

@@ -265,6 +265,14 @@ bool cfg_check_provider(struct cfg_ctx *c, const json_t *p)
         cfg_path_pop(c, mark);
         return false;
     }
+    /* The chat probe speaks OpenAI's chat route; other types have none. */
+    if (json_is_true(json_object_get(p, "chat_probe")) && type && strcmp(type, "openai") != 0 &&
+        strcmp(type, "openai-compatible") != 0) {
+        size_t mark = cfg_path_key(c, "chat_probe");
+        cfg_err(c, "is for openai and openai-compatible providers only, not %s", type);
+        cfg_path_pop(c, mark);
+        return false;
+    }
     if (!json_is_true(json_object_get(p, "optional")) || given(p, "api_key_env"))
         return true;
     size_t mark = cfg_path_key(c, "optional");

@@ -146,6 +146,7 @@ static const struct cfg_field provider_fields[] = {
       .check = cfg_check_env_name,
       .store = CS_STR, .off = offsetof(struct cfg_provider, api_key_env) },
     BOOL_ROW(struct cfg_provider, optional, "false"),
+    BOOL_ROW(struct cfg_provider, chat_probe, "false"),
     { .key = "region", .kind = CK_STRING, .flags = CF_NULLABLE | CF_NONEMPTY, .def = "null",
       .store = CS_STR, .off = offsetof(struct cfg_provider, region) },
     { .key = "api_version", .kind = CK_STRING, .flags = CF_NULLABLE | CF_NONEMPTY, .def = "null",

@@ -9,6 +9,12 @@
  *
  * The structs are plain data with bounded strings (always NUL-terminated,
  * truncated when longer).
+ *
+ * A message about a target names it by its id (cfg_target.id) in the
+ * catalog generation the worker used, and by its names: the controller
+ * indexes its target table by the id when that generation numbers targets
+ * as its current one does, and falls back to the names when not (a worker
+ * still on an older generation, around a reload).
  */
 #ifndef BS_TEL_H
 #define BS_TEL_H
@@ -16,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TEL_VERSION 1
+#define TEL_VERSION 2
 
 /* "provider/model": both names are at most 128 bytes (config check). */
 #define TEL_TARGET_MAX 264
@@ -42,7 +48,9 @@ struct tel_attempt {
     uint16_t fail;             /* enum fail_class */
     uint16_t attempt_no;       /* 1-based within its request */
     uint8_t trial;             /* this attempt was a half-open breaker trial */
-    uint8_t pad[7];
+    uint8_t pad[3];
+    uint32_t target_id;        /* cfg_target.id in generation */
+    uint64_t generation;       /* the catalog generation the attempt ran under */
     uint64_t trial_epoch;
     uint32_t latency_ms;       /* attempt start -> end */
     uint32_t ttfb_ms;          /* attempt start -> first body byte; 0 when none */
@@ -68,7 +76,8 @@ struct tel_oks {
     uint64_t latency_ms_sum;
     uint64_t ttfb_ms_sum;
     uint32_t ttfb_count;       /* those that had a first byte */
-    uint32_t pad;
+    uint32_t target_id;        /* cfg_target.id in generation */
+    uint64_t generation;
     uint64_t prompt_tokens;
     uint64_t completion_tokens;
     char provider[64];
@@ -87,11 +96,18 @@ struct tel_status {
     uint64_t generation;       /* catalog generation in use */
 };
 
+/* A worker claimed a half-open trial (brk_claim.c): the controller learns
+ * it here at once, and from the claim word at its next tick otherwise. */
 struct tel_trial {
     struct tel_hdr hdr;
     uint64_t trial_epoch;
+    uint64_t generation;
+    uint32_t target_id;
+    uint32_t pad;
     char target[TEL_TARGET_MAX];          /* "provider/model" */
 };
+
+#define TEL_NO_TARGET UINT32_MAX
 
 #define TEL_REASON_BREAKER 0xffff  /* tel_failover.fail: skipped, breaker open */
 #define TEL_REASON_DRAINED 0xfffe  /* tel_failover.fail: skipped, drained by the operator */
@@ -105,6 +121,9 @@ struct tel_failover {
     uint32_t added_ms;         /* what the failed target cost the request */
     uint16_t fail;             /* enum fail_class, or TEL_REASON_BREAKER / _DRAINED */
     uint16_t pad;
+    uint32_t to_id;            /* cfg_target.id of `to` in generation, TEL_NO_TARGET if none */
+    uint32_t pad2;
+    uint64_t generation;
     char chain[128];
     char from[TEL_TARGET_MAX];            /* "provider/model" */
     char to[TEL_TARGET_MAX];

@@ -474,6 +474,35 @@ static void test_http_client(void)
                "$.providers.p.http_client: expected a string, got null");
 }
 
+static void test_chat_probe(void)
+{
+    static const struct { const char *doc; bool want; } ok[] = {
+        { WITH_PROV("'type':'openai','base_url':'http://h'"), false },
+        { WITH_PROV("'type':'openai','base_url':'http://h','chat_probe':true"), true },
+        { WITH_PROV("'type':'openai-compatible','base_url':'http://h','chat_probe':true"), true },
+        { WITH_PROV("'type':'openai-compatible','base_url':'http://h','chat_probe':false"), false },
+        { WITH_PROV("'type':'anthropic','base_url':'http://h','chat_probe':false"), false },
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        struct cfg_errors e = { 0 };
+        struct cfg *c = load(ok[i].doc, NULL, &e);
+        if (CHECK(c != NULL && e.n == 0)) {
+            CHECK(c->providers[0].chat_probe == ok[i].want);
+            CHECK(round_trips(c));
+        } else {
+            dump_errors(&e);
+        }
+        cfg_free(c);
+        cfg_errors_clear(&e);
+    }
+    EXPECT_ONE(WITH_PROV("'type':'openai','base_url':'http://h','chat_probe':1"),
+               "$.providers.p.chat_probe: expected a boolean, got integer");
+    EXPECT_ONE(WITH_PROV("'type':'openai','base_url':'http://h','chat_probe':'yes'"),
+               "$.providers.p.chat_probe: expected a boolean, got string");
+    EXPECT_ONE(WITH_PROV("'type':'anthropic','base_url':'http://h','chat_probe':true"),
+               "$.providers.p.chat_probe: is for openai and openai-compatible providers only, not anthropic");
+}
+
 static void test_ranges(void)
 {
     EXPECT_ONE(WITH("'workers':0"), "$.workers: 0 is out of range 1..64");
@@ -1187,6 +1216,7 @@ int main(void)
     test_paths();
     test_unknown_and_types();
     test_http_client();
+    test_chat_probe();
     test_ranges();
     test_collections();
     test_listen();

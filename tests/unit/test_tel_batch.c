@@ -39,11 +39,22 @@ static int drain(union msg *out, size_t *len, int max)
     return n;
 }
 
+static uint64_t generation = 7;
+
+/* Target ids of the catalog the test pretends to run: "up" is 0, "other" 1,
+ * anything else 5000, beyond what is summed. */
+static uint32_t id_of(const char *provider)
+{
+    return strcmp(provider, "up") == 0 ? 0 : strcmp(provider, "other") == 0 ? 1 : 5000;
+}
+
 static void attempt(struct gw *gw, const char *provider, enum fail_class fail, uint32_t latency_ms)
 {
     struct tel_attempt t;
     memset(&t, 0, sizeof t);
     t.hdr.kind = TEL_ATTEMPT;
+    t.target_id = id_of(provider);
+    t.generation = generation;
     t.fail = (uint16_t)fail;
     t.status = fail == FAIL_NONE ? 200 : 503;
     t.latency_ms = latency_ms;
@@ -81,7 +92,8 @@ static bool is_event(const union msg *m, size_t len, const char *request_id)
 static bool is_oks(const union msg *m, size_t len, const char *provider, uint32_t count)
 {
     return len == sizeof m->oks && m->hdr.kind == TEL_OKS && m->hdr.pid == 4242 &&
-           strcmp(m->oks.provider, provider) == 0 && m->oks.count == count;
+           strcmp(m->oks.provider, provider) == 0 && m->oks.count == count &&
+           m->oks.target_id == id_of(provider) && m->oks.generation == generation;
 }
 
 int main(void)
@@ -196,6 +208,24 @@ int main(void)
         got += n;
     CHECK(gw.tel_dropped > dropped0);
     CHECK((uint32_t)got + (gw.tel_dropped - dropped0) == (uint32_t)sent);
+
+    /* Sums are by target id within a generation: an attempt of a new
+     * generation on the same id sends the old sum first; an id beyond
+     * what is summed goes unbatched. */
+    attempt(&gw, "up", FAIL_NONE, 10);
+    attempt(&gw, "up", FAIL_NONE, 10);
+    generation = 8;
+    attempt(&gw, "up", FAIL_NONE, 10);
+    n = drain(m, len, 1024);
+    CHECK(n == 1 && len[0] == sizeof m[0].oks && m[0].oks.generation == 7 && m[0].oks.count == 2);
+    event_base_loop(gw.base, EVLOOP_NONBLOCK);
+    n = drain(m, len, 1024);
+    CHECK(n == 1 && is_oks(&m[0], len[0], "up", 1));
+    attempt(&gw, "far", FAIL_NONE, 10);
+    n = drain(m, len, 1024);
+    CHECK(n == 1 && len[0] == sizeof m[0].attempt && m[0].attempt.target_id == 5000 &&
+          m[0].attempt.fail == FAIL_NONE);
+    CHECK(event_base_loop(gw.base, EVLOOP_ONCE) == 1);
 
     /* Freeing the batch sends what it holds. */
     event(&gw, "last", TEL_REASON_BREAKER);
