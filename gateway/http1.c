@@ -164,11 +164,6 @@ void http1_chunked_init(struct http1_chunked *c, uint64_t max)
     c->state = CS_SIZE;
 }
 
-bool http1_chunked_done(const struct http1_chunked *c)
-{
-    return c->state == CS_DONE;
-}
-
 void http1_chunked_took(struct http1_chunked *c, size_t n)
 {
     c->remaining -= n < c->remaining ? n : c->remaining;

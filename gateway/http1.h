@@ -91,7 +91,5 @@ enum http1_chunk_rc http1_chunked_next(struct http1_chunked *c, const char *in, 
                                        size_t *used, size_t *data_len, const char **why);
 /* n (at most the offered *data_len) bytes of chunk data were taken. */
 void http1_chunked_took(struct http1_chunked *c, size_t n);
-/* Whether the body is complete. */
-bool http1_chunked_done(const struct http1_chunked *c);
 
 #endif
