@@ -17,7 +17,8 @@
  *   - a chunk size is 1*HEXDIG, optionally followed by BWS and ";" extensions
  *     (ignored); anything else on the line is an error;
  *   - lengths are bounded: a chunk-size line and each trailer line at most
- *     HTTP1_LINE_MAX bytes, all trailers together HTTP1_TRAILER_MAX.
+ *     HTTP1_LINE_MAX bytes with its CR, all trailers together
+ *     HTTP1_TRAILER_MAX (their LFs not counted).
  * The only leniencies are in the callers, and are documented there: the
  * client accepts a status line without a reason phrase and "HTTP/1.1 200"
  * without the space before it (RFC 9112 4 asks recipients to), and BWS
