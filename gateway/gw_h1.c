@@ -513,8 +513,9 @@ static bool entry_names(const char *entry, const char *name)
     return strncasecmp(entry, name, l) == 0 && (entry[l] == ':' || entry[l] == ';');
 }
 
-/* A libcurl header list entry: "Name: value" is sent, "Name:" removes a
- * header libcurl would add (Host, Accept), "Name;" sends it empty.  The
+/* A header list entry (gw_hdr.h, libcurl's conventions): "Name: value" is
+ * sent, "Name:" removes a header the client would add (Host, Accept),
+ * "Name;" sends it empty.  The
  * provider sees the same request head from either client, libcurl's
  * default Accept (any type) included. */
 static size_t head_build(struct h1_conn *c, const struct gw_xfer *x)
