@@ -14,7 +14,7 @@ BUILD   ?= build
 OPT     := -O2 -g
 endif
 
-CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -Ishared -Igateway -Icontroller -MMD -MP
+CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -MMD -MP
 LDFLAGS := $(filter -fsanitize=%,$(OPT))
 LIBS    := -levent -lcurl -ljansson -llmdb -lsodium -lm
 
@@ -66,9 +66,18 @@ $(BUILD)/test/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lpthread
 
+# Each directory sees only its own headers and shared/'s: the controller
+# and the gateway reach each other only through shared/.
+INC_shared          := -Ishared
+INC_gateway         := -Ishared -Igateway
+INC_controller      := -Ishared -Icontroller
+INC_ctl             := -Ishared -Ictl
+INC_tests/simprov   := -Ishared -Itests/simprov
+INC_tests/unit      := -Ishared -Igateway -Icontroller -Itests/simprov
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/simprov -c -o $@ $<
+	$(CC) $(CFLAGS) $(INC_$(patsubst %/,%,$(dir $<))) -c -o $@ $<
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 

@@ -18,6 +18,7 @@
 #include "ctr_target.h"
 #include "st.h"
 #include "tel.h"
+#include "worker.h"
 
 #define CTR_MAX_WORKERS 64
 
@@ -183,13 +184,5 @@ int ctr_token_start(struct ctr *c);
 void ctr_token_reload(struct ctr *c);
 bool ctr_token_reaped(struct ctr *c, pid_t pid, int status);
 void ctr_token_free(struct ctr *c);
-
-/* The worker's entry point (gateway/gw_worker.c), reached through
- * `backstopd --worker STATE_DIR SLOT` with fds 3 (listen), 4 (telemetry) and 5 (trial claims). */
-int gw_worker_main(const char *state_dir, int slot);
-
-#define CTR_WORKER_LISTEN_FD 3
-#define CTR_WORKER_TEL_FD    4
-#define CTR_WORKER_CLAIMS_FD 5
 
 #endif

@@ -32,7 +32,7 @@
 
 #include "ad.h"
 #include "bs_time.h"
-#include "gw_upstream.h"
+#include "curlm.h"
 #include "keys.h"
 #include "log.h"
 
@@ -72,7 +72,7 @@ struct probe_target {
     /* the probe in flight */
     bool running;
     enum brk_probe_kind kind;   /* what it exercises */
-    struct gw_xfer xfer;
+    struct curlm_job job;
     struct curl_slist *headers; /* may hold the key: wiped before it is freed */
     int64_t start_us;
     char errbuf[CURL_ERROR_SIZE];
@@ -80,7 +80,7 @@ struct probe_target {
 
 struct ctr_probe {
     struct ctr *c;
-    struct gw_up *up;               /* created when probes are first enabled */
+    struct curlm *up;               /* created when probes are first enabled */
     struct probe_target *targets;
     struct event *sched_ev;         /* one-shot: the next due probe */
     struct event *tick_ev;          /* every 100 ms: write changes, see breakers move */
@@ -271,9 +271,9 @@ static void probe_cancel(struct probe_target *t)
 {
     if (!t->running)
         return;
-    gw_up_cancel(t->p->up, &t->xfer);
-    gw_up_release(t->p->up, t->xfer.easy);
-    t->xfer.easy = NULL;
+    curlm_remove(t->p->up, &t->job);
+    curlm_release(t->p->up, t->job.easy);
+    t->job.easy = NULL;
     headers_wipe_free(t->headers);
     t->headers = NULL;
     t->running = false;
@@ -484,10 +484,10 @@ static void failure_reason(CURLcode rc, long status, int timeout_ms, char *why, 
     }
 }
 
-static void on_probe_done(struct gw_xfer *x, CURLcode rc)
+static void on_probe_done(struct curlm_job *x, CURLcode rc)
 {
     struct probe_target *t =
-        (struct probe_target *)(void *)((char *)x - offsetof(struct probe_target, xfer));
+        (struct probe_target *)(void *)((char *)x - offsetof(struct probe_target, job));
     struct ctr_probe *p = t->p;
     long status = 0;
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -502,7 +502,7 @@ static void on_probe_done(struct gw_xfer *x, CURLcode rc)
         log_debug("probe: %s ok in %.1f ms: HTTP %ld", t->key, latency_ms,
                   status);
     }
-    gw_up_release(p->up, x->easy); /* resets the handle: no pointer to our headers stays */
+    curlm_release(p->up, x->easy); /* resets the handle: no pointer to our headers stays */
     x->easy = NULL;
     headers_wipe_free(t->headers);
     t->headers = NULL;
@@ -540,13 +540,13 @@ static void probe_start(struct probe_target *t)
         record(t, false, "no probe for this provider", 0);
         return;
     }
-    CURL *e = gw_up_easy(p->up);
+    CURL *e = curlm_easy(p->up);
     if (!e) {
         record(t, false, "cannot start: out of memory", 0);
         return;
     }
-    t->xfer.easy = e;
-    t->xfer.done = on_probe_done;
+    t->job.easy = e;
+    t->job.done = on_probe_done;
     t->errbuf[0] = '\0';
     /* The same key the workers use: the stored one first, else the
      * environment's. */
@@ -571,15 +571,15 @@ static void probe_start(struct probe_target *t)
     curl_easy_setopt(e, CURLOPT_USERAGENT, PROBE_USER_AGENT);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_body);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
-    if (gw_up_start(p->up, &t->xfer) < 0) {
+    if (curlm_add(p->up, &t->job) < 0) {
         snprintf(why, sizeof why, "cannot start the transfer");
         goto fail;
     }
     t->running = true;
     return;
 fail:
-    gw_up_release(p->up, e);
-    t->xfer.easy = NULL;
+    curlm_release(p->up, e);
+    t->job.easy = NULL;
     headers_wipe_free(t->headers);
     t->headers = NULL;
     record(t, false, why, 0);
@@ -718,7 +718,7 @@ static int ensure_up(struct ctr_probe *p)
     if (p->up)
         return 0;
     /* One connection per host is plenty: at most one probe per target runs. */
-    p->up = gw_up_new(p->c->base, 0);
+    p->up = curlm_new(p->c->base, 0);
     return p->up ? 0 : -1;
 }
 
@@ -818,6 +818,6 @@ void ctr_probe_free(struct ctr *c)
         event_free(p->sched_ev);
     if (p->tick_ev)
         event_free(p->tick_ev);
-    gw_up_free(p->up);
+    curlm_free(p->up);
     free(p);
 }

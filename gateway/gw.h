@@ -8,12 +8,12 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <curl/curl.h>
 #include <event2/event.h>
 
 #include "brk.h"
 #include "cfg.h"
 #include "fail.h"
+#include "gw_hdr.h"
 #include "http_server.h"
 #include "keys.h"
 #include "st.h"
@@ -28,7 +28,7 @@ struct gw_provider {
     const struct cfg_provider *cfg;
     bool enabled;                  /* false: key variable unset on an optional provider */
     char *chat_url;                /* base_url + "/chat/completions" */
-    struct curl_slist *headers;    /* auth + content type, shared by its requests */
+    struct gw_hdr *headers;        /* auth + content type, shared by its requests */
     /* The adapter for its type (ad.h).  native: it speaks OpenAI, so an
      * OpenAI client's request goes out as the client's bytes (model
      * replaced) and the answer comes back byte for byte, without the

@@ -21,7 +21,6 @@
 #include "gw_chat.h"
 #include "gw_classify.h"
 #include "gw_contract_stream.h"
-#include "gw_fault.h"
 #include "gw_ovr.h"
 #include "gw_usage.h"
 #include "log.h"
@@ -134,8 +133,9 @@ static void on_head(struct gw_attempt *att)
 {
     struct gw_chat *chat = att->chat;
     att->head_us = bs_now_us();
-    if (!att->synthetic)
-        att->status = gw_up_status(&att->xfer);
+    att->status = gw_up_status(&att->xfer);
+    if (att->ad && att->xfer.openai_wire)
+        att->ad = &ad_openai_ops;   /* a made-up answer (gw_fault.h) is OpenAI's whatever the target */
     att->sse = strncasecmp(att->content_type, "text/event-stream", 17) == 0;
     if (att->ad && att->status >= 200 && att->status < 300 && chat->stream) {
         /* The adapter knows its stream framing (not always SSE). */
@@ -156,10 +156,9 @@ static void on_head(struct gw_attempt *att)
     gw_att_pace_arm(att, chat->cat->cfg->timeouts.request_ms);
 }
 
-static size_t on_header(char *p, size_t size, size_t n, void *arg)
+static size_t on_header(void *arg, const char *p, size_t len)
 {
     struct gw_attempt *att = arg;
-    size_t len = size * n;
     /* A new status line (after a 100 Continue, say) starts a new head. */
     if (len > 5 && memcmp(p, "HTTP/", 5) == 0) {
         att->content_type[0] = att->retry_after[0] = att->retry_after_ms[0] = '\0';
@@ -191,11 +190,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
     return len;
 }
 
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
+static size_t on_body(void *arg, const char *p, size_t len)
 {
     struct gw_attempt *att = arg;
     struct gw_chat *chat = att->chat;
-    size_t len = size * n;
     if (att->lost)
         return 0; /* the race is over; its cancellation is queued */
     if (att->mode == ATT_HEAD)
@@ -221,7 +219,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
         att->paused = true;
         evtimer_del(att->timer);
         gw_att_pace_arm(att, INT32_MAX / 1000);
-        return CURL_WRITEFUNC_PAUSE;
+        return GW_XFER_PAUSE;
     }
     if (att->ad)
         return gw_att_ad_feed(att, p, len);
@@ -269,13 +267,13 @@ static void take_usage(struct gw_attempt *att)
         gw_usage_read(text, len, &att->prompt_tokens, &att->completion_tokens);
 }
 
-void gw_attempt_ended(struct gw_attempt *att, CURLcode rc, bool connected)
+static void attempt_ended(struct gw_attempt *att, enum xfer_rc rc, const char *why, bool connected)
 {
     att->running = false;
     if (att->fail == FAIL_NONE) {
-        if (rc != CURLE_OK) {
-            att->fail = gw_classify_curl(rc, connected, att->head_us != 0 || att->status > 0);
-            snprintf(att->detail, sizeof att->detail, "%s", curl_easy_strerror(rc));
+        if (rc != XFER_OK) {
+            att->fail = gw_classify_xfer(rc, connected, att->head_us != 0 || att->status > 0);
+            snprintf(att->detail, sizeof att->detail, "%s", why ? why : xfer_rc_text(rc));
         } else if (att->mode == ATT_HEAD) {
             on_head(att); /* a head without a body */
         }
@@ -299,22 +297,12 @@ void gw_attempt_ended(struct gw_attempt *att, CURLcode rc, bool connected)
     attempt_end(att);
 }
 
-static void on_done(struct gw_xfer *x, CURLcode rc)
+static void on_done(struct gw_xfer *x, enum xfer_rc rc)
 {
     struct gw_attempt *att = (struct gw_attempt *)x;
     if (att->fail == FAIL_NONE)
         att->status = x->status;
-    gw_attempt_ended(att, rc, x->connected);
-}
-
-size_t gw_attempt_header(struct gw_attempt *att, const char *line, size_t len)
-{
-    return on_header((char *)line, 1, len, att);
-}
-
-size_t gw_attempt_body(struct gw_attempt *att, const char *p, size_t len)
-{
-    return on_body((char *)p, 1, len, att);
+    attempt_ended(att, rc, x->why, x->connected);
 }
 
 static void attempt_end(struct gw_attempt *att)
@@ -349,6 +337,11 @@ static int build_body(struct gw_attempt *att)
     return att->body ? 0 : -1;
 }
 
+static json_t *openai_body(void *arg)
+{
+    return gw_chat_body(((struct gw_attempt *)arg)->chat);
+}
+
 struct gw_attempt *gw_attempt_start(struct gw_chat *chat, size_t target,
                                     const struct gw_attempt_spec *spec)
 {
@@ -378,7 +371,7 @@ struct gw_attempt *gw_attempt_start(struct gw_chat *chat, size_t target,
     }
     fmt_join(att->rid_header, sizeof att->rid_header, "X-Request-Id: ", chat->request_id, NULL);
     /* Prepended without copying the provider's list: curl only reads it. */
-    att->rid_node.data = att->rid_header;
+    att->rid_node.line = att->rid_header;
     att->rid_node.next = att->ad ? att->req_headers : att->prov->headers;
     struct gw_xfer *x = &att->xfer;
     x->url = att->ad ? att->url : att->prov->chat_url;
@@ -387,16 +380,20 @@ struct gw_attempt *gw_attempt_start(struct gw_chat *chat, size_t target,
     x->body_len = att->body_len;
     x->connect_timeout_ms = chat->cat->cfg->timeouts.connect_ms;
     x->use_curl = att->prov->cfg->http_client == CFG_HTTP_CURL;
+    x->match = (struct gw_xfer_match){
+        .ovr = chat->cat->ovr, .provider = att->prov->cfg->name, .target_key = att->key,
+        .chain = chat->chain->name, .key_fpr = att->prov->key_fpr, .model = att->model,
+        .request_id = chat->request_id, .stream = chat->stream, .openai_body = openai_body,
+    };
     x->on_header = on_header;
     x->on_body = on_body;
     x->arg = att;
     x->done = on_done;
-    int forced = gw_fault_begin(att);
-    if (forced < 0 || (!forced && gw_up_start(gw->up, &att->xfer) < 0)) {
+    if (gw_up_start(gw->up, &att->xfer) < 0) {
         gw_attempt_free(att);
         return NULL;
     }
-    att->running = !forced;
+    att->running = true;
     gw_att_pace_arm(att, chat->cat->cfg->timeouts.first_token_ms);
     return att;
 }
@@ -426,7 +423,6 @@ void gw_attempt_cancel(struct gw_attempt *att, enum fail_class why)
         att->running = false;
     }
     evtimer_del(att->timer);
-    gw_fault_stop(att->fault);
     if (att->fail == FAIL_NONE) {
         att->fail = why;
         snprintf(att->detail, sizeof att->detail, "%s", fail_class_name(why));
@@ -447,7 +443,6 @@ void gw_attempt_free(struct gw_attempt *att)
     sse_free(&att->parser);
     gw_ct_stream_free(att->ct);
     gw_att_ad_free(att);
-    gw_fault_free(att->fault);
     free(att->body);
     free(att);
 }

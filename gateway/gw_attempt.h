@@ -24,6 +24,7 @@
 
 #include "ad.h"
 #include "fail.h"
+#include "gw_hdr.h"
 #include "gw_upstream.h"
 #include "sse.h"
 #include "tel.h"
@@ -67,14 +68,14 @@ struct gw_attempt {
     const char *model;            /* upstream model: the target's, or a pin's (gw_ovr.c) */
     char *body;                   /* upstream request body */
     size_t body_len;
-    struct curl_slist rid_node;   /* "X-Request-Id" prepended to the provider's headers */
+    struct gw_hdr rid_node;       /* "X-Request-Id" prepended to the provider's headers */
     char rid_header[96];
     enum att_mode mode;
     long status;
     bool sse;
     bool paused;
     bool saw_done;
-    bool running;                 /* in the multi handle */
+    bool running;                 /* its transfer runs (gw_up_start until done or cancel) */
     struct evbuffer *resp;        /* buffered body, or stream bytes held before commit */
     struct sse_parser parser;
     char content_type[96];
@@ -96,13 +97,11 @@ struct gw_attempt {
      * target), where none of the members below are used. */
     const struct ad_ops *ad;
     char *url;                    /* from ad->build_request */
-    struct curl_slist *req_headers;
+    struct gw_hdr *req_headers;
     struct ad_stream *ads;        /* the stream decoder, once a 2xx stream head came */
     json_t *answer;               /* a 2xx body as an OpenAI chat.completion */
     json_t *error_body;           /* a non-2xx body as an OpenAI error (ad->classify), or
                                      the error a stream ended with */
-    struct gw_fault_run *fault;   /* a forced failure runs this attempt (gw_fault.c), owned */
-    bool synthetic;               /* ... and makes up the upstream's answer: no curl transfer */
 };
 
 /* gw_attempt.c */

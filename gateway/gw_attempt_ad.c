@@ -31,24 +31,13 @@ static void fail_with(struct gw_attempt *att, enum fail_class c, const char *msg
     snprintf(att->detail, sizeof att->detail, "%.159s", msg);
 }
 
-/* Frees a curl list whose lines may hold a key: wiped first. */
-static void free_headers(struct curl_slist *list)
-{
-    for (struct curl_slist *h = list; h; h = h->next)
-        if (h->data)
-            explicit_bzero(h->data, strlen(h->data));
-    curl_slist_free_all(list);
-}
-
 static int headers_from(struct gw_attempt *att, char **lines)
 {
-    struct curl_slist *list = curl_slist_append(NULL, "Expect:");
+    struct gw_hdr *list = gw_hdr_append(NULL, "Expect:");
     for (size_t i = 0; list && lines && lines[i]; i++) {
-        struct curl_slist *n = curl_slist_append(list, lines[i]);
-        if (!n) {
-            free_headers(list);
-            list = NULL;
-        }
+        struct gw_hdr *n = gw_hdr_append(list, lines[i]);
+        if (!n)
+            gw_hdr_free(list, true);   /* the lines may hold a key */
         list = n;
     }
     att->req_headers = list;
@@ -288,7 +277,7 @@ void gw_att_ad_free(struct gw_attempt *att)
 {
     if (att->ads)
         att->ad->stream_free(att->ads);
-    free_headers(att->req_headers);
+    gw_hdr_free(att->req_headers, true);
     free(att->url);
     json_decref(att->answer);
     json_decref(att->error_body);

@@ -47,12 +47,9 @@ static void catalog_free(struct gw_catalog *cat)
     if (cat->providers && cat->cfg)
         for (size_t i = 0; i < cat->cfg->nproviders; i++) {
             free(cat->providers[i].chat_url);
-            /* curl_slist_append copied the Authorization line into curl's
-             * heap: wipe that copy before it goes back to malloc. */
-            for (struct curl_slist *h = cat->providers[i].headers; h; h = h->next)
-                if (h->data)
-                    explicit_bzero(h->data, strlen(h->data));
-            curl_slist_free_all(cat->providers[i].headers);
+            /* gw_hdr_append copied the Authorization line into the
+             * heap: wiped before it goes back to malloc. */
+            gw_hdr_free(cat->providers[i].headers, true);
             keys_free(cat->providers[i].api_key);
             keys_free(cat->providers[i].aws_secret);
             keys_free(cat->providers[i].aws_token);
@@ -77,9 +74,9 @@ void gw_catalog_unref(struct gw_catalog *cat)
         catalog_free(cat);
 }
 
-static struct curl_slist *add_header(struct curl_slist *list, const char *h, bool *ok)
+static struct gw_hdr *add_header(struct gw_hdr *list, const char *h, bool *ok)
 {
-    struct curl_slist *n = curl_slist_append(list, h);
+    struct gw_hdr *n = gw_hdr_append(list, h);
     if (!n)
         *ok = false;
     return n ? n : list;
@@ -133,8 +130,8 @@ static int stored_key(struct key_src *ks, const struct cfg_provider *p, char **s
 }
 
 /* "Authorization: Bearer KEY" built in sodium_malloc'd memory and handed to
- * curl, which keeps its own copy (wiped in catalog_free). */
-static struct curl_slist *add_auth(struct curl_slist *list, const char *key, size_t len, bool *ok)
+ * the header list, which keeps its own copy (wiped in catalog_free). */
+static struct gw_hdr *add_auth(struct gw_hdr *list, const char *key, size_t len, bool *ok)
 {
     static const char prefix[] = "Authorization: Bearer ";
     char *line = sodium_malloc(sizeof prefix + len);

@@ -1,25 +1,23 @@
-/* gw_fault: forced failures standing in for the upstream (gw_fault.h). */
+/* gw_fault: forced failures as an upstream backend (gw_fault.h). */
 #include "gw_fault.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ad.h"
 #include "bs_time.h"
-#include "gw_attempt.h"
-#include "gw_chat.h"
 #include "gw_ovr.h"
+#include "gw_upstream.h"
 #include "log.h"
 
-#define PAUSED_RETRY_MS 50
-
 struct gw_fault_run {
-    struct gw_attempt *att;
+    struct gw_up *up;
+    struct gw_xfer *x;
     struct ovr_mode_spec spec;
     char id[32];
     struct event *ev;
     bool headed;     /* the response head went in */
+    bool real;       /* a latency fault started the real transfer: it steps aside */
     int step;        /* items of the body delivered */
 };
 
@@ -33,20 +31,36 @@ static void schedule(struct gw_fault_run *run, long ms)
     evtimer_add(run->ev, &tv);
 }
 
-/* The response head, line by line as curl hands it to the header callback. */
-static void send_head(struct gw_fault_run *run, long status, const char *type)
+/* Ends the transfer.  x may be freed by done(): nothing touches run after. */
+static void end(struct gw_fault_run *run, enum xfer_rc rc, bool connected)
 {
-    struct gw_attempt *att = run->att;
-    char line[3][128];
+    struct gw_xfer *x = run->x;
+    x->connected = connected;
+    x->why = xfer_rc_text(rc);
+    x->done(x, rc);
+}
+
+/* The response head, line by line as a client hands it to the header
+ * callback; false when the owner refused it. */
+static bool send_head(struct gw_fault_run *run, long status, const char *type)
+{
+    struct gw_xfer *x = run->x;
+    char line[4][128];
     int n = 0;
     snprintf(line[n++], sizeof line[0], "HTTP/1.1 %ld\r\n", status);
     snprintf(line[n++], sizeof line[0], "Content-Type: %s\r\n", type);
     if (run->spec.mode == OVR_STATUS && run->spec.retry_after_s >= 0)
         snprintf(line[n++], sizeof line[0], "Retry-After: %d\r\n", run->spec.retry_after_s);
-    for (int i = 0; i < n; i++)
-        gw_attempt_header(att, line[i], strlen(line[i]));
-    att->status = status;
+    snprintf(line[n++], sizeof line[0], "\r\n");
+    x->status = status;
+    x->openai_wire = true;
     run->headed = true;
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(line[i]);
+        if (x->on_header(x->arg, line[i], len) != len)
+            return false;
+    }
+    return true;
 }
 
 /* The OpenAI error object the simulated provider gives for the status. */
@@ -76,62 +90,62 @@ static json_t *error_body(const struct gw_fault_run *run)
 }
 
 /* One chat.completion.chunk (delta taken). */
-static json_t *chunk(const struct gw_attempt *att, json_t *delta, const char *finish)
+static json_t *chunk(const char *model, json_t *delta, const char *finish)
 {
     return json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:o, s:o}]}", "id", "chatcmpl-backstop-fault",
                      "object", "chat.completion.chunk", "created",
-                     (json_int_t)(bs_wall_ms() / 1000), "model", att->model, "choices", "index", 0,
+                     (json_int_t)(bs_wall_ms() / 1000), "model", model, "choices", "index", 0,
                      "delta", delta, "finish_reason", finish ? json_string(finish) : json_null());
 }
 
 /* The n-th event of a stream the fault cuts or breaks: the role chunk, then
  * words of a text. */
-static json_t *text_event(const struct gw_attempt *att, int n)
+static json_t *text_event(const char *model, int n)
 {
     if (n == 0)
-        return chunk(att, json_pack("{s:s, s:s}", "role", "assistant", "content", ""), NULL);
-    return chunk(att, json_pack("{s:s}", "content", words[(size_t)(n - 1) % NWORDS]), NULL);
+        return chunk(model, json_pack("{s:s, s:s}", "role", "assistant", "content", ""), NULL);
+    return chunk(model, json_pack("{s:s}", "content", words[(size_t)(n - 1) % NWORDS]), NULL);
 }
 
-static json_t *empty_tool_turn(const struct gw_attempt *att)
+static json_t *empty_tool_turn(const char *model)
 {
     return json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:{s:s, s:n}, s:s}], s:{s:i, s:i, s:i}}",
                      "id", "chatcmpl-backstop-fault", "object", "chat.completion", "created",
-                     (json_int_t)(bs_wall_ms() / 1000), "model", att->model, "choices", "index", 0,
+                     (json_int_t)(bs_wall_ms() / 1000), "model", model, "choices", "index", 0,
                      "message", "role", "assistant", "content", "finish_reason", "tool_calls",
                      "usage", "prompt_tokens", 0, "completion_tokens", 0, "total_tokens", 0);
 }
 
 /* What comes at `step` of the body: an event or document (returned), or
  * the end of the transfer (NULL, *rc set). */
-static json_t *item(struct gw_fault_run *run, int step, CURLcode *rc, bool *raw_done)
+static json_t *item(struct gw_fault_run *run, int step, enum xfer_rc *rc, bool *raw_done)
 {
-    struct gw_attempt *att = run->att;
-    *rc = CURLE_OK;
+    const char *model = run->x->match.model;
+    *rc = XFER_OK;
     *raw_done = false;
     switch (run->spec.mode) {
     case OVR_STATUS:
         return step == 0 ? error_body(run) : NULL;
     case OVR_STREAM_CUT:
         if (step < run->spec.after)
-            return text_event(att, step);
-        *rc = CURLE_PARTIAL_FILE;   /* closed without the chunked terminator */
+            return text_event(model, step);
+        *rc = XFER_PARTIAL;   /* closed without the chunked terminator */
         return NULL;
     case OVR_STREAM_ERROR:
         if (step < run->spec.after)
-            return text_event(att, step);
+            return text_event(model, step);
         if (step == run->spec.after)
             return json_pack("{s:{s:s, s:s, s:s}}", "error", "message",
                              "forced stream error (backstopctl fail)", "type", "server_error",
                              "code", "stream_error");
         return NULL;
     case OVR_EMPTY_TOOL_TURN:
-        if (!att->chat->stream)
-            return step == 0 ? empty_tool_turn(att) : NULL;
+        if (!run->x->match.stream)
+            return step == 0 ? empty_tool_turn(model) : NULL;
         if (step == 0)
-            return chunk(att, json_pack("{s:s, s:n}", "role", "assistant", "content"), NULL);
+            return chunk(model, json_pack("{s:s, s:n}", "role", "assistant", "content"), NULL);
         if (step == 1)
-            return chunk(att, json_object(), "tool_calls");
+            return chunk(model, json_object(), "tool_calls");
         *raw_done = step == 2;
         return NULL;
     default:
@@ -139,52 +153,48 @@ static json_t *item(struct gw_fault_run *run, int step, CURLcode *rc, bool *raw_
     }
 }
 
-/* Feeds bytes to the body handler; false when the attempt stopped them. */
-static bool feed(struct gw_fault_run *run, const char *p, size_t len, bool *paused)
-{
-    run->att->paused = false;   /* a retried item: the client made room, or pauses it again */
-    size_t got = gw_attempt_body(run->att, p, len);
-    *paused = got == CURL_WRITEFUNC_PAUSE;
-    return got == len;
-}
-
 static void step_body(struct gw_fault_run *run)
 {
-    struct gw_attempt *att = run->att;
-    bool sse = att->chat->stream && run->spec.mode != OVR_STATUS;
+    struct gw_xfer *x = run->x;
+    bool sse = x->match.stream && run->spec.mode != OVR_STATUS;
     if (!run->headed) {
-        if (run->spec.mode == OVR_STATUS)
-            send_head(run, run->spec.status, "application/json");
-        else
-            send_head(run, 200, sse ? "text/event-stream" : "application/json");
+        bool ok = run->spec.mode == OVR_STATUS
+                      ? send_head(run, run->spec.status, "application/json")
+                      : send_head(run, 200, sse ? "text/event-stream" : "application/json");
+        if (!ok) {
+            end(run, XFER_WRITE, true);
+            return;
+        }
     }
-    CURLcode rc;
-    bool raw_done, paused = false;
+    enum xfer_rc rc;
+    bool raw_done;
     json_t *doc = item(run, run->step, &rc, &raw_done);
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     if (doc && !text) {
-        gw_attempt_ended(att, CURLE_OUT_OF_MEMORY, true);
+        end(run, XFER_NOMEM, true);
         return;
     }
     if (!text && !raw_done) {
-        gw_attempt_ended(att, rc, true);
+        end(run, rc, true);
         return;
     }
     char *event = NULL;
     int n = sse ? asprintf(&event, "data: %s\n\n", text ? text : "[DONE]") : -1;
-    bool ok = sse ? n >= 0 && feed(run, event, (size_t)n, &paused)
-                  : feed(run, text, strlen(text), &paused);
-    free(event);
-    free(text);
-    if (paused) {
-        /* A slow client: the same item again later, as curl would. */
-        schedule(run, PAUSED_RETRY_MS);
+    if (sse && n < 0) {
+        free(text);
+        end(run, XFER_NOMEM, true);
         return;
     }
-    if (!ok) {
-        if (!att->lost)   /* a lost racer is cancelled from its own timer */
-            gw_attempt_ended(att, CURLE_WRITE_ERROR, true);
+    const char *bytes = sse ? event : text;
+    size_t len = sse ? (size_t)n : strlen(text);
+    size_t got = x->on_body(x->arg, bytes, len);
+    free(event);
+    free(text);
+    if (got == GW_XFER_PAUSE)
+        return;   /* a slow client: the same item again on gw_fault_resume, as a client would */
+    if (got != len) {
+        end(run, XFER_WRITE, true);
         return;
     }
     run->step++;
@@ -196,24 +206,20 @@ static void on_step(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct gw_fault_run *run = arg;
-    struct gw_attempt *att = run->att;
-    if (att->lost)
-        return;
+    struct gw_xfer *x = run->x;
     switch (run->spec.mode) {
     case OVR_LATENCY:
         /* The delay is over: the real upstream now. */
-        att->synthetic = false;
-        if (gw_up_start(att->chat->gw->up, &att->xfer) < 0)
-            gw_attempt_ended(att, CURLE_OUT_OF_MEMORY, false);
-        else
-            att->running = true;
+        run->real = true;
+        if (gw_up_start_real(run->up, x) < 0)
+            end(run, XFER_NOMEM, false);
         return;
     case OVR_TIMEOUT:
-        gw_attempt_ended(att, CURLE_OPERATION_TIMEDOUT, false);
+        end(run, XFER_TIMEOUT, false);
         return;
     case OVR_RESET:
         /* Reset before any byte of an answer, after the connection was made. */
-        gw_attempt_ended(att, CURLE_RECV_ERROR, true);
+        end(run, XFER_RECV, true);
         return;
     default:
         step_body(run);
@@ -238,46 +244,46 @@ static bool tools_matter(const struct gw_ovr *o)
     return false;
 }
 
-int gw_fault_begin(struct gw_attempt *att)
+static bool offers_tools_of(struct gw_xfer *x)
 {
-    struct gw_chat *chat = att->chat;
-    struct gw_ovr *o = chat->cat->ovr;
+    json_t *body = x->match.openai_body ? x->match.openai_body(x->arg) : NULL;
+    return body && offers_tools(body);
+}
+
+int gw_fault_start(struct gw_up *up, struct gw_xfer *x)
+{
+    struct gw_ovr *o = x->match.ovr;
     if (!o || o->nfaults == 0)
         return 0;
+    const struct gw_xfer_match *m = &x->match;
     struct gw_fault_query q = {
-        .provider = att->prov->cfg->name, .target_key = att->key, .chain = chat->chain->name,
-        .key_fpr = att->prov->key_fpr, .stream = chat->stream,
-        .tools = tools_matter(o) && offers_tools(gw_chat_body(chat)), .now_ms = bs_wall_ms(),
+        .provider = m->provider, .target_key = m->target_key, .chain = m->chain,
+        .key_fpr = m->key_fpr, .stream = m->stream,
+        .tools = tools_matter(o) && offers_tools_of(x), .now_ms = bs_wall_ms(),
     };
     const struct gw_fault_rule *rule = gw_ovr_fault(o, &q);
     if (!rule)
         return 0;
     struct gw_fault_run *run = calloc(1, sizeof *run);
-    if (!run || !(run->ev = evtimer_new(chat->gw->base, on_step, run))) {
+    if (!run || !(run->ev = evtimer_new(gw_up_base(up), on_step, run))) {
         free(run);
         return -1;
     }
-    run->att = att;
+    run->up = up;
+    run->x = x;
     run->spec = rule->spec;
     snprintf(run->id, sizeof run->id, "%s", rule->id);
-    att->fault = run;
-    att->synthetic = true;
-    /* The made-up answer is in OpenAI's wire format whatever the target's
-     * is: a translated attempt reads it with the OpenAI adapter, so a drill
-     * on an Anthropic or Bedrock target fails the same way as on an OpenAI
-     * one.  Latency calls the real upstream, in its own format. */
-    if (att->ad && run->spec.mode != OVR_LATENCY)
-        att->ad = &ad_openai_ops;
-    log_info("request %s: forced failure %s (%s) on %s", chat->request_id, rule->id,
-             ovr_mode_name(rule->spec.mode), att->key);
+    x->fault = run;
+    log_info("request %s: forced failure %s (%s) on %s", m->request_id ? m->request_id : "-",
+             rule->id, ovr_mode_name(rule->spec.mode), m->target_key);
     switch (run->spec.mode) {
     case OVR_HANG:
-        break;   /* the attempt's first-token timer ends it, as for a silent upstream */
+        break;   /* the owner's first-token timer ends it, as for a silent upstream */
     case OVR_LATENCY:
         schedule(run, run->spec.latency_ms);
         break;
     case OVR_TIMEOUT:
-        schedule(run, chat->cat->cfg->timeouts.connect_ms);
+        schedule(run, x->connect_timeout_ms);
         break;
     default:
         schedule(run, 0);
@@ -286,16 +292,25 @@ int gw_fault_begin(struct gw_attempt *att)
     return 1;
 }
 
-void gw_fault_stop(struct gw_fault_run *run)
+void gw_fault_cancel(struct gw_xfer *x)
 {
-    if (run)
-        evtimer_del(run->ev);
+    if (x->fault)
+        evtimer_del(x->fault->ev);
 }
 
-void gw_fault_free(struct gw_fault_run *run)
+void gw_fault_resume(struct gw_xfer *x)
 {
+    struct gw_fault_run *run = x->fault;
+    if (run && !run->real && run->headed)
+        schedule(run, 0);
+}
+
+void gw_fault_free(struct gw_xfer *x)
+{
+    struct gw_fault_run *run = x->fault;
     if (!run)
         return;
     event_free(run->ev);
     free(run);
+    x->fault = NULL;
 }

@@ -1,37 +1,37 @@
 /*
- * gw_fault: forced failures (`backstopctl fail`).  At the start of an
- * attempt a matching fault takes the upstream's place: no request is sent,
- * and what the upstream would have done is fed into the attempt's own
- * handlers (response head and body, stream events, the transfer's end with
- * a curl result code), or left to its own timers (a hang).  Classification,
- * retries, breakers, events and the access log then run exactly as for a
- * real failure.  Latency is the exception that calls the upstream: after
- * the delay, the real transfer starts.
+ * gw_fault: forced failures (`backstopctl fail`), the third backend of
+ * upstream transfers (gw_upstream.h).  gw_up_start hands a transfer here
+ * first; when a fault of the catalog's overrides matches it (by the xfer's
+ * match: provider, "provider/model", chain, key, stream, tools), no request
+ * is sent and the fault makes up what the upstream would have done through
+ * the transfer's own callbacks: a response head and body (an error document,
+ * a stream cut or broken after some events, an empty tool turn), or the
+ * transfer's end with a result (a timeout, a reset), or nothing at all (a
+ * hang: the owner's own timers end it).  Classification, retries, breakers,
+ * events and the access log then run exactly as for a real failure.  A
+ * made-up answer is in OpenAI's wire format whatever the target's is
+ * (x->openai_wire), so a drill on an Anthropic or Bedrock target fails the
+ * same way as on an OpenAI one.  Latency is the exception that calls the
+ * upstream: after the delay, the real transfer starts (gw_up_start_real)
+ * and the fault steps aside.
  *
- * Ownership: the state of a forced failure (struct gw_fault_run) belongs to
- * its attempt: created by gw_fault_begin, stopped by gw_fault_stop when the
- * attempt is cancelled, freed by gw_fault_free with the attempt.
+ * Ownership: a fault's state (struct gw_fault_run) hangs off the transfer
+ * (x->fault): created by gw_fault_start, stopped by gw_fault_cancel, freed
+ * by gw_fault_free from gw_up_finish.
  */
 #ifndef BS_GW_FAULT_H
 #define BS_GW_FAULT_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <curl/curl.h>
+struct gw_up;
+struct gw_xfer;
 
-struct gw_attempt;
-struct gw_fault_run;
-
-/* 0: no fault, start the upstream transfer; 1: a fault runs the attempt
- * (the caller starts nothing); -1: out of memory. */
-int gw_fault_begin(struct gw_attempt *att);
-void gw_fault_stop(struct gw_fault_run *run);
-void gw_fault_free(struct gw_fault_run *run);
-
-/* gw_attempt.c: the attempt's transfer handlers, as curl calls them. */
-size_t gw_attempt_header(struct gw_attempt *att, const char *line, size_t len);
-size_t gw_attempt_body(struct gw_attempt *att, const char *p, size_t len);
-/* The transfer ended with rc; connected: a connection had been made. */
-void gw_attempt_ended(struct gw_attempt *att, CURLcode rc, bool connected);
+/* 0: no fault matches, start the real transfer; 1: a fault runs x (done()
+ * will be called, or the owner's timers end it); -1: out of memory. */
+int gw_fault_start(struct gw_up *up, struct gw_xfer *x);
+/* Each is a no-op for a transfer no fault runs. */
+void gw_fault_cancel(struct gw_xfer *x);
+/* A made-up body the owner paused: offered again now. */
+void gw_fault_resume(struct gw_xfer *x);
+void gw_fault_free(struct gw_xfer *x);
 
 #endif

@@ -74,7 +74,7 @@ struct h1_conn {
     bool resuming;                /* ev was activated to offer the held bytes again */
     bool dropped;                 /* cancelled from inside its own callbacks */
     int busy;                     /* inside x's callbacks */
-    int fail_rc;                  /* a failure to report from the timer (never synchronously) */
+    enum xfer_rc fail_rc;                 /* a failure to report from the timer (never synchronously) */
     unsigned served;              /* answers completed on this connection */
     uint64_t parked_us;           /* when it last went idle */
     const char *path;             /* of the current request, inside x->url */
@@ -152,12 +152,6 @@ static int split_url(const char *url, struct url_parts *u)
         return -1;
     u->path = e;
     return 0;
-}
-
-bool gw_h1_handles(const char *url)
-{
-    struct url_parts u;
-    return url && split_url(url, &u) == 0;
 }
 
 static unsigned hash_origin(const struct url_parts *u)
@@ -301,7 +295,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 
 /* The transfer is over: detach it, keep or close the connection, tell the
  * owner last (it may start the next transfer on this very connection). */
-static void finish(struct h1_conn *c, int rc)
+static void finish(struct h1_conn *c, enum xfer_rc rc)
 {
     struct gw_xfer *x = c->x;
     c->x = NULL;
@@ -310,7 +304,7 @@ static void finish(struct h1_conn *c, int rc)
     if (c->parser.status)
         x->status = c->parser.status;
     evtimer_del(c->tmo);
-    if (rc == CURLE_OK && c->parser.keep_alive && c->hold_len == 0 && !c->out &&
+    if (rc == XFER_OK && c->parser.keep_alive && c->hold_len == 0 && !c->out &&
         c->h1->nidle < c->h1->idle_max) {
         c->served++;
         c->paused = c->resuming = false;
@@ -329,12 +323,13 @@ static void finish(struct h1_conn *c, int rc)
     } else {
         conn_close(c);
     }
-    x->done(x, (CURLcode)rc);
+    x->why = xfer_rc_text(rc);
+    x->done(x, rc);
 }
 
 /* Failures found while starting are reported from the timer, so that done
  * never runs inside gw_h1_start. */
-static void fail_later(struct h1_conn *c, int rc)
+static void fail_later(struct h1_conn *c, enum xfer_rc rc)
 {
     c->fail_rc = rc;
     evtimer_del(c->tmo);
@@ -346,7 +341,7 @@ static void connect_addrs(struct h1_conn *c)
 {
     struct h1_addrs *ad = calloc(1, sizeof *ad);
     if (!ad) {
-        fail_later(c, CURLE_OUT_OF_MEMORY);
+        fail_later(c, XFER_NOMEM);
         return;
     }
     for (struct evutil_addrinfo *a = c->o->ai; a && ad->n < MAX_ADDRS; a = a->ai_next) {
@@ -424,7 +419,7 @@ static void connect_next(struct h1_conn *c)
             return;
         }
     }
-    fail_later(c, CURLE_COULDNT_CONNECT);
+    fail_later(c, XFER_CONNECT);
 }
 
 static void on_connected(struct h1_conn *c)
@@ -458,7 +453,7 @@ static void on_resolved(int result, struct evutil_addrinfo *res, void *arg)
     c->dns = NULL;
     if (result != 0 || !o->ai) {
         log_warn("upstream: cannot resolve %s: %s", o->host, evutil_gai_strerror(result));
-        fail_later(c, CURLE_COULDNT_RESOLVE_HOST);
+        fail_later(c, XFER_RESOLVE);
         return;
     }
     connect_addrs(c);
@@ -473,7 +468,7 @@ static void resolve(struct h1_conn *c)
     struct h1_dns *d = h1->dns ? calloc(1, sizeof *d) : NULL;
     if (!d) {
         log_err("upstream: no resolver for %s", c->o->host);
-        fail_later(c, CURLE_COULDNT_RESOLVE_HOST);
+        fail_later(c, XFER_RESOLVE);
         return;
     }
     d->conn = c;
@@ -518,8 +513,9 @@ static bool entry_names(const char *entry, const char *name)
     return strncasecmp(entry, name, l) == 0 && (entry[l] == ':' || entry[l] == ';');
 }
 
-/* A libcurl header list entry: "Name: value" is sent, "Name:" removes a
- * header libcurl would add (Host, Accept), "Name;" sends it empty.  The
+/* A header list entry (gw_hdr.h, libcurl's conventions): "Name: value" is
+ * sent, "Name:" removes a header the client would add (Host, Accept),
+ * "Name;" sends it empty.  The
  * provider sees the same request head from either client, libcurl's
  * default Accept (any type) included. */
 static size_t head_build(struct h1_conn *c, const struct gw_xfer *x)
@@ -528,10 +524,10 @@ static size_t head_build(struct h1_conn *c, const struct gw_xfer *x)
     struct gw_h1 *h1 = c->h1;
     size_t need = 64 + sizeof accept_any + c->path_len + c->o->host_line_len;
     bool own_host = false, own_accept = false;
-    for (const struct curl_slist *h = x->headers; h; h = h->next) {
-        need += strlen(h->data) + 4;
-        own_host = own_host || entry_names(h->data, "host");
-        own_accept = own_accept || entry_names(h->data, "accept");
+    for (const struct gw_hdr *h = x->headers; h; h = h->next) {
+        need += strlen(h->line) + 4;
+        own_host = own_host || entry_names(h->line, "host");
+        own_accept = own_accept || entry_names(h->line, "accept");
     }
     if (obuf_reserve(h1, need) < 0)
         return 0;
@@ -546,18 +542,18 @@ static size_t head_build(struct h1_conn *c, const struct gw_xfer *x)
         memcpy(b + n, c->o->host_line, c->o->host_line_len), n += c->o->host_line_len;
     if (!own_accept)
         memcpy(b + n, accept_any, sizeof accept_any - 1), n += sizeof accept_any - 1;
-    for (const struct curl_slist *h = x->headers; h; h = h->next) {
-        size_t l = strlen(h->data);
-        const char *colon = memchr(h->data, ':', l);
+    for (const struct gw_hdr *h = x->headers; h; h = h->next) {
+        size_t l = strlen(h->line);
+        const char *colon = memchr(h->line, ':', l);
         if (colon) {
             const char *v = colon + 1;
             while (*v == ' ')
                 v++;
             if (*v == '\0')
                 continue;
-            memcpy(b + n, h->data, l), n += l;
-        } else if (l && h->data[l - 1] == ';') {
-            memcpy(b + n, h->data, l - 1), n += l - 1;
+            memcpy(b + n, h->line, l), n += l;
+        } else if (l && h->line[l - 1] == ';') {
+            memcpy(b + n, h->line, l - 1), n += l - 1;
             b[n++] = ':';
         } else {
             continue;
@@ -574,7 +570,7 @@ static bool send_failed(struct h1_conn *c, int err)
 {
     if ((err == EPIPE || err == ECONNRESET) && retry_fresh(c))
         return false;
-    fail_later(c, CURLE_SEND_ERROR);
+    fail_later(c, XFER_SEND);
     return true;
 }
 
@@ -587,7 +583,7 @@ static void conn_send(struct h1_conn *c)
     c->got_bytes = false;
     size_t hl = head_build(c, x);
     if (!hl) {
-        fail_later(c, CURLE_OUT_OF_MEMORY);
+        fail_later(c, XFER_NOMEM);
         return;
     }
     struct iovec iov[2] = { { c->h1->obuf, hl }, { (void *)x->body, x->body_len } };
@@ -603,7 +599,7 @@ static void conn_send(struct h1_conn *c)
         return;
     c->out = malloc(total - sent);
     if (!c->out) {
-        fail_later(c, CURLE_OUT_OF_MEMORY);
+        fail_later(c, XFER_NOMEM);
         return;
     }
     size_t k = 0;
@@ -646,7 +642,7 @@ static size_t cb_header(void *arg, const char *line, size_t len)
     struct gw_xfer *x = c->x;
     if (!x)
         return 0;   /* cancelled from an earlier callback */
-    return x->on_header((char *)line, 1, len, x->arg);
+    return x->on_header(x->arg, line, len);
 }
 
 static size_t cb_body(void *arg, const char *p, size_t len)
@@ -656,7 +652,8 @@ static size_t cb_body(void *arg, const char *p, size_t len)
     if (!x)
         return 0;
     x->status = c->parser.status;
-    return x->on_body((char *)p, 1, len, x->arg);
+    size_t got = x->on_body(x->arg, p, len);
+    return got == GW_XFER_PAUSE ? H1P_PAUSE : got;
 }
 
 static int hold_set(struct h1_conn *c, const char *p, size_t n)
@@ -684,7 +681,7 @@ static bool process(struct h1_conn *c, const char *buf, size_t n)
             size_t cap = c->hold_len + n;
             char *h = realloc(c->hold, cap);
             if (!h) {
-                finish(c, CURLE_OUT_OF_MEMORY);
+                finish(c, XFER_NOMEM);
                 return false;
             }
             c->hold = h;
@@ -708,7 +705,7 @@ static bool process(struct h1_conn *c, const char *buf, size_t n)
         return false;
     }
     if (hold_set(c, buf + used, n - used) < 0) {
-        finish(c, CURLE_OUT_OF_MEMORY);
+        finish(c, XFER_NOMEM);
         return false;
     }
     switch (rc) {
@@ -721,15 +718,15 @@ static bool process(struct h1_conn *c, const char *buf, size_t n)
     case H1P_COMPLETE:
         if (c->hold_len)
             c->parser.keep_alive = false;   /* bytes after the answer: not ours to guess at */
-        finish(c, CURLE_OK);
+        finish(c, XFER_OK);
         return false;
     case H1P_STOPPED:
-        finish(c, CURLE_WRITE_ERROR);
+        finish(c, XFER_WRITE);
         return false;
     case H1P_BAD:
     default:
         log_warn("upstream %s:%s: %s", c->o->host, c->o->port, err);
-        finish(c, CURLE_WEIRD_SERVER_REPLY);
+        finish(c, XFER_BAD_REPLY);
         return false;
     }
 }
@@ -739,11 +736,11 @@ static void on_eof(struct h1_conn *c, int err)
     if (retry_fresh(c))
         return;
     if (!err && h1p_eof_ends(&c->parser))
-        finish(c, c->hold_len ? CURLE_PARTIAL_FILE : CURLE_OK);
+        finish(c, c->hold_len ? XFER_PARTIAL : XFER_OK);
     else if (c->parser.state == H1P_HEAD)
-        finish(c, err || c->got_bytes ? CURLE_RECV_ERROR : CURLE_GOT_NOTHING);
+        finish(c, err || c->got_bytes ? XFER_RECV : XFER_NOTHING);
     else
-        finish(c, err ? CURLE_RECV_ERROR : CURLE_PARTIAL_FILE);
+        finish(c, err ? XFER_RECV : XFER_PARTIAL);
 }
 
 static void on_readable(struct h1_conn *c)
@@ -796,8 +793,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     struct h1_conn *c = arg;
     if (!c->x)
         return;
-    int rc = c->fail_rc ? c->fail_rc : CURLE_OPERATION_TIMEDOUT;
-    c->fail_rc = 0;
+    enum xfer_rc rc = c->fail_rc ? c->fail_rc : XFER_TIMEOUT;
+    c->fail_rc = XFER_OK;
     finish(c, rc);
 }
 
@@ -881,7 +878,7 @@ int gw_h1_start(struct gw_h1 *h1, struct gw_xfer *x)
     }
     arm_connect_timer(c);
     if (o->numeric && !o->ai && numeric_addrs(o) < 0) {
-        fail_later(c, CURLE_COULDNT_RESOLVE_HOST);
+        fail_later(c, XFER_RESOLVE);
         return 0;
     }
     if (o->ai && (o->numeric || bs_now_us() < o->ai_expires_us)) {

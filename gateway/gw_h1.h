@@ -3,8 +3,8 @@
  * server in the same VPC, a TLS-terminating egress proxy), one per worker.
  * It does only what the request path needs: POST a body, frame the answer
  * (gw_h1_parse.c), keep connections alive per origin and reuse them, and
- * report how the transfer ended as a CURLcode, so that classification is
- * the same as on the libcurl path (gw_upstream.c), which still carries
+ * report how the transfer ended as an enum xfer_rc with libcurl's texts, so
+ * that classification is the same as on the libcurl path (gw_up_curl.c), which carries
  * every https upstream.  Names are resolved with evdns and cached for
  * 60 s, as libcurl does.  docs/design.md explains why it exists.
  *
@@ -27,9 +27,6 @@ struct gw_h1 *gw_h1_new(struct event_base *base);
 void gw_h1_set_idle_limits(struct gw_h1 *h1, size_t max_conns, int max_age_ms);
 /* Closes every connection; transfers must be done or cancelled first. */
 void gw_h1_free(struct gw_h1 *h1);
-
-/* Whether the built-in client can carry this URL (plain http, a host). */
-bool gw_h1_handles(const char *url);
 
 /* gw_h1_start's answer for a URL it does not carry: nothing was taken. */
 #define GW_H1_DECLINED 1

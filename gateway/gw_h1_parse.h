@@ -5,6 +5,16 @@
  * ends: Content-Length, chunked transfer coding, or the connection's close.
  * It owns no memory; the caller keeps any bytes it did not consume and
  * offers them again with what arrives next.
+ *
+ * The syntax is the gateway's one HTTP/1.1 core (http1.h), strict as the
+ * server is: CRLF line ends only (a bare LF is a bad response), no
+ * obsolete folding, token field names, no control characters.  What is
+ * particular to responses follows RFC 9112 6.3: 1xx heads are skipped,
+ * 204 and 304 have no body, Transfer-Encoding whose last coding is
+ * chunked wins over a Content-Length, other codings mean "until the
+ * close".  Lenient on two points only, both as RFC 9112 4 asks of
+ * recipients: a status line without a reason phrase, and without the
+ * space before it ("HTTP/1.1 503").
  */
 #ifndef BS_GW_H1_PARSE_H
 #define BS_GW_H1_PARSE_H
@@ -13,18 +23,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Longest response head accepted, and longest chunk-size or trailer line. */
+#include "http1.h"
+
+/* Longest response head accepted; chunk-size and trailer lines are bounded
+ * by the core (HTTP1_LINE_MAX, HTTP1_TRAILER_MAX). */
 #define H1P_HEAD_MAX (64 * 1024)
-#define H1P_LINE_MAX 4096
 
 enum h1p_state {
     H1P_HEAD = 0,
     H1P_BODY_LEN,      /* Content-Length bytes left in `remaining` */
     H1P_BODY_CLOSE,    /* until the server closes */
-    H1P_CHUNK_SIZE,
-    H1P_CHUNK_DATA,    /* `remaining` bytes of the current chunk */
-    H1P_CHUNK_END,     /* the CRLF after a chunk's data */
-    H1P_TRAILER,
+    H1P_CHUNKED,       /* in a chunked body (the core's decoder in `chunk`) */
     H1P_DONE,
 };
 
@@ -34,11 +43,12 @@ struct h1p {
     bool keep_alive;   /* the connection may carry another request afterwards */
     uint64_t remaining;
     size_t head_seen;  /* bytes of a head already searched for its end */
+    struct http1_chunked chunk;
 };
 
 /* The body callback's answer meaning "not now": the same bytes are offered
- * again later (libcurl's CURL_WRITEFUNC_PAUSE has the same value). */
-#define H1P_PAUSE ((size_t)0x10000001)
+ * again later.  The parser's own value; the client maps its owner's. */
+#define H1P_PAUSE SIZE_MAX
 
 struct h1p_cb {
     /* One head line at a time, its CRLF included: the status line, each

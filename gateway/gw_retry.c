@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <curl/curl.h>
+
 #include "bs_time.h"
 
 long gw_retry_after_ms(const char *retry_after, const char *retry_after_ms)

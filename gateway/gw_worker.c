@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "bs_time.h"
-#include "ctr.h"
+#include "worker.h"
 #include "gw_access.h"
 #include "gw_breaker.h"
 #include "gw_upstream.h"

@@ -3,13 +3,17 @@
  * tested on plain byte buffers.  Three jobs: find where a request head ends,
  * parse that head in place (strings end up NUL-terminated inside the caller's
  * buffer, so a request costs no allocation), and decode a chunked body
- * incrementally.
+ * incrementally.  The syntax requests share with responses (field lines,
+ * Content-Length, token lists, chunked framing) is the core's (http1.h),
+ * the same the upstream client reads responses with.
  */
 #ifndef BS_HTTP_PARSE_H
 #define BS_HTTP_PARSE_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "http1.h"
 
 #define HTTP_MAX_HEADERS 100
 
@@ -61,14 +65,9 @@ enum http_chunk_rc {
     HTTP_CHUNK_TOO_LARGE = -2  /* decoded size would exceed max: 413 */
 };
 
+/* The core's decoder (http1.h), writing into the caller's buffer. */
 struct http_chunked {
-    uint64_t max;       /* limit on the decoded body */
-    uint64_t total;     /* decoded size announced so far */
-    uint64_t remaining; /* data bytes left in the current chunk */
-    uint32_t line;      /* bytes of the current size/trailer line (bounded) */
-    uint32_t trailer;   /* bytes of trailers (bounded) */
-    int state;
-    int digits;
+    struct http1_chunked core;
 };
 
 void http_chunked_init(struct http_chunked *c, uint64_t max);

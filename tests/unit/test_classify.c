@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "gw_classify.h"
+#include "gw_up_curl.h"
 #include "unit.h"
 
 #define BODY(s) s, strlen(s)
@@ -24,15 +25,15 @@ int main(void)
         CHECK(gw_classify_http(server[i], NULL, 0) == FAIL_SERVER);
     CHECK(gw_classify_http(302, NULL, 0) == FAIL_BAD_RESPONSE);
 
-    CHECK(gw_classify_curl(CURLE_OK, true, true) == FAIL_NONE);
-    CHECK(gw_classify_curl(CURLE_COULDNT_CONNECT, false, false) == FAIL_CONNECT);
-    CHECK(gw_classify_curl(CURLE_COULDNT_RESOLVE_HOST, false, false) == FAIL_DNS);
-    CHECK(gw_classify_curl(CURLE_OPERATION_TIMEDOUT, false, false) == FAIL_CONNECT_TIMEOUT);
-    CHECK(gw_classify_curl(CURLE_SSL_CONNECT_ERROR, true, false) == FAIL_TLS);
-    CHECK(gw_classify_curl(CURLE_RECV_ERROR, true, false) == FAIL_CONNECT);
-    CHECK(gw_classify_curl(CURLE_GOT_NOTHING, true, false) == FAIL_CONNECT);
-    CHECK(gw_classify_curl(CURLE_PARTIAL_FILE, true, true) == FAIL_STREAM_CUT);
-    CHECK(gw_classify_curl(CURLE_OPERATION_TIMEDOUT, true, false) == FAIL_FIRST_TOKEN_TIMEOUT);
+    CHECK(gw_classify_xfer(gw_up_curl_rc(CURLE_OK), true, true) == FAIL_NONE);
+    CHECK(gw_classify_xfer(gw_up_curl_rc(CURLE_COULDNT_CONNECT), false, false) == FAIL_CONNECT);
+    CHECK(gw_classify_xfer(gw_up_curl_rc(CURLE_COULDNT_RESOLVE_HOST), false, false) == FAIL_DNS);
+    CHECK(gw_classify_xfer(gw_up_curl_rc(CURLE_OPERATION_TIMEDOUT), false, false) == FAIL_CONNECT_TIMEOUT);
+    CHECK(gw_classify_xfer(gw_up_curl_rc(CURLE_SSL_CONNECT_ERROR), true, false) == FAIL_TLS);
+    CHECK(gw_classify_xfer(gw_up_curl_rc(CURLE_RECV_ERROR), true, false) == FAIL_CONNECT);
+    CHECK(gw_classify_xfer(gw_up_curl_rc(CURLE_GOT_NOTHING), true, false) == FAIL_CONNECT);
+    CHECK(gw_classify_xfer(gw_up_curl_rc(CURLE_PARTIAL_FILE), true, true) == FAIL_STREAM_CUT);
+    CHECK(gw_classify_xfer(gw_up_curl_rc(CURLE_OPERATION_TIMEDOUT), true, false) == FAIL_FIRST_TOKEN_TIMEOUT);
     for (int c = 0; c < FAIL__COUNT; c++)
         CHECK(strcmp(fail_class_name(c), "unknown") != 0);
     CHECK(strcmp(fail_class_name(FAIL__COUNT), "unknown") == 0);

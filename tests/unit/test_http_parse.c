@@ -533,7 +533,7 @@ static void test_fuzz(void)
             if (total_out >= 64)
                 break;
         }
-        if (total_out > c.max)
+        if (total_out > c.core.max)
             ok = 0;
         free(out);
         free(in);

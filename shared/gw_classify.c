@@ -7,41 +7,34 @@
 
 #include <string.h>
 
-enum fail_class gw_classify_curl(CURLcode rc, bool connected, bool answered)
+enum fail_class gw_classify_xfer(enum xfer_rc rc, bool connected, bool answered)
 {
     switch (rc) {
-    case CURLE_OK:
+    case XFER_OK:
         return FAIL_NONE;
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
+    case XFER_RESOLVE:
         return FAIL_DNS;
-    case CURLE_COULDNT_CONNECT:
+    case XFER_CONNECT:
         return FAIL_CONNECT;
-    case CURLE_OPERATION_TIMEDOUT:
+    case XFER_TIMEOUT:
         return connected ? FAIL_FIRST_TOKEN_TIMEOUT : FAIL_CONNECT_TIMEOUT;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_SHUTDOWN_FAILED:
+    case XFER_TLS:
         return FAIL_TLS;
-    case CURLE_GOT_NOTHING:
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
+    case XFER_NOTHING:
+    case XFER_RECV:
+    case XFER_SEND:
+    case XFER_PARTIAL:
         /* Reset or closed by the peer: before any answer it is a connection
          * failure, during one the answer was cut. */
         return answered ? FAIL_STREAM_CUT : FAIL_CONNECT;
-    case CURLE_OUT_OF_MEMORY:
+    case XFER_NOMEM:
         return FAIL_INTERNAL;
-    default:
-        return answered ? FAIL_BAD_RESPONSE : FAIL_CONNECT;
+    case XFER_BAD_REPLY:
+    case XFER_WRITE:
+    case XFER_OTHER:
+        break;
     }
+    return answered ? FAIL_BAD_RESPONSE : FAIL_CONNECT;
 }
 
 static bool body_has(const char *body, size_t len, const char *needle)

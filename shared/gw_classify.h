@@ -4,13 +4,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <curl/curl.h>
-
 #include "fail.h"
+#include "xfer_rc.h"
 
-/* A transfer error.  connected: the TCP connection had been established;
- * answered: the response head had arrived. */
-enum fail_class gw_classify_curl(CURLcode rc, bool connected, bool answered);
+/* How a transfer ended (any backend: gateway/gw_upstream.h).  connected: the
+ * TCP connection had been established; answered: the response head had
+ * arrived. */
+enum fail_class gw_classify_xfer(enum xfer_rc rc, bool connected, bool answered);
 /* A non-2xx answer, by status and (OpenAI-shaped) error body. */
 enum fail_class gw_classify_http(long status, const char *body, size_t len);
 
