@@ -86,7 +86,7 @@ static void conn_free(struct http_conn *c)
     free(c->bbuf);
     free(c->req.rh);
     free(c);
-    http_server_conn_gone(srv);
+    srv->conn_gone(srv);
 }
 
 void http_conn_kill(struct http_conn *c)

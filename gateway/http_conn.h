@@ -94,6 +94,9 @@ struct http_server {
     http_handler_fn handler;
     void *handler_arg;
     http_error_fn error_fn;
+    /* A connection closed (http_server.c may accept again): called through
+     * the struct so that the connection code does not depend on the server's. */
+    void (*conn_gone)(struct http_server *srv);
 
     struct http_conn *conns;
     size_t nconns;
@@ -126,9 +129,6 @@ void http_conn_drain(struct http_conn *c);
 /* Server teardown: notify a handler still owning the request, then free. */
 void http_conn_shutdown(struct http_conn *c);
 uint64_t http_now_us(void);
-
-/* http_server.c */
-void http_server_conn_gone(struct http_server *srv);
 
 /* http_response.c */
 const char *http_reason(int status);

@@ -43,7 +43,7 @@ static void listener_update(struct http_server *srv)
     }
 }
 
-void http_server_conn_gone(struct http_server *srv)
+static void conn_gone(struct http_server *srv)
 {
     listener_update(srv);
 }
@@ -96,6 +96,7 @@ struct http_server *http_server_new(struct event_base *base, evutil_socket_t lis
     srv->lim = *limits;
     sanitize(&srv->lim);
     srv->handler = handler;
+    srv->conn_gone = conn_gone;
     srv->handler_arg = handler_arg;
     srv->error_fn = error_fn;
     srv->scratch = evbuffer_new();
