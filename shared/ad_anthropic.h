@@ -1,6 +1,6 @@
 /*
  * ad_anthropic: the Anthropic Messages adapter's parts (internal to
- * gateway/ad_anthropic*.c, ad_inbound_anthropic*.c and their tests).
+ * shared/ad_anthropic*.c, ad_inbound_anthropic*.c and their tests).
  */
 #ifndef BS_AD_ANTHROPIC_H
 #define BS_AD_ANTHROPIC_H

@@ -1,6 +1,6 @@
 /*
  * ad_bedrock: the AWS Bedrock Converse adapter's parts (internal to
- * gateway/ad_bedrock*.c and their tests).
+ * shared/ad_bedrock*.c and their tests).
  */
 #ifndef BS_AD_BEDROCK_H
 #define BS_AD_BEDROCK_H

@@ -1,7 +1,7 @@
 /*
  * ad_common: what the adapters share and the gateway does not need to see:
  * error and request helpers, OpenAI-shaped builders, and the stream core
- * every decoder runs on.  Only gateway/ad_*.c and their tests include it.
+ * every decoder runs on.  Only shared/ad_*.c and their tests include it.
  */
 #ifndef BS_AD_COMMON_H
 #define BS_AD_COMMON_H

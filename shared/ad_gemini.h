@@ -1,6 +1,6 @@
 /*
  * ad_gemini: the Gemini generateContent adapter's parts (internal to
- * gateway/ad_gemini*.c, ad_vertex.c and their tests).  Vertex AI serves
+ * shared/ad_gemini*.c, ad_vertex.c and their tests).  Vertex AI serves
  * the same body and answers, so its Gemini adapter reuses all of them
  * with another URL and credential.
  */

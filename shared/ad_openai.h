@@ -1,7 +1,7 @@
 /*
  * ad_openai: what adapters for OpenAI's dialects (Azure OpenAI) take from
  * the identity adapter: its stream event handling, with a hook that may
- * tidy each chunk first.  Internal to gateway/ad_*.c and their tests.
+ * tidy each chunk first.  Internal to shared/ad_*.c and their tests.
  */
 #ifndef BS_AD_OPENAI_H
 #define BS_AD_OPENAI_H

@@ -3,7 +3,7 @@
  * (sampling parameters, message parts, tool calls, tools and tool_choice),
  * checked once so the checks and the error messages agree across
  * providers; each adapter only decides where the values go.  Internal to
- * gateway/ad_*.c and their tests.
+ * shared/ad_*.c and their tests.
  */
 #ifndef BS_AD_PARAMS_H
 #define BS_AD_PARAMS_H
