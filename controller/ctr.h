@@ -123,6 +123,8 @@ void ctr_breaker_probe(struct ctr *c, struct ctr_target *t, bool up, enum brk_pr
                        const char *why);
 /* Open or half-open: anything but closed (probes run faster then). */
 bool ctr_breaker_is_open(const struct ctr_target *t);
+/* Worker slot exited: a half-open trial it had claimed is offered again. */
+void ctr_breaker_worker_gone(struct ctr *c, int slot);
 /* t leaves the config: its record goes from ST_DB_BREAKERS. */
 void ctr_breaker_forget(struct ctr *c, struct ctr_target *t);
 /* The table was rebuilt: the claim words follow the new ids. */

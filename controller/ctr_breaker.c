@@ -36,7 +36,12 @@ static struct brk_settings settings(const struct ctr *c)
         .window_ms = (uint64_t)b->window_ms,
         .cooldown_ms = (uint64_t)b->cooldown_ms,
         .cooldown_max_ms = (uint64_t)b->cooldown_max_ms,
-        .trial_timeout_ms = (uint64_t)b->trial_timeout_ms,
+        /* A claimed trial is a real request: it may run until the request
+         * deadline before its outcome is known.  A worker that dies with it
+         * is caught sooner (ctr_breaker_worker_gone). */
+        .trial_timeout_ms = (uint64_t)(b->trial_timeout_ms > c->cfg->timeouts.request_ms
+                                           ? b->trial_timeout_ms
+                                           : c->cfg->timeouts.request_ms),
     };
 }
 
@@ -147,6 +152,13 @@ void ctr_breaker_probe(struct ctr *c, struct ctr_target *t, bool up, enum brk_pr
     if (!up && t->brk.rec.state != BRK_OPEN)
         log_warn("breaker %s: health probes down: %s", t->key, why ? why : "?");
     feed(c, t, (struct brk_event){ .kind = up ? BRK_EV_PROBE_UP : BRK_EV_PROBE_DOWN, .probe = kind });
+}
+
+void ctr_breaker_worker_gone(struct ctr *c, int slot)
+{
+    for (size_t i = 0; i < c->tgt.n; i++)
+        if (c->tgt.v[i] && c->tgt.v[i]->brk.rec.state == BRK_HALF_OPEN)
+            feed(c, c->tgt.v[i], (struct brk_event){ .kind = BRK_EV_WORKER_GONE, .slot = (uint16_t)slot });
 }
 
 bool ctr_breaker_is_open(const struct ctr_target *t)

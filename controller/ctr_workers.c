@@ -201,6 +201,7 @@ void ctr_workers_reap(struct ctr *c)
         bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
         slot_release(s);
         c->workers_dirty = true;
+        ctr_breaker_worker_gone(c, s->index);
         if (!clean) {
             /* A killed reader leaves its LMDB slot marked in use. */
             int dead = st_reader_check(c->st);

@@ -58,7 +58,9 @@ struct brk_settings {
     uint64_t window_ms;
     uint64_t cooldown_ms;
     uint64_t cooldown_max_ms;
-    uint64_t trial_timeout_ms;  /* a claimed trial that reports nothing by then expires */
+    uint64_t trial_timeout_ms;  /* a claimed trial that reports nothing by then expires (the
+                                   shell passes at least the request deadline: a trial is a
+                                   real request and may legitimately run that long) */
 };
 
 /* Everything the machine knows of one target.  Plain data, copied by value;
@@ -79,6 +81,7 @@ enum brk_ev_kind {
     BRK_EV_TICK,        /* time passed */
     BRK_EV_PROBE_UP,    /* a probe of kind probe succeeded */
     BRK_EV_PROBE_DOWN,  /* the probes found the target down */
+    BRK_EV_WORKER_GONE, /* worker `slot` exited: a trial it claimed will never report */
 };
 
 /* What a probe exercises, so what its success can speak for. */

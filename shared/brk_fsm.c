@@ -246,6 +246,11 @@ struct brk_step brk_fsm_step(const struct brk_fsm *in, const struct brk_event *e
                          (unsigned long long)s->trial_timeout_ms);
                 grant(&r, ev, BRK_CH_RENEWED);
             }
+        } else if (ev->kind == BRK_EV_WORKER_GONE) {
+            if (st->claimed_ms && st->rec.trial_slot == ev->slot) {
+                snprintf(r.why, sizeof r.why, "the worker running the trial exited");
+                grant(&r, ev, BRK_CH_RENEWED);
+            }
         } else if (ev->kind == BRK_EV_PROBE_DOWN) {
             snprintf(r.why, sizeof r.why, "health probes down");
             reopen(&r, FAIL_PROBE, now_ms, s);

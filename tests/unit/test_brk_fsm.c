@@ -332,6 +332,51 @@ static void expiry_family(void)
         }
 }
 
+/* A worker that exits with a claimed trial: only its own claim is offered
+ * again, at once; another worker's exit, or one before the claim, changes
+ * nothing. */
+static void worker_gone_family(void)
+{
+    for (uint16_t claimer = 0; claimer < 4; claimer++)
+        for (uint16_t gone = 0; gone < 4; gone++) {
+            struct brk_settings s = S(1, 100, 100, 600000);
+            struct brk_fsm st;
+            brk_fsm_init(&st);
+            step(&st, outcome(FAIL_SERVER), 0, &s);
+            step(&st, tick(), 100, &s);
+            uint64_t e1 = st.rec.trial_epoch;
+            struct brk_event w = { .kind = BRK_EV_WORKER_GONE, .slot = gone };
+            struct brk_step r = step(&st, w, 150, &s);       /* not claimed yet */
+            CHECK(r.change == BRK_CH_NONE && st.rec.trial_epoch == e1);
+            struct brk_event c = { .kind = BRK_EV_CLAIM, .epoch = e1, .slot = claimer };
+            step(&st, c, 200, &s);
+            r = step(&st, w, 300, &s);
+            if (gone == claimer) {
+                CHECK(r.change == BRK_CH_RENEWED && st.rec.trial_epoch != e1 && !st.claimed_ms &&
+                      st.rec.trial_slot == BRK_NO_SLOT && st.rec.state == BRK_HALF_OPEN);
+                /* the dead trial's late outcome says nothing */
+                r = step(&st, trial(FAIL_NONE, e1), 400, &s);
+                CHECK(r.change == BRK_CH_NONE && st.rec.state == BRK_HALF_OPEN);
+            } else {
+                CHECK(r.change == BRK_CH_NONE && st.rec.trial_epoch == e1 && st.claimed_ms);
+            }
+            /* A claim learnt from the shared word names no worker: no exit
+             * can be blamed for it, the deadline expiry covers it. */
+            brk_fsm_init(&st);
+            step(&st, outcome(FAIL_SERVER), 0, &s);
+            step(&st, tick(), 100, &s);
+            struct brk_event anon = { .kind = BRK_EV_CLAIM, .epoch = st.rec.trial_epoch, .slot = BRK_NO_SLOT };
+            step(&st, anon, 200, &s);
+            r = step(&st, w, 300, &s);
+            CHECK(r.change == BRK_CH_NONE && st.claimed_ms);
+            /* Closed and open breakers ignore exits. */
+            brk_fsm_init(&st);
+            CHECK(step(&st, w, 10, &s).change == BRK_CH_NONE);
+            step(&st, outcome(FAIL_SERVER), 20, &s);
+            CHECK(step(&st, w, 30, &s).change == BRK_CH_NONE && st.rec.state == BRK_OPEN);
+        }
+}
+
 /* The error rate over the window: every other request failing. */
 static void rate_family(void)
 {
@@ -414,6 +459,7 @@ int main(void)
     early_trial_family();
     probe_family();
     expiry_family();
+    worker_gone_family();
     rate_family();
     window_family();
     purity();
