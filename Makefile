@@ -2,9 +2,9 @@
 # builds AddressSanitizer+UBSan binaries into build-asan/bin and runs every
 # test suite against them.  See README.md for the two set-up commands.
 
-CC      ?= gcc
-SAN     ?= 0
-PKGS    := libevent libcurl jansson lmdb libsodium
+CC         ?= gcc
+PKG_CONFIG ?= pkg-config
+SAN        ?= 0
 
 ifeq ($(SAN),1)
 BUILD   ?= build-asan
@@ -14,9 +14,40 @@ BUILD   ?= build
 OPT     := -O2 -g
 endif
 
-CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -Ishared -Igateway -Icontroller -MMD -MP
-LDFLAGS := $(filter -fsanitize=%,$(OPT))
-LIBS    := -levent -lcurl -ljansson -llmdb -lsodium -lm
+# The libraries' flags come from pkg-config.  Debian's liblmdb-dev has not
+# always shipped lmdb.pc, so without one lmdb falls back to plain -llmdb.
+PKGS      := libevent libcurl jansson libsodium
+ifeq ($(shell $(PKG_CONFIG) --exists lmdb && echo y),y)
+PKGS      += lmdb
+PKG_LMDB  :=
+else
+PKG_LMDB  := -llmdb
+endif
+PKG_CPPFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS     := $(shell $(PKG_CONFIG) --libs $(PKGS)) $(PKG_LMDB)
+# The simulator needs neither libcurl nor LMDB.
+SIM_PKG_LIBS := $(shell $(PKG_CONFIG) --libs libevent jansson libsodium)
+ifeq ($(PKG_LIBS),$(PKG_LMDB))
+$(error pkg-config found none of $(PKGS): install pkg-config and the -dev packages (make deps))
+endif
+
+# Hardening.  A _FORTIFY_SOURCE the caller chose (say =3) is kept, since
+# defining it twice differently is an error under -Werror.
+HARDEN_CPPFLAGS := $(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),,-D_FORTIFY_SOURCE=2)
+HARDEN_CFLAGS   := -fstack-protector-strong -fPIE
+HARDEN_LDFLAGS  := -pie -Wl,-z,relro,-z,now
+
+# CFLAGS, CPPFLAGS, LDFLAGS and LDLIBS from the environment or the command
+# line come first and ours are appended (never replacing theirs): that way
+# a caller adds flags, and ours, which the code relies on, still hold.
+BS_CPPFLAGS := -D_GNU_SOURCE -Ishared -Igateway -Icontroller $(HARDEN_CPPFLAGS) $(PKG_CPPFLAGS)
+BS_CFLAGS   := -std=c11 -Wall -Wextra -Werror $(OPT) $(HARDEN_CFLAGS) -MMD -MP
+BS_LDFLAGS  := $(filter -fsanitize=%,$(OPT)) $(HARDEN_LDFLAGS)
+LIBS        := $(PKG_LIBS) -lm
+
+# The stricter warnings, for the directories that are clean of them
+# (gateway/ and controller/ follow).
+STRICT_WARN := -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wformat=2
 
 SHARED_SRC := $(wildcard shared/*.c)
 GW_SRC     := $(wildcard gateway/*.c)
@@ -31,44 +62,64 @@ SHARED_OBJ := $(call obj,$(SHARED_SRC))
 GW_OBJ     := $(call obj,$(GW_SRC))
 CTR_OBJ    := $(call obj,$(filter-out controller/ctr_main.c,$(CTR_SRC)))
 SIM_OBJ    := $(call obj,$(filter-out tests/simprov/sim_main.c,$(SIM_SRC)))
-# Every module but the programs' main() files, so a unit test can reach any
-# of them and the linker takes only what it uses.
+# The product's modules but the programs' main() files, so a unit test can
+# reach any of them and the linker takes only what it uses.
 LIB        := $(BUILD)/lib/libbackstop.a
+# The simulated providers, apart: linked into simprov and the unit tests of
+# the simulator, never into backstopd or backstopctl.
+SIM_LIB    := $(BUILD)/lib/libsimprov.a
 
 BINS  := $(BUILD)/bin/backstopd $(BUILD)/bin/simprov
 ifneq ($(CTL_SRC),)
 BINS  += $(BUILD)/bin/backstopctl
 endif
-UNITS := $(patsubst tests/unit/%.c,$(BUILD)/test/%,$(UNIT_SRC))
+UNITS     := $(patsubst tests/unit/%.c,$(BUILD)/test/%,$(UNIT_SRC))
+SIM_UNITS := $(filter $(BUILD)/test/test_sim_%,$(UNITS))
+LIB_UNITS := $(filter-out $(SIM_UNITS),$(UNITS))
 
 .PHONY: all deps run test unit integration sdk asan bench clean
 all: $(BINS) $(UNITS)
 
-$(LIB): $(SHARED_OBJ) $(GW_OBJ) $(CTR_OBJ) $(SIM_OBJ)
+$(LIB): $(SHARED_OBJ) $(GW_OBJ) $(CTR_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
+
+$(SIM_LIB): $(SIM_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+LINK = $(CC) $(LDFLAGS) $(BS_LDFLAGS) -o $@
 
 # backstopd is the controller and, re-executed with --worker, each worker:
 # one binary keeps the workers' code identical to the controller's.
 $(BUILD)/bin/backstopd: $(BUILD)/obj/controller/ctr_main.o $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(LINK) $^ $(LDLIBS) $(LIBS)
 
 $(BUILD)/bin/backstopctl: $(call obj,$(CTL_SRC)) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(LINK) $^ $(LDLIBS) $(LIBS)
 
-$(BUILD)/bin/simprov: $(BUILD)/obj/tests/simprov/sim_main.o $(LIB)
+$(BUILD)/bin/simprov: $(BUILD)/obj/tests/simprov/sim_main.o $(SIM_LIB) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ -levent -ljansson -lsodium -lm
+	$(LINK) $^ $(LDLIBS) $(SIM_PKG_LIBS) -lm
 
-$(BUILD)/test/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+$(LIB_UNITS): $(BUILD)/test/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lpthread
+	$(LINK) $^ $(LDLIBS) $(LIBS) -lpthread
+
+$(SIM_UNITS): $(BUILD)/test/%: $(BUILD)/obj/tests/unit/%.o $(SIM_LIB) $(LIB)
+	@mkdir -p $(@D)
+	$(LINK) $^ $(LDLIBS) $(LIBS) -lpthread
+
+# Only the tests' objects see the simulator's headers.
+$(BUILD)/obj/tests/%.o: DIR_FLAGS := -Itests/simprov $(STRICT_WARN)
+$(BUILD)/obj/shared/%.o: DIR_FLAGS := $(STRICT_WARN)
+$(BUILD)/obj/ctl/%.o: DIR_FLAGS := $(STRICT_WARN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/simprov -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(BS_CPPFLAGS) $(CFLAGS) $(BS_CFLAGS) $(DIR_FLAGS) -c -o $@ $<
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 

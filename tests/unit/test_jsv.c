@@ -706,7 +706,7 @@ static void test_alloc_failures(void)
 
     reached_end = false;
     leaks = 0;
-    for (long k = 1; k < 10000 && !reached_end; k++) {
+    for (k = 1; k < 10000 && !reached_end; k++) {
         char err[64];
         calls = live = 0;
         fail_at = k;
