@@ -157,7 +157,7 @@ run: deps all
 	./tests/run_demo.sh $(BUILD)/bin etc/backstop.json
 
 unit: $(UNITS)
-	@fail=0; for t in $(UNITS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+	@./tests/unit/run.sh $(UNITS)
 
 integration: $(BINS)
 	python3 tests/integration/run.py --bin $(BUILD)/bin

@@ -787,5 +787,5 @@ int main(void)
     test_schema_is_copied();
     test_alloc_failures();
     test_tool_schemas();
-    UNIT_END("test_jsv");
+    UNIT_END("jsv");
 }
