@@ -70,7 +70,6 @@ void log_set_role(const char *role)
 }
 
 void log_set_level(int level) { log_level = level; }
-int log_get_level(void) { return log_level; }
 
 void log_timestamp(char *buf, size_t len)
 {

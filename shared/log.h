@@ -20,7 +20,6 @@
 int log_open(const char *role, const char *path, int level);
 void log_set_role(const char *role);
 void log_set_level(int level);
-int log_get_level(void);
 int log_reopen(void);
 void log_close(void);
 

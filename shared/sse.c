@@ -12,14 +12,6 @@ void sse_init(struct sse_parser *p, size_t max_event)
     p->max_event = max_event ? max_event : SSE_DEFAULT_MAX;
 }
 
-void sse_reset(struct sse_parser *p)
-{
-    p->line_len = p->data_len = 0;
-    p->event[0] = '\0';
-    p->has_data = false;
-    p->skip_lf = false;
-}
-
 void sse_free(struct sse_parser *p)
 {
     free(p->line);

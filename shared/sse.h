@@ -36,7 +36,6 @@ struct sse_parser {
 void sse_init(struct sse_parser *p, size_t max_event);
 /* 0, the callback's non-zero value, or -1 (out of memory / event too large). */
 int sse_feed(struct sse_parser *p, const char *buf, size_t len, sse_event_fn fn, void *arg);
-void sse_reset(struct sse_parser *p);
 void sse_free(struct sse_parser *p);
 
 #endif
