@@ -117,7 +117,15 @@ $(BUILD)/obj/tests/%.o: DIR_FLAGS := -Itests/simprov $(STRICT_WARN)
 $(BUILD)/obj/shared/%.o: DIR_FLAGS := $(STRICT_WARN)
 $(BUILD)/obj/ctl/%.o: DIR_FLAGS := $(STRICT_WARN)
 
-$(BUILD)/obj/%.o: %.c
+# The flags a build used are kept in a stamp; objects depend on it, so a
+# build with other CFLAGS (or LDFLAGS) rebuilds what they change.
+FLAGS_STAMP := $(BUILD)/flags
+FLAGS_NOW   := $(CC) $(CPPFLAGS) $(BS_CPPFLAGS) $(CFLAGS) $(BS_CFLAGS) $(STRICT_WARN) / $(LDFLAGS) $(BS_LDFLAGS) $(LDLIBS) $(LIBS)
+ifeq ($(filter clean deps,$(MAKECMDGOALS)),)
+$(shell mkdir -p $(BUILD) && { [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = "$(subst ",\",$(FLAGS_NOW))" ] || printf '%s\n' "$(subst ",\",$(FLAGS_NOW))" > $(FLAGS_STAMP); })
+endif
+
+$(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(BS_CPPFLAGS) $(CFLAGS) $(BS_CFLAGS) $(DIR_FLAGS) -c -o $@ $<
 

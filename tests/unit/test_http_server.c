@@ -914,7 +914,7 @@ static void test_http10(void)
     cl_close(c);
 
     c = cl_open();
-    if (!c)
+    if (!CHECK(c != NULL))
         return;
     for (int i = 0; i < 3; i++) {
         cl_send(c, "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
