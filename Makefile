@@ -14,22 +14,20 @@ BUILD   ?= build
 OPT     := -O2 -g
 endif
 
-# The libraries' flags come from pkg-config.  Debian's liblmdb-dev has not
-# always shipped lmdb.pc, so without one lmdb falls back to plain -llmdb.
-PKGS      := libevent libcurl jansson libsodium
-ifeq ($(shell $(PKG_CONFIG) --exists lmdb && echo y),y)
-PKGS      += lmdb
-PKG_LMDB  :=
-else
-PKG_LMDB  := -llmdb
-endif
-PKG_CPPFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
-PKG_LIBS     := $(shell $(PKG_CONFIG) --libs $(PKGS)) $(PKG_LMDB)
+# The libraries' flags come from pkg-config, each with a fallback to its
+# plain -l flag for a library pkg-config does not know: Debian's liblmdb-dev
+# has not always shipped lmdb.pc, and before `make deps` has run (`make
+# test` on a fresh machine) pkg-config itself may be missing.
+pc_known  = $(shell $(PKG_CONFIG) --exists $(1) 2>/dev/null && echo y)
+pc_cflags = $(if $(call pc_known,$(1)),$(shell $(PKG_CONFIG) --cflags $(1)))
+pc_libs   = $(if $(call pc_known,$(1)),$(shell $(PKG_CONFIG) --libs $(1)),$(2))
+PKG_CPPFLAGS := $(strip $(foreach p,libevent libcurl jansson lmdb libsodium,$(call pc_cflags,$(p))))
+PKG_LIBS     := $(strip $(call pc_libs,libevent,-levent) $(call pc_libs,libcurl,-lcurl) \
+                $(call pc_libs,jansson,-ljansson) $(call pc_libs,lmdb,-llmdb) \
+                $(call pc_libs,libsodium,-lsodium))
 # The simulator needs neither libcurl nor LMDB.
-SIM_PKG_LIBS := $(shell $(PKG_CONFIG) --libs libevent jansson libsodium)
-ifeq ($(PKG_LIBS),$(PKG_LMDB))
-$(error pkg-config found none of $(PKGS): install pkg-config and the -dev packages (make deps))
-endif
+SIM_PKG_LIBS := $(strip $(call pc_libs,libevent,-levent) $(call pc_libs,jansson,-ljansson) \
+                $(call pc_libs,libsodium,-lsodium))
 
 # Hardening.  A _FORTIFY_SOURCE the caller chose (say =3) is kept, since
 # defining it twice differently is an error under -Werror.
