@@ -16,7 +16,7 @@ endif
 
 # The libraries' flags come from pkg-config, each with a fallback to its
 # plain -l flag for a library pkg-config does not know: Debian's liblmdb-dev
-# has not always shipped lmdb.pc, and before `make deps` has run (`make
+# may ship no lmdb.pc, and before `make deps` has run (`make
 # test` on a fresh machine) pkg-config itself may be missing.
 pc_known  = $(shell $(PKG_CONFIG) --exists $(1) 2>/dev/null && echo y)
 pc_cflags = $(if $(call pc_known,$(1)),$(shell $(PKG_CONFIG) --cflags $(1)))
