@@ -2,9 +2,9 @@
 # builds AddressSanitizer+UBSan binaries into build-asan/bin and runs every
 # test suite against them.  See README.md for the two set-up commands.
 
-CC      ?= gcc
-SAN     ?= 0
-PKGS    := libevent libcurl jansson lmdb libsodium
+CC         ?= gcc
+PKG_CONFIG ?= pkg-config
+SAN        ?= 0
 
 ifeq ($(SAN),1)
 BUILD   ?= build-asan
@@ -14,9 +14,37 @@ BUILD   ?= build
 OPT     := -O2 -g
 endif
 
-CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -MMD -MP
-LDFLAGS := $(filter -fsanitize=%,$(OPT))
-LIBS    := -levent -lcurl -ljansson -llmdb -lsodium -lm
+# The libraries' flags come from pkg-config, each with a fallback to its
+# plain -l flag for a library pkg-config does not know: Debian's liblmdb-dev
+# may ship no lmdb.pc, and before `make deps` has run (`make
+# test` on a fresh machine) pkg-config itself may be missing.
+pc_known  = $(shell $(PKG_CONFIG) --exists $(1) 2>/dev/null && echo y)
+pc_cflags = $(if $(call pc_known,$(1)),$(shell $(PKG_CONFIG) --cflags $(1)))
+pc_libs   = $(if $(call pc_known,$(1)),$(shell $(PKG_CONFIG) --libs $(1)),$(2))
+PKG_CPPFLAGS := $(strip $(foreach p,libevent libcurl jansson lmdb libsodium,$(call pc_cflags,$(p))))
+PKG_LIBS     := $(strip $(call pc_libs,libevent,-levent) $(call pc_libs,libcurl,-lcurl) \
+                $(call pc_libs,jansson,-ljansson) $(call pc_libs,lmdb,-llmdb) \
+                $(call pc_libs,libsodium,-lsodium))
+# The simulator needs neither libcurl nor LMDB.
+SIM_PKG_LIBS := $(strip $(call pc_libs,libevent,-levent) $(call pc_libs,jansson,-ljansson) \
+                $(call pc_libs,libsodium,-lsodium))
+
+# Hardening.  A _FORTIFY_SOURCE the caller chose (say =3) is kept, since
+# defining it twice differently is an error under -Werror.
+HARDEN_CPPFLAGS := $(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),,-D_FORTIFY_SOURCE=2)
+HARDEN_CFLAGS   := -fstack-protector-strong -fPIE
+HARDEN_LDFLAGS  := -pie -Wl,-z,relro,-z,now
+
+STRICT_WARN := -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wformat=2
+
+# CFLAGS, CPPFLAGS, LDFLAGS and LDLIBS from the environment or the command
+# line come first and ours are appended (never replacing theirs): that way
+# a caller adds flags, and ours, which the code relies on, still hold.
+BS_CPPFLAGS := -D_GNU_SOURCE $(HARDEN_CPPFLAGS) $(PKG_CPPFLAGS)
+BS_CFLAGS   := -std=c11 -Wall -Wextra -Werror $(STRICT_WARN) $(OPT) $(HARDEN_CFLAGS) -MMD -MP
+BS_LDFLAGS  := $(filter -fsanitize=%,$(OPT)) $(HARDEN_LDFLAGS)
+LIBS        := $(PKG_LIBS) -lm
+
 
 SHARED_SRC := $(wildcard shared/*.c)
 GW_SRC     := $(wildcard gateway/*.c)
@@ -31,40 +59,55 @@ SHARED_OBJ := $(call obj,$(SHARED_SRC))
 GW_OBJ     := $(call obj,$(GW_SRC))
 CTR_OBJ    := $(call obj,$(filter-out controller/ctr_main.c,$(CTR_SRC)))
 SIM_OBJ    := $(call obj,$(filter-out tests/simprov/sim_main.c,$(SIM_SRC)))
-# Every module but the programs' main() files, so a unit test can reach any
-# of them and the linker takes only what it uses.
+# The product's modules but the programs' main() files, so a unit test can
+# reach any of them and the linker takes only what it uses.
 LIB        := $(BUILD)/lib/libbackstop.a
+# The simulated providers, apart: linked into simprov and the unit tests of
+# the simulator, never into backstopd or backstopctl.
+SIM_LIB    := $(BUILD)/lib/libsimprov.a
 
 BINS  := $(BUILD)/bin/backstopd $(BUILD)/bin/simprov
 ifneq ($(CTL_SRC),)
 BINS  += $(BUILD)/bin/backstopctl
 endif
-UNITS := $(patsubst tests/unit/%.c,$(BUILD)/test/%,$(UNIT_SRC))
+UNITS     := $(patsubst tests/unit/%.c,$(BUILD)/test/%,$(UNIT_SRC))
+SIM_UNITS := $(filter $(BUILD)/test/test_sim_%,$(UNITS))
+LIB_UNITS := $(filter-out $(SIM_UNITS),$(UNITS))
 
-.PHONY: all deps run test unit integration sdk asan bench clean
+.PHONY: all deps run test unit lint integration sdk asan bench clean
 all: $(BINS) $(UNITS)
 
-$(LIB): $(SHARED_OBJ) $(GW_OBJ) $(CTR_OBJ) $(SIM_OBJ)
+$(LIB): $(SHARED_OBJ) $(GW_OBJ) $(CTR_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
+
+$(SIM_LIB): $(SIM_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+LINK = $(CC) $(LDFLAGS) $(BS_LDFLAGS) -o $@
 
 # backstopd is the controller and, re-executed with --worker, each worker:
 # one binary keeps the workers' code identical to the controller's.
 $(BUILD)/bin/backstopd: $(BUILD)/obj/controller/ctr_main.o $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(LINK) $^ $(LDLIBS) $(LIBS)
 
 $(BUILD)/bin/backstopctl: $(call obj,$(CTL_SRC)) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(LINK) $^ $(LDLIBS) $(LIBS)
 
-$(BUILD)/bin/simprov: $(BUILD)/obj/tests/simprov/sim_main.o $(LIB)
+$(BUILD)/bin/simprov: $(BUILD)/obj/tests/simprov/sim_main.o $(SIM_LIB) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ -levent -ljansson -lsodium -lm
+	$(LINK) $^ $(LDLIBS) $(SIM_PKG_LIBS) -lm
 
-$(BUILD)/test/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+$(LIB_UNITS): $(BUILD)/test/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lpthread
+	$(LINK) $^ $(LDLIBS) $(LIBS) -lpthread
+
+$(SIM_UNITS): $(BUILD)/test/%: $(BUILD)/obj/tests/unit/%.o $(SIM_LIB) $(LIB)
+	@mkdir -p $(@D)
+	$(LINK) $^ $(LDLIBS) $(LIBS) -lpthread
 
 # Each directory sees only its own headers and shared/'s: the controller
 # and the gateway reach each other only through shared/.
@@ -75,9 +118,18 @@ INC_ctl             := -Ishared -Ictl
 INC_tests/simprov   := -Ishared -Itests/simprov
 INC_tests/unit      := -Ishared -Igateway -Icontroller -Itests/simprov
 
-$(BUILD)/obj/%.o: %.c
+
+# The flags a build used are kept in a stamp; objects depend on it, so a
+# build with other CFLAGS (or LDFLAGS) rebuilds what they change.
+FLAGS_STAMP := $(BUILD)/flags
+FLAGS_NOW   := $(CC) $(CPPFLAGS) $(BS_CPPFLAGS) $(CFLAGS) $(BS_CFLAGS) $(STRICT_WARN) / $(LDFLAGS) $(BS_LDFLAGS) $(LDLIBS) $(LIBS)
+ifeq ($(filter clean deps,$(MAKECMDGOALS)),)
+$(shell mkdir -p $(BUILD) && { [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = "$(subst ",\",$(FLAGS_NOW))" ] || printf '%s\n' "$(subst ",\",$(FLAGS_NOW))" > $(FLAGS_STAMP); })
+endif
+
+$(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(INC_$(patsubst %/,%,$(dir $<))) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(BS_CPPFLAGS) $(INC_$(patsubst %/,%,$(dir $<))) $(CFLAGS) $(BS_CFLAGS) -c -o $@ $<
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
@@ -115,7 +167,12 @@ run: deps all
 	./tests/run_demo.sh $(BUILD)/bin etc/backstop.json
 
 unit: $(UNITS)
-	@fail=0; for t in $(UNITS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+	@./tests/unit/run.sh $(UNITS)
+
+# The gateway's file-level call graph has no cycle longer than two files
+# (docs/design.md, "The request path").
+lint: all
+	@python3 tests/lint/cycles.py gateway $(BUILD)/obj/gateway 2
 
 integration: $(BINS)
 	python3 tests/integration/run.py --bin $(BUILD)/bin
@@ -127,12 +184,14 @@ sdk: $(BINS)
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory sdk
 
 asan: deps
 	@$(MAKE) --no-print-directory SAN=1 all
 	@$(MAKE) --no-print-directory SAN=1 unit
+	@$(MAKE) --no-print-directory SAN=1 lint
 	@$(MAKE) --no-print-directory SAN=1 integration
 	@$(MAKE) --no-print-directory SAN=1 sdk
 

@@ -36,11 +36,13 @@ static bool in_enum(const json_t *values, const json_t *v)
  * sit in the frames of the recursion, whose depth JSV_MAX_DEPTH bounds. */
 #define COLD __attribute__((cold, noinline))
 
+/* The message is lead, x, mid, y: the pieces are plain text, not a format,
+ * so that jsv_fail's format stays a literal the compiler checks. */
 static COLD int fail_values(struct jsv_vctx *c, const struct jsv_loc *at, const char *kw,
-                            const char *fmt, const json_t *x, const json_t *y)
+                            const char *lead, const json_t *x, const char *mid, const json_t *y)
 {
     char a[160], b[JSV_MSG_MAX / 2];
-    return jsv_fail(c, at, kw, fmt, jsv_show(a, sizeof a, x), jsv_show(b, sizeof b, y));
+    return jsv_fail(c, at, kw, "%s%s%s%s", lead, jsv_show(a, sizeof a, x), mid, jsv_show(b, sizeof b, y));
 }
 
 static COLD int fail_bound(struct jsv_vctx *c, const struct jsv_loc *at, const char *kw,
@@ -86,11 +88,12 @@ static COLD int fail_pattern(struct jsv_vctx *c, const struct jsv_loc *at, const
                     jsv_show_str(b, sizeof b, pattern));
 }
 
+/* As fail_values, for names; y NULL leaves it out. */
 static COLD int fail_names(struct jsv_vctx *c, const struct jsv_loc *at, const char *kw,
-                           const char *fmt, const char *x, const char *y)
+                           const char *lead, const char *x, const char *mid, const char *y)
 {
     char a[80], b[80];
-    return jsv_fail(c, at, kw, fmt, jsv_show_str(a, sizeof a, x),
+    return jsv_fail(c, at, kw, "%s%s%s%s", lead, jsv_show_str(a, sizeof a, x), mid,
                     y ? jsv_show_str(b, sizeof b, y) : "");
 }
 
@@ -252,8 +255,8 @@ static int check_deps(const struct jsv_node *n, const json_t *v, struct jsv_vctx
         const json_t *name;
         json_array_foreach(d->required, j, name) {
             if (!json_object_get(v, json_string_value(name)))
-                return fail_names(c, at, "dependentRequired", "property %s requires property %s",
-                                  d->name, json_string_value(name));
+                return fail_names(c, at, "dependentRequired", "property ", d->name, " requires property ",
+                                  json_string_value(name));
         }
     }
     return JSV_VALID;
@@ -273,8 +276,8 @@ static int check_object(const struct jsv_node *n, const json_t *v, struct jsv_vc
     const json_t *name;
     json_array_foreach(n->required, i, name) {
         if (!json_object_get(v, json_string_value(name)))
-            return fail_names(c, at, "required", "missing required property %s%s",
-                              json_string_value(name), NULL);
+            return fail_names(c, at, "required", "missing required property ",
+                              json_string_value(name), "", NULL);
     }
     int rc;
     for (size_t p = 0; p < n->nprops; p++) {
@@ -317,9 +320,9 @@ int jsv_check(const struct jsv_node *n, const json_t *v, struct jsv_vctx *c,
     if (n->types && !jsv_type_matches(n->types, v))
         return jsv_fail_type(c, at, n->types, v);
     if (n->const_value && !jsv_equal(n->const_value, v))
-        return fail_values(c, at, "const", "got %s, expected the constant %s", v, n->const_value);
+        return fail_values(c, at, "const", "got ", v, ", expected the constant ", n->const_value);
     if (n->enum_values && !in_enum(n->enum_values, v))
-        return fail_values(c, at, "enum", "%s is not one of %s", v, n->enum_values);
+        return fail_values(c, at, "enum", "", v, " is not one of ", n->enum_values);
     int rc = JSV_VALID;
     switch (json_typeof(v)) {
     case JSON_INTEGER:

@@ -10,7 +10,8 @@
  * second time in the canonical request, as AWS wants for every service but
  * S3: a model id with ':' (all of Anthropic's on Bedrock) would be refused.
  * tests/unit/test_sigv4_curl.c shows both: where the paths agree, this
- * signer gives curl's signature byte for byte.
+ * signer gives curl's Authorization header byte for byte; for a %3A path
+ * curl's is the one signed over the path encoded once.
  *
  * Ownership: returned strings are malloc'd and belong to the caller.
  */

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Checks the file-level dependency graph of a directory's objects: file A
 depends on file B when A's object uses a symbol B's object defines (nm).
-Prints every strongly connected component of more than MAX files and exits
-1 when there is one.  Usage: cycles.py OBJ_DIR [MAX] (default MAX 2)."""
+Prints every strongly connected component of more than MAX files, then the
+closing line "cycles: N passed, N failed" (one check per directory), and
+exits 1 when there is one.  Objects whose source is gone (a stale build
+directory) are left out.
+Usage: cycles.py SRC_DIR OBJ_DIR [MAX] (default MAX 2)."""
 import os
 import subprocess
 import sys
@@ -53,11 +56,16 @@ def sccs(graph):
 
 
 def main():
-    objdir = sys.argv[1]
-    limit = int(sys.argv[2]) if len(sys.argv) > 2 else 2
-    objs = sorted(f for f in os.listdir(objdir) if f.endswith(".o"))
+    if len(sys.argv) < 3:
+        print("usage: cycles.py SRC_DIR OBJ_DIR [MAX]", file=sys.stderr)
+        return 2
+    srcdir, objdir = sys.argv[1], sys.argv[2]
+    limit = int(sys.argv[3]) if len(sys.argv) > 3 else 2
+    objs = sorted(f for f in os.listdir(objdir)
+                  if f.endswith(".o") and os.path.exists(os.path.join(srcdir, f[:-2] + ".c")))
     if not objs:
-        print(f"cycles: no objects in {objdir}")
+        print(f"cycles: no objects of {srcdir} in {objdir}")
+        print("cycles: 0 passed, 1 failed")
         return 1
     defs, uses = {}, {}
     for o in objs:
@@ -69,7 +77,8 @@ def main():
     bad = [c for c in sccs(graph) if len(c) > limit]
     for c in bad:
         print(f"cycle of {len(c)} files: {', '.join(c)}")
-    print(f"cycles: {len(objs)} files, {len(bad)} cycles longer than {limit}")
+    print(f"{srcdir}: {len(objs)} files, {len(bad)} cycles longer than {limit}")
+    print(f"cycles: {0 if bad else 1} passed, {1 if bad else 0} failed")
     return 1 if bad else 0
 
 

@@ -116,16 +116,19 @@ static size_t utf8_prefix(const char *s, size_t n)
 	return i;
 }
 
-static char *quote_answer(const char *fmt, const char *name, const char *text)
+/* lead, name, mid, then the first QUOTE_CHARS characters of text: plain
+ * pieces rather than a format, so every format here is a checked literal. */
+static char *quote_answer(const char *lead, const char *name, const char *mid,
+			  const char *text)
 {
 	const char *t = text ? text : "";
 	int q = (int)utf8_prefix(t, QUOTE_CHARS);
-	int n = snprintf(NULL, 0, fmt, name, q, t);
+	int n = snprintf(NULL, 0, "%s%s%s%.*s", lead, name, mid, q, t);
 	if (n < 0)
 		return NULL;
 	char *s = malloc((size_t)n + 1);
 	if (s)
-		snprintf(s, (size_t)n + 1, fmt, name, q, t);
+		snprintf(s, (size_t)n + 1, "%s%s%s%.*s", lead, name, mid, q, t);
 	return s;
 }
 
@@ -376,8 +379,8 @@ static int json_answer(const struct sim_conv *c, const struct sim_gen_opts *o,
 		if (v && o->schema_violation)
 			v = violate(v, c->json_schema);
 	} else {
-		char *text = quote_answer("Hello from %s. You said: %.*s",
-					  o->name, c->last_user_text);
+		char *text = quote_answer("Hello from ", o->name, ". You said: ",
+					  c->last_user_text);
 		v = text ? json_pack("{s:s}", "answer", text) : NULL;
 		free(text);
 	}
@@ -414,11 +417,11 @@ int sim_gen_answer(const struct sim_conv *c, const struct sim_gen_opts *o,
 			return -1;
 		}
 	} else if (c->last_is_tool)
-		out->content = quote_answer("Done from %s: %.*s", o->name,
+		out->content = quote_answer("Done from ", o->name, ": ",
 					    c->tool_result_text);
 	else
-		out->content = quote_answer("Hello from %s. You said: %.*s",
-					    o->name, c->last_user_text);
+		out->content = quote_answer("Hello from ", o->name, ". You said: ",
+					    c->last_user_text);
 	if (!out->content)
 		return -1;
 	long words = sim_gen_count_words(out->content);

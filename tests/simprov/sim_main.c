@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,10 +69,13 @@ static void usage(FILE *out)
 		NAME_MAX_LEN);
 }
 
-static int die_usage(const char *fmt, const char *arg)
+__attribute__((format(printf, 1, 2))) static int die_usage(const char *fmt, ...)
 {
+	va_list ap;
+	va_start(ap, fmt);
 	fprintf(stderr, "simprov: ");
-	fprintf(stderr, fmt, arg);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "\n(run 'simprov --help' for usage)\n");
 	return -1;
 }

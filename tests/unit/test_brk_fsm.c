@@ -463,5 +463,5 @@ int main(void)
     rate_family();
     window_family();
     purity();
-    UNIT_END("test_brk_fsm");
+    UNIT_END("brk_fsm");
 }

@@ -17,21 +17,8 @@
 
 #include "cfg.h"
 #include "cfg_impl.h"
+#include "unit.h"
 
-static int passed, failed;
-
-#define CHECK(cond) check_((cond), __FILE__, __LINE__, #cond)
-
-static bool check_(bool ok, const char *file, int line, const char *what)
-{
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        printf("%s:%d: FAILED: %s\n", file, line, what);
-    }
-    return ok;
-}
 
 static char tmpdir[] = "/tmp/test_cfg.XXXXXX";
 
@@ -88,7 +75,7 @@ static void expect_one_(const char *doc, const char *msg, const char *file, int 
     struct cfg *c = load(doc, NULL, &e);
     char what[600];
     snprintf(what, sizeof what, "one error: %s", msg);
-    if (!check_(c == NULL && e.n == 1 && has_error(&e, msg), file, line, what))
+    if (!unit_check(c == NULL && e.n == 1 && has_error(&e, msg), file, line, what))
         dump_errors(&e);
     cfg_free(c);
     cfg_errors_clear(&e);
@@ -100,7 +87,7 @@ static void expect_ok_(const char *doc, const char *file, int line)
 {
     struct cfg_errors e = { 0 };
     struct cfg *c = load(doc, NULL, &e);
-    if (!check_(c != NULL && e.n == 0, file, line, doc))
+    if (!unit_check(c != NULL && e.n == 0, file, line, doc))
         dump_errors(&e);
     cfg_free(c);
     cfg_errors_clear(&e);
@@ -1231,6 +1218,5 @@ int main(void)
     test_failure_actions();
     test_overrides();
     rmdir(tmpdir);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    UNIT_END("cfg");
 }

@@ -432,5 +432,5 @@ int main(void)
     test_stream_json_content_held();
     test_schema_cache();
     gw_schema_cache_clear();
-    UNIT_END("test_contract");
+    UNIT_END("contract");
 }

@@ -1046,29 +1046,31 @@ static void test_localhost(void)
     free(t.body);
 }
 
-/* Connect timeout: a listener whose backlog is full leaves the next
- * connect pending.  Skipped (said so) when this network stack completes
- * such connects anyway. */
+/* Connect timeout, on loopback only: a listener made with listen(fd, 0)
+ * takes one connection into its accept queue; nobody accepts it, the queue
+ * is full, and Linux drops the SYNs of the next connect, which stays
+ * pending until the client gives up.  Where a network stack completes such
+ * a connect anyway (syncookies answering for a full queue, say) the case
+ * cannot be made and is counted as skipped, with the reason. */
 static void test_connect_timeout(void)
 {
     int port;
     int lfd = listen_on(0, &port);
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    int fill[4];
-    for (int i = 0; i < 4; i++) {
-        fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-        int r = connect(fill[i], (struct sockaddr *)&a, sizeof a);
-        (void)r;
-    }
-    usleep(100000);
-    int probe = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    int r = connect(probe, (struct sockaddr *)&a, sizeof a);
-    struct pollfd p = { probe, POLLOUT, 0 };
-    bool pending = r < 0 && errno == EINPROGRESS && poll(&p, 1, 300) == 0;
+    /* the one connection the queue holds, established before the probe */
+    int fill = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int r = connect(fill, (struct sockaddr *)&a, sizeof a);
+    struct pollfd pf = { fill, POLLOUT, 0 };
+    bool filled = (r == 0 || (errno == EINPROGRESS && poll(&pf, 1, 2000) == 1 && !(pf.revents & POLLERR)));
+    CHECK(filled);
+    int probe = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    r = connect(probe, (struct sockaddr *)&a, sizeof a);
+    struct pollfd pp = { probe, POLLOUT, 0 };
+    bool pending = r < 0 && errno == EINPROGRESS && poll(&pp, 1, 300) == 0;
     close(probe);
-    if (!pending) {
-        printf("test_h1: connect timeout not tested: a connect to a full backlog completes here\n");
+    if (!filled || !pending) {
+        SKIP("connect timeout", "a connect to a listener with a full accept queue completed here");
     } else {
         struct gw_h1 *h1 = gw_h1_new(base);
         char url[128];
@@ -1081,12 +1083,11 @@ static void test_connect_timeout(void)
         uint64_t took = now_ms() - t0;
         CHECK(t.done_calls == 1 && t.rc == XFER_TIMEOUT);
         CHECK(!t.x.connected);
-        CHECK(took >= 250 && took < 5000);
+        CHECKF(took >= 290 && took < 5000, "connect timeout of 300 ms took %llu ms", (unsigned long long)took);
         gw_h1_free(h1);
         free(t.body);
     }
-    for (int i = 0; i < 4; i++)
-        close(fill[i]);
+    close(fill);
     close(lfd);
 }
 
@@ -1110,5 +1111,5 @@ int main(void)
     test_localhost();
     test_connect_timeout();
     event_base_free(base);
-    UNIT_END("test_h1");
+    UNIT_END("h1");
 }

@@ -542,5 +542,5 @@ int main(void)
     test_stop();
     test_limits();
     test_big_body();
-    UNIT_END("test_h1_parse");
+    UNIT_END("h1_parse");
 }

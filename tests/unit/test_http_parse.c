@@ -4,23 +4,13 @@
  * rejection rule.
  */
 #include "http_parse.h"
+#include "unit.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int passed, failed;
-
-#define CHECK(cond)                                                         \
-    do {                                                                    \
-        if (cond) {                                                         \
-            passed++;                                                       \
-        } else {                                                            \
-            failed++;                                                       \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                   \
-    } while (0)
 
 static struct http_head H;
 static char buf[64 * 1024];
@@ -174,12 +164,7 @@ static void expect_status(const char *req, int status, int line)
 {
     const char *msg = NULL;
     int st = parse_n(req, strlen(req), &msg);
-    if (st == status && msg && *msg) {
-        passed++;
-    } else {
-        failed++;
-        fprintf(stderr, "%s:%d: expected %d, got %d for %s\n", __FILE__, line, status, st, req);
-    }
+    unit_checkf(st == status && msg && *msg, __FILE__, line, "expected %d, got %d for %s", status, st, req);
 }
 #define EXPECT(req, st) expect_status(req, st, __LINE__)
 
@@ -381,12 +366,7 @@ static void expect_chunk_bad(const char *s, size_t len, int line)
     struct dec d;
     dec_init(&d, 1000);
     int r = dec_feed(&d, s, len);
-    if (r == HTTP_CHUNK_BAD) {
-        passed++;
-    } else {
-        failed++;
-        fprintf(stderr, "%s:%d: chunked input not rejected (rc %d)\n", __FILE__, line, r);
-    }
+    unit_checkf(r == HTTP_CHUNK_BAD, __FILE__, line, "chunked input not rejected (rc %d)", r);
 }
 #define CHUNK_BAD(s) expect_chunk_bad(s, sizeof(s) - 1, __LINE__)
 
@@ -550,6 +530,5 @@ int main(void)
     test_chunked();
     test_chunked_errors();
     test_fuzz();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    UNIT_END("http_parse");
 }

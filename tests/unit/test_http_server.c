@@ -6,6 +6,7 @@
  * thread has been joined.  Every wait is bounded (socket timeouts, poll).
  */
 #include "http_server.h"
+#include "unit.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,17 +27,6 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
-static int passed, failed;
-
-#define CHECK(cond)                                                         \
-    do {                                                                    \
-        if (cond) {                                                         \
-            passed++;                                                       \
-        } else {                                                            \
-            failed++;                                                       \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                   \
-    } while (0)
 
 #define HIGH_WATER (64 * 1024)
 #define LOW_WATER (16 * 1024)
@@ -924,7 +914,7 @@ static void test_http10(void)
     cl_close(c);
 
     c = cl_open();
-    if (!c)
+    if (!CHECK(c != NULL))
         return;
     for (int i = 0; i < 3; i++) {
         cl_send(c, "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
@@ -956,12 +946,7 @@ static void expect_error(const char *req, size_t len, int status, const char *co
         resp_free(&r);
     }
     cl_close(c);
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        fprintf(stderr, "%s:%d: expected %d %s\n", __FILE__, line, status, code);
-    }
+    unit_checkf(ok, __FILE__, line, "expected %d %s", status, code);
 }
 #define EXPECT_ERROR(req, st, code) expect_error(req, sizeof(req) - 1, st, code, __LINE__)
 
@@ -1508,9 +1493,8 @@ int main(void)
     struct http_limits lim;
     default_limits(&lim);
     if (server_start(&lim, NULL, 0) != 0) {
-        fprintf(stderr, "cannot start server: %s\n", strerror(errno));
-        printf("0 passed, 1 failed\n");
-        return 1;
+        CHECKF(false, "cannot start server: %s", strerror(errno));
+        UNIT_END("http_server");
     }
     test_keepalive();
     test_misc_responses();
@@ -1533,6 +1517,5 @@ int main(void)
     test_drain();
     test_free_in_flight();
 
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    UNIT_END("http_server");
 }

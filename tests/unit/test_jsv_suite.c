@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "jsv.h"
+#include "unit.h"
 
 #define SUITE_DIR "/usr/share/json-schema-test-suite/tests"
 
@@ -158,6 +159,8 @@ static void run_file(const char *draft, enum jsv_draft d, const char *path, cons
                     fc->failed++;
                 } else {
                     fc->skipped++;
+                    if (!markdown)
+                        printf("SKIP %s/%s \"%s\" / \"%s\": %s\n", draft, file, gdesc, tdesc, kwhy);
                 }
             } else if (ok) {
                 fc->passed++;
@@ -244,8 +247,8 @@ int main(int argc, char **argv)
         printf("test_jsv_suite: %s is missing: install the Debian package json-schema-test-suite "
                "(make deps does)\n",
                root);
-        printf("test_jsv_suite: 0 passed, 1 failed\n");
-        return 1;
+        CHECKF(false, "no suite at %s", root);
+        UNIT_END("jsv_suite");
     }
     for (size_t i = 0; i < sizeof drafts / sizeof drafts[0]; i++) {
         if (run_draft(root, drafts[i].dir, drafts[i].draft))
@@ -270,7 +273,6 @@ int main(int argc, char **argv)
             printf("  %s / \"%s\"%s%s: %s\n", KNOWN[i].file, KNOWN[i].group,
                    KNOWN[i].test ? " / " : "", KNOWN[i].test ? KNOWN[i].test : "", KNOWN[i].why);
     }
-    printf("test_jsv_suite: %d passed, %d failed, %d skipped\n", total.passed, total.failed,
-           total.skipped);
-    return total.failed ? 1 : 0;
+    unit_add(total.passed, total.failed, total.skipped);
+    UNIT_END("jsv_suite");
 }

@@ -4,25 +4,14 @@
  *   gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Itests/simprov \
  *       tests/unit/test_sim_fault.c tests/simprov/sim_fault.c -o /tmp/t
  *
- * Last line of output: "N passed, N failed"; exit status non-zero on failure.
+ * Last line of output: "sim_fault: N passed, N failed, N skipped" (unit.h).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "sim_fault.h"
+#include "unit.h"
 
-static int passed, failed;
-
-#define CHECK(cond)                                                        \
-	do {                                                               \
-		if (cond) {                                                \
-			passed++;                                          \
-		} else {                                                   \
-			failed++;                                          \
-			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__,      \
-				__LINE__, #cond);                          \
-		}                                                          \
-	} while (0)
 
 static struct sim_fault f;
 static struct sim_fault_error err;
@@ -284,6 +273,5 @@ int main(void)
 	test_empty();
 	test_conflicts_and_origin();
 	test_rate();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	UNIT_END("sim_fault");
 }

@@ -239,5 +239,5 @@ int main(void)
     event_base_free(gw.base);
     close(sv[0]);
     close(sv[1]);
-    UNIT_END("test_tel_batch");
+    UNIT_END("tel_batch");
 }

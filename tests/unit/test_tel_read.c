@@ -80,5 +80,5 @@ int main(void)
     ctr_tel_free(c);
     close(sv[1]);
     free(c);
-    UNIT_END("test_tel_read");
+    UNIT_END("tel_read");
 }
