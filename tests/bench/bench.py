@@ -763,7 +763,9 @@ def phase_idle_streams(args, procs):
         why = f"RLIMIT_NOFILE is {soft} (hard {hard}): the client and simprov hold one fd per stream"
     workers = 2
     progress(f"idle streams: opening {n} streams (fd limit {soft}) against a {workers}-worker gateway")
-    sim = Sim(procs, args.bin, "idle", fault="chunk_delay_ms=3600000")
+    # The role chunk and the first content go out at once, then the answer
+    # pauses: a stream commits to the client on its first content.
+    sim = Sim(procs, args.bin, "idle", fault="chunk_delay_ms=3600000;delay_after=2")
     gw = Gateway(procs, args.bin, "idle", gw_config(
         {"idle": sim.url}, {"bench-idle": [("idle", "idle-v1")]}, workers,
         limits={"max_connections": 1000000},

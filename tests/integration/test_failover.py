@@ -111,6 +111,19 @@ def test_first_token_timeout_fails_over(env):
     check("first_token_timeout" in r.header("x-backstop-failover"), r.headers)
 
 
+def test_role_chunk_then_silence_is_a_first_token_timeout(env):
+    # A role-only preamble is not a first token: a target that says nothing
+    # after it is failed over invisibly when first_token_ms runs out.
+    a = env.sim("sim-a", fault="chunk_delay_ms=5000;delay_after=1")
+    b = env.sim("sim-b")
+    cfg = env.config([a, b])
+    cfg["timeouts"]["first_token_ms"] = 300
+    gw = env.gateway(cfg)
+    r = gw.post(chat_body(stream=True))
+    _one_answer_from_b(r)
+    check(r.header("x-backstop-failover") == "sim-a/sim-a-model=first_token_timeout", r.headers)
+
+
 def test_deadline(env):
     a = env.sim("sim-a", fault="hang")
     gw = env.gateway(env.config([a]))

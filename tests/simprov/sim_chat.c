@@ -63,6 +63,8 @@ void sim_chat_plan_timing(struct sim_plan *p, const struct sim_fault *f)
 		p->ttfb_ms = f->ttfb_ms;
 	if (sim_fault_has(f, SIM_F_CHUNK_DELAY_MS))
 		p->chunk_delay_ms = f->chunk_delay_ms;
+	if (sim_fault_has(f, SIM_F_DELAY_AFTER))
+		p->delay_after = f->delay_after;
 	if (sim_fault_has(f, SIM_F_RETRY_AFTER))
 		p->retry_after = f->retry_after;
 	if (sim_fault_has(f, SIM_F_RETRY_AFTER_MS))

@@ -295,8 +295,9 @@ static void emit(struct sim_exchange *ex)
 		size_t i = ex->next_ev++, len;
 		const char *ev = sim_strv_at(&p->events, i, &len);
 		bool more = ex->next_ev < p->n_send;
+		bool delay = p->chunk_delay_ms > 0 && (long)ex->next_ev >= p->delay_after;
 		evbuffer_add(buf, ev, len);
-		if (more && p->chunk_delay_ms <= 0 &&
+		if (more && !delay &&
 		    evbuffer_get_length(queued) + len >= WRITE_HIGH_BYTES) {
 			/* resume from on_drained once the client has read it */
 			ex->state = ST_WRITING;
@@ -308,7 +309,7 @@ static void emit(struct sim_exchange *ex)
 		}
 		evhttp_send_reply_chunk(ex->req, buf);
 		evbuffer_drain(buf, evbuffer_get_length(buf));
-		if (p->chunk_delay_ms > 0 && more) {
+		if (delay && more) {
 			arm(ex, ST_STREAMING, p->chunk_delay_ms);
 			return;
 		}

@@ -37,7 +37,8 @@ struct sim_plan {
 	bool reset;
 	long latency_ms;              /* before the status line */
 	long ttfb_ms;                 /* streams: before the first event */
-	long chunk_delay_ms;          /* streams: between events */
+	long chunk_delay_ms;          /* streams: between events ... */
+	long delay_after;             /* ... after the first delay_after of them */
 	long retry_after;             /* -1 = no header */
 	long retry_after_ms;          /* -1 = no header */
 	char request_id[96];          /* x-request-id response header */

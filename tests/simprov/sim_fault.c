@@ -36,6 +36,7 @@ static const struct key_def keys[] = {
 	NUM("latency_ms", SIM_F_LATENCY_MS, 0, MS_MAX, latency_ms),
 	NUM("ttfb_ms", SIM_F_TTFB_MS, 0, MS_MAX, ttfb_ms),
 	NUM("chunk_delay_ms", SIM_F_CHUNK_DELAY_MS, 0, MS_MAX, chunk_delay_ms),
+	NUM("delay_after", SIM_F_DELAY_AFTER, 0, 1000000, delay_after),
 	NUM("chunks", SIM_F_CHUNKS, 1, 100000, chunks),
 	FLAG("hang", SIM_F_HANG),
 	FLAG("reset", SIM_F_RESET),

@@ -47,6 +47,7 @@ enum sim_fault_bit {
 	SIM_F_NOT_JSON           = 1u << 23,
 	SIM_F_CONTENT_FILTER     = 1u << 24,
 	SIM_F_BAD_CRC_AFTER      = 1u << 25,
+	SIM_F_DELAY_AFTER        = 1u << 26,
 };
 
 #define SIM_FAULT_SPEC_MAX   4096
@@ -64,6 +65,7 @@ struct sim_fault {
 	long latency_ms;
 	long ttfb_ms;
 	long chunk_delay_ms;
+	long delay_after;
 	long chunks;
 	long close_after;
 	long stream_error_after;

@@ -90,6 +90,8 @@ static void test_every_key(void)
 	CHECK(ok("chunk_delay_ms=20") && f.chunk_delay_ms == 20 &&
 	      sim_fault_has(&f, SIM_F_CHUNK_DELAY_MS));
 	CHECK(ok("chunks=7") && f.chunks == 7 && sim_fault_has(&f, SIM_F_CHUNKS));
+	CHECK(ok("chunk_delay_ms=5;delay_after=2") && f.delay_after == 2 &&
+	      sim_fault_has(&f, SIM_F_DELAY_AFTER));
 	CHECK(ok("reset") && f.has == SIM_F_RESET);
 	CHECK(ok("close_after=0") && sim_fault_has(&f, SIM_F_CLOSE_AFTER) &&
 	      f.close_after == 0);
