@@ -19,6 +19,7 @@
 #include "fmt.h"
 #include "gw_body.h"
 #include "gw_chat.h"
+#include "gw_chunk.h"
 #include "gw_classify.h"
 #include "gw_contract_stream.h"
 #include "gw_ovr.h"
@@ -61,35 +62,6 @@ static bool is_error_event(const struct sse_event *ev)
 }
 
 
-/* Whether a chunk says anything: text, a refusal, a tool or function
- * call, or an end (finish_reason).  A role-only or empty delta does not,
- * nor a usage-only chunk.  Only events before the commit are asked, so
- * this parse happens once or twice a stream; anything that is not a chunk
- * as OpenAI documents it counts as content, so it is relayed as before. */
-static bool carries_content(const char *data, size_t len)
-{
-    if (!memmem(data, len, "\"delta\"", 7) && !memmem(data, len, "\"finish_reason\"", 15))
-        return !memmem(data, len, "\"choices\"", 9);
-    json_t *j = json_loadb(data, len, 0, NULL);
-    json_t *choices = json_object_get(j, "choices");
-    bool content = !json_is_array(choices);
-    size_t i;
-    json_t *c;
-    json_array_foreach(choices, i, c) {
-        json_t *delta = json_object_get(c, "delta");
-        json_t *text = json_object_get(delta, "content");
-        json_t *refusal = json_object_get(delta, "refusal");
-        json_t *finish = json_object_get(c, "finish_reason");
-        if ((json_is_string(text) && json_string_length(text) > 0) ||
-            (json_is_string(refusal) && json_string_length(refusal) > 0) ||
-            json_array_size(json_object_get(delta, "tool_calls")) > 0 ||
-            json_object_get(delta, "function_call") || (finish && !json_is_null(finish)))
-            content = true;
-    }
-    json_decref(j);
-    return content;
-}
-
 /* Returns non-zero to stop: an error event ends the attempt. */
 static int on_event(void *arg, const struct sse_event *ev)
 {
@@ -110,7 +82,7 @@ static int on_event(void *arg, const struct sse_event *ev)
     if (att->mode == ATT_PRECOMMIT && !done) {
         /* A preamble without content is held (native: its bytes stay in
          * att->resp; a continuation drops role-only chunks anyway). */
-        if (!carries_content(ev->data, ev->data_len))
+        if (!gw_chunk_says(ev->data, ev->data_len))
             return 0;
         /* The first good event: from here the client sees this target (a
          * continuation joins a stream the client already has). */
