@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define REGION_BYTES (BRK_CLAIM_WORDS * sizeof(uint64_t))
@@ -42,6 +43,13 @@ int brk_claim_create(struct brk_claims *cl, int *fd)
 
 int brk_claim_map(struct brk_claims *cl, int fd)
 {
+    /* A descriptor that is not the controller's region (a worker started
+     * by hand) would map past its end and fault on the first claim. */
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    if (!S_ISREG(st.st_mode) || st.st_size < (off_t)REGION_BYTES)
+        return -EINVAL;
     void *p = mmap(NULL, REGION_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED)
         return -errno;

@@ -1054,9 +1054,11 @@ def profile_callgrind(args, procs, cfg, prof_dir, stamp):
     """callgrind on one worker.  The controller re-executes /proc/self/exe,
     which under valgrind is valgrind itself, so the worker is started by hand
     the way ctr_workers.c starts it: `backstopd --worker STATE_DIR SLOT` with
-    a listening socket on fd 3 and a SOCK_SEQPACKET telemetry channel on fd 4
-    (drained here, as the controller would).  A normal controller publishes
-    the config to STATE_DIR first."""
+    a listening socket on fd 3, a SOCK_SEQPACKET telemetry channel on fd 4
+    (drained here, as the controller would) and the breakers' trial claim
+    words on fd 5 (a memfd of BRK_CLAIM_WORDS 64-bit words, as
+    shared/brk_claim.c makes it).  A normal controller publishes the config
+    to STATE_DIR first."""
     import fcntl
     import threading
     gw = Gateway(procs, args.bin, "prof-cg", cfg)
@@ -1083,18 +1085,22 @@ def profile_callgrind(args, procs, cfg, prof_dir, stamp):
     t = threading.Thread(target=drain_tel, daemon=True)
     t.start()
     lfd, tfd = lsock.fileno(), tel_child.fileno()
+    cfd = os.memfd_create("backstop-trial-claims", 0)
+    os.ftruncate(cfd, 65536 * 8)
 
     def child_fds():
         hi_l = fcntl.fcntl(lfd, fcntl.F_DUPFD, 100)
         hi_t = fcntl.fcntl(tfd, fcntl.F_DUPFD, 100)
+        hi_c = fcntl.fcntl(cfd, fcntl.F_DUPFD, 100)
         os.dup2(hi_l, 3)
         os.dup2(hi_t, 4)
+        os.dup2(hi_c, 5)
     cg_file = os.path.join(procs.workdir, "callgrind.out.worker")
     argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={cg_file}",
             os.path.join(args.bin, "backstopd"), "--worker", state_dir, "9"]
     log = open(os.path.join(procs.workdir, "callgrind-worker.out"), "ab")
     p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                         preexec_fn=child_fds, pass_fds=(3, 4), start_new_session=True)
+                         preexec_fn=child_fds, pass_fds=(3, 4, 5), start_new_session=True)
     log.close()
     p.bench_name = "callgrind-worker"
     procs.live.append(p)
