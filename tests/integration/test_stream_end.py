@@ -18,16 +18,18 @@ from provider_types import typed_config
 MODES = ("auto", "curl")
 
 
-def gateway(env, typ, fault, mode, **cfg_extra):
+def gateway(env, typ, fault, mode, tag="", **cfg_extra):
     """sim 'a-MODE' of type typ with the fault, then a healthy OpenAI
-    fallback 'b-MODE' that must never be called."""
-    a = env.sim(f"a-{mode}", fault=fault)
-    b = env.sim(f"b-{mode}")
+    fallback 'b-MODE' that must never be called (tag: more of the name,
+    for a test that starts several per mode)."""
+    mode_tag = mode + tag
+    a = env.sim(f"a-{mode_tag}", fault=fault)
+    b = env.sim(f"b-{mode_tag}")
     cfg = typed_config(env, [(a, typ), (b, "openai")], **cfg_extra)
     cfg["admin"] = {"socket": "admin.sock"}
     for p in cfg["providers"].values():
         p["http_client"] = mode
-    return env.gateway(cfg, name=f"gw-{mode}"), a, b
+    return env.gateway(cfg, name=f"gw-{mode_tag}"), a, b
 
 
 def target_health(gw, target):
@@ -158,3 +160,25 @@ def test_messages_client_closed_after_done(env):
 
 def test_messages_client_without_done(env):
     _anthropic_client(env, "no_done")
+
+
+SCHEMA_FMT = {"type": "json_schema", "json_schema": {"name": "n", "strict": True, "schema": {
+    "type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}}}
+
+
+def test_checked_stream_without_done(env):
+    # A stream checked against its response_format contract is held and
+    # released by the contract relay: the [DONE] the gateway adds goes
+    # through it too, once.
+    for fault in ("no_done", "cut_after_done"):
+        for mode in MODES:
+            gw, a, b = gateway(env, "openai", fault, mode, tag="-" + fault.replace("_", ""))
+            r = gw.post(chat_body(stream=True, response_format=SCHEMA_FMT))
+            ev = sse_events(r.body)
+            check(ev.count("[DONE]") == 1 and ev[-1] == "[DONE]", (mode, fault, ev[-3:]))
+            chs = [json.loads(e) for e in ev[:-1]]
+            check(not any("error" in c for c in chs), (mode, fault, chs[-2:]))
+            text = "".join((c["choices"][0]["delta"].get("content") or "") for c in chs if c.get("choices"))
+            check(json.loads(text) == {"n": 1}, (mode, fault, text))
+            check(r.header("x-backstop-repair") is None, (mode, fault, r.headers))
+            check_success(gw, a, b, r, mode)
