@@ -74,8 +74,11 @@ static int on_event(void *arg, const struct sse_event *ev)
         att->fail = FAIL_STREAM_ERROR;
         snprintf(att->detail, sizeof att->detail, "error event in the stream");
         return 1;
-    } else if (memmem(ev->data, ev->data_len, "\"usage\":{", 9)) {
-        gw_usage_read(ev->data, ev->data_len, &att->prompt_tokens, &att->completion_tokens);
+    } else {
+        if (memmem(ev->data, ev->data_len, "\"usage\":{", 9))
+            gw_usage_read(ev->data, ev->data_len, &att->prompt_tokens, &att->completion_tokens);
+        if (!att->saw_finish)
+            att->saw_finish = gw_chunk_finishes(ev->data, ev->data_len);
     }
     if (att->ct)
         return gw_repair_relay(att, ev->data, ev->data_len);
@@ -239,9 +242,38 @@ static void take_usage(struct gw_attempt *att)
         gw_usage_read(text, len, &att->prompt_tokens, &att->completion_tokens);
 }
 
+/* A native stream that closed cleanly after its finish_reason but without
+ * data: [DONE] (some compatible servers never send it) is complete: the
+ * client gets the [DONE] it would have had, through the same path the
+ * upstream's own would have taken. */
+static void end_without_done(struct gw_attempt *att)
+{
+    static const struct sse_event done = { .event = "", .data = "[DONE]", .data_len = 6 };
+    bool raw = att->mode == ATT_RELAY && !att->cont && !att->ct;
+    if (on_event(att, &done) != 0 && att->fail == FAIL_NONE) {
+        att->fail = FAIL_CANCELLED;
+        snprintf(att->detail, sizeof att->detail, "the client is gone");
+    }
+    if (att->fail == FAIL_NONE && raw && att->chat->req) {
+        static const char line[] = "data: [DONE]\n\n";
+        if (http_req_stream_write(att->chat->req, line, sizeof line - 1) < 0) {
+            att->fail = FAIL_CANCELLED;
+            snprintf(att->detail, sizeof att->detail, "the client is gone");
+        }
+    }
+}
+
 static void attempt_ended(struct gw_attempt *att, enum xfer_rc rc, const char *why, bool connected)
 {
     att->running = false;
+    /* After the stream's end event the answer is whole: a transport error
+     * past it (a close before the chunked terminator, a reset) loses
+     * nothing the client needs, so it is no failure of the target. */
+    if (rc != XFER_OK && att->saw_done && (att->mode == ATT_RELAY || att->mode == ATT_PRECOMMIT)) {
+        log_debug("request %s: %s: %s after the end of the stream, ignored", att->chat->request_id,
+                  att->key, why ? why : xfer_rc_text(rc));
+        rc = XFER_OK;
+    }
     if (att->fail == FAIL_NONE) {
         if (rc != XFER_OK) {
             att->fail = gw_classify_xfer(rc, connected, att->head_us != 0 || att->status > 0);
@@ -257,8 +289,12 @@ static void attempt_ended(struct gw_attempt *att, enum xfer_rc rc, const char *w
             snprintf(att->detail, sizeof att->detail, "HTTP %ld", att->status);
         } else if (att->fail == FAIL_NONE && (att->mode == ATT_RELAY || att->mode == ATT_PRECOMMIT) &&
                    !att->saw_done) {
-            att->fail = FAIL_STREAM_CUT;
-            snprintf(att->detail, sizeof att->detail, "stream ended without [DONE]");
+            if (att->saw_finish) {
+                end_without_done(att);
+            } else {
+                att->fail = FAIL_STREAM_CUT;
+                snprintf(att->detail, sizeof att->detail, "stream ended without [DONE]");
+            }
         }
         if (att->fail == FAIL_NONE && att->mode == ATT_BUFFER) {
             if (!att->ad)

@@ -74,7 +74,8 @@ struct gw_attempt {
     long status;
     bool sse;
     bool paused;
-    bool saw_done;
+    bool saw_done;                /* the stream's end event came: the answer is complete */
+    bool saw_finish;              /* a chunk with a finish_reason came (OpenAI-format streams) */
     bool running;                 /* its transfer runs (gw_up_start until done or cancel) */
     struct evbuffer *resp;        /* buffered body, or stream bytes held before commit */
     struct sse_parser parser;

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "gw_chat.h"
+#include "gw_chunk.h"
 #include "gw_cont.h"
 #include "gw_out.h"
 #include "gw_repair.h"
@@ -196,6 +197,8 @@ static int on_emit(void *arg, const char *chunk, size_t len, bool done, const st
             return broken(att);
         return 0;
     }
+    if (!att->saw_finish)
+        att->saw_finish = gw_chunk_finishes(chunk, len);
     if (memmem(chunk, len, "\"usage\":{", 9)) {
         json_t *j = json_loadb(chunk, len, 0, NULL);
         take_usage(att, json_object_get(j, "usage"));
@@ -249,6 +252,12 @@ size_t gw_att_ad_feed(struct gw_attempt *att, const char *p, size_t len)
     return len;
 }
 
+/* The formats whose only end is the OpenAI data: [DONE] line. */
+static bool ends_with_done(const struct ad_ops *ad)
+{
+    return ad == &ad_openai_ops || ad == &ad_azure_ops;
+}
+
 void gw_att_ad_done(struct gw_attempt *att)
 {
     size_t len = evbuffer_get_length(att->resp);
@@ -269,8 +278,18 @@ void gw_att_ad_done(struct gw_attempt *att)
             take_usage(att, json_object_get(att->answer, "usage"));
         return;
     }
-    if (!att->saw_done)
-        fail_with(att, FAIL_STREAM_CUT, "stream ended before its end event");
+    if (att->saw_done)
+        return;
+    /* An OpenAI-format stream whose server never sends data: [DONE] is
+     * complete once a finish_reason came and the transfer ended cleanly.
+     * The other formats have end events of their own (Anthropic
+     * message_stop, Bedrock metadata after messageStop), which their
+     * decoders report as done: without those the stream is cut. */
+    if (att->saw_finish && ends_with_done(att->ad)) {
+        on_emit(att, NULL, 0, true, NULL);
+        return;
+    }
+    fail_with(att, FAIL_STREAM_CUT, "stream ended before its end event");
 }
 
 void gw_att_ad_free(struct gw_attempt *att)

@@ -43,3 +43,9 @@ bool gw_chunk_says(const char *data, size_t len)
            SAYS("\"function_call\"") || SAYS("\"finish_reason\"");
 #undef SAYS
 }
+
+bool gw_chunk_finishes(const char *data, size_t len)
+{
+    static const char key[] = "\"finish_reason\"";
+    return memmem(data, len, "\"choices\"", 9) && member_says(data, len, key, sizeof key - 1);
+}

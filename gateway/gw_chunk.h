@@ -14,5 +14,9 @@
 #include <stddef.h>
 
 bool gw_chunk_says(const char *data, size_t len);
+/* Whether the chunk ends a choice (a non-empty finish_reason): a stream
+ * that closes cleanly after one is a complete answer even without
+ * data: [DONE], which some compatible servers never send (gw_attempt.c). */
+bool gw_chunk_finishes(const char *data, size_t len);
 
 #endif

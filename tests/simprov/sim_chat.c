@@ -94,6 +94,16 @@ int sim_chat_plan_stream_faults(struct sim_plan *p, const struct sim_fault *f, s
 		p->n_send = n < n_data ? n : n_data;
 		p->end = SIM_END_CLOSE;
 		p->success = false;
+	} else if (sim_fault_has(f, SIM_F_CUT_AFTER_DONE)) {
+		/* The whole answer, terminator event included, then a close
+		 * before the chunked terminator: nothing of the answer lost. */
+		p->n_send = p->events.n;
+		p->end = SIM_END_CLOSE;
+	} else if (sim_fault_has(f, SIM_F_NO_DONE)) {
+		/* Everything but the format's terminator event, then a clean
+		 * chunked end (servers that never send data: [DONE]). */
+		sim_strv_truncate(&p->events, n_data);
+		p->n_send = p->events.n;
 	} else if (sim_fault_has(f, SIM_F_STREAM_ERROR_AFTER)) {
 		size_t n = (size_t)f->stream_error_after;
 		sim_strv_truncate(&p->events, n < n_data ? n : n_data);

@@ -26,7 +26,10 @@ void sim_chat_plan_timing(struct sim_plan *p, const struct sim_fault *f);
 /* A format's mid-stream error event (malloc'd); code/message may be NULL. */
 typedef char *(*sim_error_event_fn)(const char *code, const char *message);
 /* close_after / stream_error_after cut the prepared events after n_data
- * of them (the format's terminator is never sent then).  0 or -1. */
+ * of them (the format's terminator is never sent then); no_done sends
+ * the n_data events and ends cleanly, without the terminator;
+ * cut_after_done sends them all and closes before the chunked end.
+ * 0 or -1. */
 int sim_chat_plan_stream_faults(struct sim_plan *p, const struct sim_fault *f, size_t n_data,
 				sim_error_event_fn render_error);
 /* The model an answer names: the fault's model=, else the server's

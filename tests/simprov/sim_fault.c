@@ -56,6 +56,8 @@ static const struct key_def keys[] = {
 	FLAG("schema_violation", SIM_F_SCHEMA_VIOLATION),
 	FLAG("not_json", SIM_F_NOT_JSON),
 	FLAG("content_filter", SIM_F_CONTENT_FILTER),
+	FLAG("cut_after_done", SIM_F_CUT_AFTER_DONE),
+	FLAG("no_done", SIM_F_NO_DONE),
 };
 
 static int fail(struct sim_fault_error *err, const char *key, size_t keylen,
@@ -241,6 +243,15 @@ static int check_combination(const struct sim_fault *f,
 		return fail(err, "close_after", strlen("close_after"),
 			    "fault keys 'close_after' and 'stream_error_after' "
 			    "are mutually exclusive");
+	/* Each decides how the stream ends: two at once would need a rule. */
+	if (count_bits(f->has & (SIM_F_CLOSE_AFTER | SIM_F_STREAM_ERROR_AFTER |
+				 SIM_F_CUT_AFTER_DONE | SIM_F_NO_DONE)) > 1) {
+		const char *k = (f->has & SIM_F_CUT_AFTER_DONE) ? "cut_after_done" : "no_done";
+		return fail(err, k, strlen(k),
+			    "fault key '%s' cannot be combined with another "
+			    "end of the stream (close_after, stream_error_after, "
+			    "cut_after_done, no_done)", k);
+	}
 	if ((f->has & (SIM_F_CODE | SIM_F_MESSAGE)) &&
 	    !(f->has & (SIM_F_STATUS | SIM_F_STREAM_ERROR_AFTER))) {
 		const char *k = (f->has & SIM_F_CODE) ? "code" : "message";

@@ -48,6 +48,8 @@ enum sim_fault_bit {
 	SIM_F_CONTENT_FILTER     = 1u << 24,
 	SIM_F_BAD_CRC_AFTER      = 1u << 25,
 	SIM_F_DELAY_AFTER        = 1u << 26,
+	SIM_F_CUT_AFTER_DONE     = 1u << 27,
+	SIM_F_NO_DONE            = 1u << 28,
 };
 
 #define SIM_FAULT_SPEC_MAX   4096

@@ -120,6 +120,12 @@ static void test_every_key(void)
 	CHECK(ok("words=5") && f.has == SIM_F_WORDS && f.words == 5);
 	CHECK(ok("words=1") && f.words == 1);
 	CHECK(ok("content_filter") && f.has == SIM_F_CONTENT_FILTER);
+	CHECK(ok("cut_after_done") && f.has == SIM_F_CUT_AFTER_DONE);
+	CHECK(rejects("cut_after_done=1", "cut_after_done"));
+	CHECK(ok("no_done") && f.has == SIM_F_NO_DONE);
+	CHECK(rejects("no_done=0", "no_done"));
+	CHECK(ok_header("no_done;chunks=3;chunk_delay_ms=5") &&
+	      f.has == (SIM_F_NO_DONE | SIM_F_CHUNKS | SIM_F_CHUNK_DELAY_MS));
 	CHECK(rejects("content_filter=1", "content_filter"));
 	CHECK(ok("words=1000000") && f.words == 1000000);
 	CHECK(ok_header("words=200000;chunks=10") && f.words == 200000 &&
@@ -222,6 +228,12 @@ static void test_conflicts_and_origin(void)
 	CHECK(rejects("reset;hang", NULL));
 	CHECK(rejects("status=500;reset", NULL));
 	CHECK(rejects("close_after=1;stream_error_after=1", "close_after"));
+	/* one end of the stream at a time, named whichever comes first */
+	CHECK(rejects("cut_after_done;no_done", "cut_after_done"));
+	CHECK(rejects("no_done;cut_after_done", "cut_after_done"));
+	CHECK(rejects("close_after=2;no_done", "no_done"));
+	CHECK(rejects("stream_error_after=1;cut_after_done", "cut_after_done"));
+	CHECK(rejects("no_done;stream_error_after=0", "no_done"));
 	CHECK(rejects("code=rate_limit_exceeded", "code"));
 	CHECK(rejects("message=hi", "message"));
 	CHECK(rejects("none;hang", "none"));
