@@ -27,6 +27,7 @@
 
 #include "bs_time.h"
 #include "log.h"
+#include "proc.h"
 #include "version.h"
 
 static void usage(FILE *out)
@@ -163,6 +164,14 @@ static int run(const char *config_path)
     }
     if (log_open("controller", c.cfg->log.file, (int)c.cfg->log.level) < 0)
         fprintf(stderr, "backstopd: logging to stderr instead\n");
+    /* Read at start only: workers follow the RLIMIT_CORE set here. */
+    if (c.cfg->debug.core_dumps) {
+        int e = proc_secure(true);
+        if (e)
+            log_notice("debug.core_dumps: cannot allow cores: %s", strerror(-e));
+        else
+            log_notice("debug.core_dumps is on: a core of any process holds the provider keys");
+    }
     signal(SIGPIPE, SIG_IGN);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         log_err("cannot initialise libcurl");
@@ -258,7 +267,29 @@ int main(int argc, char **argv)
             fprintf(stderr, "backstopd: bad worker slot %s\n", argv[3]);
             return 2;
         }
-        return gw_worker_main(argv[2], (int)slot);
+        /* Before the worker reads a key: the controller decided about
+         * cores, and told it through the RLIMIT_CORE it inherits. */
+        int err = proc_secure(proc_cores_inherited());
+        if (err) {
+            fprintf(stderr, "backstopd: worker %ld: cannot make the process non-dumpable: %s\n",
+                    slot, strerror(-err));
+            return 1;
+        }
+        char *state_dir = strdup(argv[2]);
+        if (!state_dir)
+            return 1;
+        char title[32];
+        snprintf(title, sizeof title, "backstopd: worker %ld", slot);
+        proc_title(argc, argv, "backstopd", title);
+        int rc = gw_worker_main(state_dir, (int)slot);
+        free(state_dir);
+        return rc;
+    }
+    /* Cores stay off until the configuration says otherwise (run()). */
+    int err = proc_secure(false);
+    if (err) {
+        fprintf(stderr, "backstopd: cannot make the process non-dumpable: %s\n", strerror(-err));
+        return 1;
     }
     const char *config = NULL;
     int test = 0, opt;
@@ -276,5 +307,14 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    return test ? check_only(config) : run(config);
+    if (test)
+        return check_only(config);
+    /* config points into argv, which the title overwrites. */
+    char *path = strdup(config);
+    if (!path)
+        return 1;
+    proc_title(argc, argv, "backstopd", "backstopd: controller");
+    int rc = run(path);
+    free(path);
+    return rc;
 }
