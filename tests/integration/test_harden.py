@@ -65,8 +65,13 @@ def test_process_names(env):
     a = env.sim("sim-a")
     gw = env.gateway(env.config([a]))
     ctr = gw.proc.p.pid
-    workers = gw.worker_pids()
-    check(len(workers) == 2, workers)
+    workers = harness.wait_for(lambda: len(gw.worker_pids()) == 2 and gw.worker_pids(), 5,
+                               what="2 workers")
+    # A worker names itself first thing after exec; the health check only
+    # waited for one of them to serve.
+    for w in workers:
+        harness.wait_for(lambda: comm(w) == "backstopd" and cmdline(w).startswith("backstopd: "),
+                         5, what=f"title of {w}")
     check(comm(ctr) == "backstopd", comm(ctr))
     check(cmdline(ctr) == "backstopd: controller", repr(cmdline(ctr)))
     titles = set()
@@ -87,6 +92,7 @@ def test_process_names(env):
     for w in new:
         harness.wait_for(lambda: re.fullmatch(r"backstopd: worker \d+", cmdline(w)), 5,
                          what=f"title of {w}")
+        check(comm(w) == "backstopd", comm(w))
 
 
 def core_limit(pid):
