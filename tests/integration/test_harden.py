@@ -61,17 +61,21 @@ def pgrep(*args):
     return {int(x) for x in p.stdout.split()}
 
 
+def started_workers(gw):
+    """The workers, once each has run its start (it names itself right after
+    making itself non-dumpable); the health check waited for one only."""
+    workers = harness.wait_for(lambda: len(gw.worker_pids()) == 2 and gw.worker_pids(), 5,
+                               what="2 workers")
+    for w in workers:
+        harness.wait_for(lambda: cmdline(w).startswith("backstopd: "), 5, what=f"title of {w}")
+    return workers
+
+
 def test_process_names(env):
     a = env.sim("sim-a")
     gw = env.gateway(env.config([a]))
     ctr = gw.proc.p.pid
-    workers = harness.wait_for(lambda: len(gw.worker_pids()) == 2 and gw.worker_pids(), 5,
-                               what="2 workers")
-    # A worker names itself first thing after exec; the health check only
-    # waited for one of them to serve.
-    for w in workers:
-        harness.wait_for(lambda: comm(w) == "backstopd" and cmdline(w).startswith("backstopd: "),
-                         5, what=f"title of {w}")
+    workers = started_workers(gw)
     check(comm(ctr) == "backstopd", comm(ctr))
     check(cmdline(ctr) == "backstopd: controller", repr(cmdline(ctr)))
     titles = set()
@@ -131,7 +135,7 @@ def test_no_cores_no_inspection(env):
     a = env.sim("sim-a")
     gw = capped_gateway(env, env.config([a]))
     check(gw.post(chat_body()).status == 200, "serving")
-    procs = [gw.proc.p.pid, *gw.worker_pids()]
+    procs = [gw.proc.p.pid, *started_workers(gw)]
     # The check itself can fail: an ordinary process with the same
     # capabilities is dumpable and the probe opens its memory.
     ref = subprocess.Popen([*NO_PTRACE, "sleep", "30"])
@@ -162,7 +166,7 @@ def test_no_cores_no_inspection(env):
 def test_core_dumps_on_request(env):
     a = env.sim("sim-a")
     gw = capped_gateway(env, env.config([a], debug={"core_dumps": True}))
-    for pid in [gw.proc.p.pid, *gw.worker_pids()]:
+    for pid in [gw.proc.p.pid, *started_workers(gw)]:
         check(inspectable(pid), f"pid {pid}: debug.core_dumps did not make it dumpable")
     check("debug.core_dumps is on" in gw.logs(), "not logged")
 
