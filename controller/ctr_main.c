@@ -3,7 +3,8 @@
  *
  *   backstopd -c FILE       run: publish the config, bind, fork workers, supervise
  *   backstopd -t -c FILE    check the config, print every error, exit 0 or 1
- *   backstopd --worker ...  internal: a worker process (see ctr_workers.c)
+ *   backstopd --worker DIR SLOT [cores|nocores]
+ *                           internal: a worker process (see ctr_workers.c)
  *
  * Signals arrive as libevent events: SIGTERM/SIGINT drain and exit 0,
  * SIGHUP reloads all-or-nothing, SIGUSR1 reopens the logs (forwarded to the
@@ -164,7 +165,8 @@ static int run(const char *config_path)
     }
     if (log_open("controller", c.cfg->log.file, (int)c.cfg->log.level) < 0)
         fprintf(stderr, "backstopd: logging to stderr instead\n");
-    /* Read at start only: workers follow the RLIMIT_CORE set here. */
+    /* Read at start only: ctr_workers.c passes the core limit set here to
+     * every worker it starts. */
     if (c.cfg->debug.core_dumps) {
         int e = proc_secure(true);
         if (e)
@@ -260,16 +262,23 @@ out:
 
 int main(int argc, char **argv)
 {
-    if (argc == 4 && strcmp(argv[1], "--worker") == 0) {
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "--worker") == 0) {
         char *end;
         long slot = strtol(argv[3], &end, 10);
         if (*end || slot < 0 || slot >= CTR_MAX_WORKERS) {
             fprintf(stderr, "backstopd: bad worker slot %s\n", argv[3]);
             return 2;
         }
-        /* Before the worker reads a key: the controller decided about
-         * cores, and told it through the RLIMIT_CORE it inherits. */
-        int err = proc_secure(proc_cores_inherited());
+        /* Before the worker reads a key; the controller decided about
+         * cores (ctr_workers.c). */
+        /* Without the fourth argument (a worker started by hand, as the
+         * benchmark does), no cores. */
+        const char *cores = argc == 5 ? argv[4] : "nocores";
+        if (strcmp(cores, "cores") != 0 && strcmp(cores, "nocores") != 0) {
+            fprintf(stderr, "backstopd: bad worker core setting %s\n", cores);
+            return 2;
+        }
+        int err = proc_secure(strcmp(cores, "cores") == 0);
         if (err) {
             fprintf(stderr, "backstopd: worker %ld: cannot make the process non-dumpable: %s\n",
                     slot, strerror(-err));

@@ -16,10 +16,11 @@
  * first call that failed (the process is then as safe as that call left it). */
 int proc_secure(bool allow_cores);
 
-/* Whether the controller let this process keep cores: a worker inherits the
- * controller's RLIMIT_CORE across exec (the dumpable flag is not inherited),
- * so a soft limit above 0 is the controller's decision to allow them. */
-bool proc_cores_inherited(void);
+/* Whether this process's soft core limit is above 0: after proc_secure, the
+ * decision it made.  The controller passes it to each worker on the command
+ * line, which is more robust than letting the worker read the inherited
+ * limit (a sanitizer runtime, for one, lowers it before main). */
+bool proc_cores_allowed(void);
 
 /* Sets the 15-byte comm (top, pgrep -x) to comm, and rewrites the argument
  * area of argv (ps -o args, pgrep -f, /proc/PID/cmdline) to title, cut to the

@@ -2,8 +2,8 @@
  * proc_secure: cores and ptrace.  A worker's memory holds every provider key
  * in the clear (as Bearer headers while a request is in flight), so a core
  * file or a debugger attached by any process of the same uid would read
- * them.  Non-dumpable closes both; RLIMIT_CORE 0 is the second lock, and
- * what children inherit across exec (the dumpable flag is reset by exec).
+ * them.  Non-dumpable closes both; RLIMIT_CORE 0 is the second lock.  exec
+ * resets the dumpable flag, so every program calls this itself.
  */
 #include "proc.h"
 
@@ -24,7 +24,7 @@ int proc_secure(bool allow_cores)
     return 0;
 }
 
-bool proc_cores_inherited(void)
+bool proc_cores_allowed(void)
 {
     struct rlimit rl;
     return getrlimit(RLIMIT_CORE, &rl) == 0 && rl.rlim_cur != 0;
