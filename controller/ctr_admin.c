@@ -8,7 +8,8 @@
  *
  * Access is the socket file's: created under a umask that leaves it 0600,
  * then given the configured group and mode.  Each connection's peer
- * (SO_PEERCRED) is what the audit log records.
+ * (SO_PEERCRED) is then checked again (ctr_admin_peer.c), so a mode widened
+ * by hand does not open the control plane, and is what the audit log records.
  */
 #include "ctr_admin.h"
 
@@ -27,12 +28,14 @@
 #include <event2/listener.h>
 #include <sodium.h>
 
+#include "bs_time.h"
 #include "log.h"
 
 #define ADMIN_MAX_CONNS 64
 #define ADMIN_OUT_MAX (8 * 1024 * 1024)   /* unread answers before reading pauses */
 #define ADMIN_IDLE_S 600                   /* a silent client is closed */
 #define ADMIN_WRITE_S 30                   /* ... and one that stops reading */
+#define ADMIN_REFUSED_LOG_PER_S 10         /* refused peers logged and audited */
 
 struct admin_conn {
     struct admin_conn *next, **pprev;
@@ -50,6 +53,9 @@ struct ctr_admin {
     bool bound;          /* the file at path is ours to remove */
     dev_t dev;
     ino_t ino;
+    gid_t group;         /* admin.group's gid, or (gid_t)-1 */
+    uint64_t refused_window_ms;   /* refused peers: logged per second, the rest counted */
+    unsigned refused_logged, refused_quiet;
     struct evconnlistener *lev;
     struct admin_conn *conns;
     int nconns;
@@ -206,7 +212,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 
 static void refuse(evutil_socket_t fd, const char *code, const char *message)
 {
-    char buf[256];
+    char buf[512];
     int n = snprintf(buf, sizeof buf, "{\"ok\":false,\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n",
                      code, message);
     /* Best effort on a fresh socket: its buffer has room for one line. */
@@ -229,6 +235,35 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
         refuse(fd, "internal", "cannot read peer credentials");
         return;
     }
+    struct admin_peer peer = { .pid = cred.pid, .uid = cred.uid, .gid = cred.gid };
+    if (!admin_peer_allowed(&peer, a->group)) {
+        struct admin_reply r = { .code = "forbidden" };
+        snprintf(r.message, sizeof r.message,
+                 "uid %ld may not use the admin socket: only root, uid %ld (the controller) "
+                 "and members of admin.group are allowed", (long)cred.uid, (long)geteuid());
+        /* Rate-limited: a local user who may not connect must not be able
+         * to fill the log and the audit store by trying. */
+        uint64_t now = bs_now_us() / 1000;
+        if (now - a->refused_window_ms >= 1000) {
+            if (a->refused_quiet)
+                log_warn("admin: %u more connection(s) refused in the last second",
+                         a->refused_quiet);
+            a->refused_window_ms = now;
+            a->refused_logged = 0;
+            a->refused_quiet = 0;
+        }
+        if (a->refused_logged < ADMIN_REFUSED_LOG_PER_S) {
+            a->refused_logged++;
+            log_warn("admin: refused a connection from uid %ld gid %ld pid %ld: not root, not "
+                     "uid %ld, not in admin.group", (long)cred.uid, (long)cred.gid,
+                     (long)cred.pid, (long)geteuid());
+            admin_audit(a->c, &peer, "connect", NULL, &r);
+        } else {
+            a->refused_quiet++;
+        }
+        refuse(fd, r.code, r.message);
+        return;
+    }
     if (a->nconns >= ADMIN_MAX_CONNS) {
         log_warn("admin: refused a connection from uid %ld pid %ld: %d connections open",
                  (long)cred.uid, (long)cred.pid, a->nconns);
@@ -245,7 +280,7 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
     }
     k->a = a;
     k->bev = bev;
-    k->peer = (struct admin_peer){ .pid = cred.pid, .uid = cred.uid, .gid = cred.gid };
+    k->peer = peer;
     k->next = a->conns;
     k->pprev = &a->conns;
     if (a->conns)
@@ -379,6 +414,7 @@ int ctr_admin_start(struct ctr *c)
     gid_t gid = (gid_t)-1;
     if (cfg->group && lookup_group(cfg->group, &gid) < 0)
         return -1;
+    a->group = gid;
     if (clear_stale(&sun) < 0)
         return -1;
     int fd = bind_socket(a, &sun, gid, cfg->mode);

@@ -66,6 +66,10 @@ long long admin_arg_int(const json_t *args, const char *name, long long def);
  * key variable) or "missing" (its variable is unset: disabled). */
 const char *admin_key_source(struct ctr *c, const struct cfg_provider *p);
 
+/* ctr_admin_peer.c: whether the peer may use the socket at all; group is
+ * admin.group's gid, or (gid_t)-1 when none is configured. */
+bool admin_peer_allowed(const struct admin_peer *p, gid_t group);
+
 /* ctr_admin_audit.c */
 void admin_audit(struct ctr *c, const struct admin_peer *peer, const char *cmd,
                  const json_t *args, const struct admin_reply *r);

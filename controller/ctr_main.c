@@ -3,7 +3,8 @@
  *
  *   backstopd -c FILE       run: publish the config, bind, fork workers, supervise
  *   backstopd -t -c FILE    check the config, print every error, exit 0 or 1
- *   backstopd --worker ...  internal: a worker process (see ctr_workers.c)
+ *   backstopd --worker DIR SLOT [cores|nocores]
+ *                           internal: a worker process (see ctr_workers.c)
  *
  * Signals arrive as libevent events: SIGTERM/SIGINT drain and exit 0,
  * SIGHUP reloads all-or-nothing, SIGUSR1 reopens the logs (forwarded to the
@@ -27,6 +28,7 @@
 
 #include "bs_time.h"
 #include "log.h"
+#include "proc.h"
 #include "version.h"
 
 static void usage(FILE *out)
@@ -163,6 +165,15 @@ static int run(const char *config_path)
     }
     if (log_open("controller", c.cfg->log.file, (int)c.cfg->log.level) < 0)
         fprintf(stderr, "backstopd: logging to stderr instead\n");
+    /* Read at start only: ctr_workers.c passes the core limit set here to
+     * every worker it starts. */
+    if (c.cfg->debug.core_dumps) {
+        int e = proc_secure(true);
+        if (e)
+            log_notice("debug.core_dumps: cannot allow cores: %s", strerror(-e));
+        else
+            log_notice("debug.core_dumps is on: a core of any process holds the provider keys");
+    }
     signal(SIGPIPE, SIG_IGN);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         log_err("cannot initialise libcurl");
@@ -251,14 +262,43 @@ out:
 
 int main(int argc, char **argv)
 {
-    if (argc == 4 && strcmp(argv[1], "--worker") == 0) {
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "--worker") == 0) {
         char *end;
         long slot = strtol(argv[3], &end, 10);
         if (*end || slot < 0 || slot >= CTR_MAX_WORKERS) {
             fprintf(stderr, "backstopd: bad worker slot %s\n", argv[3]);
             return 2;
         }
-        return gw_worker_main(argv[2], (int)slot);
+        /* Before the worker reads a key; the controller decided about
+         * cores (ctr_workers.c). */
+        /* Without the fourth argument (a worker started by hand, as the
+         * benchmark does), no cores. */
+        const char *cores = argc == 5 ? argv[4] : "nocores";
+        if (strcmp(cores, "cores") != 0 && strcmp(cores, "nocores") != 0) {
+            fprintf(stderr, "backstopd: bad worker core setting %s\n", cores);
+            return 2;
+        }
+        int err = proc_secure(strcmp(cores, "cores") == 0);
+        if (err) {
+            fprintf(stderr, "backstopd: worker %ld: cannot make the process non-dumpable: %s\n",
+                    slot, strerror(-err));
+            return 1;
+        }
+        char *state_dir = strdup(argv[2]);
+        if (!state_dir)
+            return 1;
+        char title[32];
+        snprintf(title, sizeof title, "backstopd: worker %ld", slot);
+        proc_title(argc, argv, "backstopd", title);
+        int rc = gw_worker_main(state_dir, (int)slot);
+        free(state_dir);
+        return rc;
+    }
+    /* Cores stay off until the configuration says otherwise (run()). */
+    int err = proc_secure(false);
+    if (err) {
+        fprintf(stderr, "backstopd: cannot make the process non-dumpable: %s\n", strerror(-err));
+        return 1;
     }
     const char *config = NULL;
     int test = 0, opt;
@@ -276,5 +316,14 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    return test ? check_only(config) : run(config);
+    if (test)
+        return check_only(config);
+    /* config points into argv, which the title overwrites. */
+    char *path = strdup(config);
+    if (!path)
+        return 1;
+    proc_title(argc, argv, "backstopd", "backstopd: controller");
+    int rc = run(path);
+    free(path);
+    return rc;
 }

@@ -23,6 +23,7 @@
 
 #include "bs_time.h"
 #include "log.h"
+#include "proc.h"
 
 #define RESPAWN_FIRST_MS 250
 #define RESPAWN_MAX_MS   30000
@@ -55,7 +56,9 @@ static int slot_spawn(struct ctr *c, struct ctr_slot *s)
     /* Built before fork: the child may only make async-signal-safe calls. */
     char slotstr[16];
     snprintf(slotstr, sizeof slotstr, "%d", s->index);
-    char *argv[] = { "backstopd", "--worker", c->cfg->state_dir, slotstr, NULL };
+    /* The controller's own core limit is debug.core_dumps as read at start. */
+    char *cores = proc_cores_allowed() ? "cores" : "nocores";
+    char *argv[] = { "backstopd", "--worker", c->cfg->state_dir, slotstr, cores, NULL };
 
     /* The worker starts with its control signals blocked and unblocks them
      * once its handlers are in place: a SIGTERM that arrives while it is

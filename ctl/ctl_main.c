@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "proc.h"
 #include "version.h"
 
 #define DEFAULT_SOCKET "backstopd.sock"
@@ -182,6 +183,14 @@ int main(int argc, char **argv)
 {
     struct ctl ctl = { .fd = -1 };
     const char *sock = NULL, *config = NULL;
+    /* Before a key is read from the terminal (keys set).  The config may
+     * not be at hand (-s), so the operator's switch is the environment. */
+    const char *cores = getenv("BACKSTOP_CORE_DUMPS");
+    int err = proc_secure(cores && strcmp(cores, "1") == 0);
+    if (err) {
+        fprintf(stderr, "backstopctl: cannot make the process non-dumpable: %s\n", strerror(-err));
+        return CTL_FAILED;
+    }
     /* --json is accepted anywhere: scripts add it last. */
     int n = 0;
     for (int i = 1; i < argc; i++) {

@@ -14,6 +14,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "bs_time.h"
 #include "gw_h1_parse.h"
 #include "gw_upstream.h"
@@ -82,6 +84,7 @@ struct h1_conn {
     struct h1p parser;
     char *out;                    /* unsent request bytes after a short write */
     size_t out_len, out_off;
+    size_t out_head;              /* of which head (holding the key) at the start */
     char *hold;                   /* answer bytes not consumed yet */
     size_t hold_len, hold_cap;
     struct h1_addrs *addrs;       /* while connecting */
@@ -235,6 +238,17 @@ static void idle_unlink(struct h1_conn *c)
     c->idle_pprev = NULL;
 }
 
+/* The unsent rest of a request; its first out_head bytes are head, key
+ * included, and are wiped before the memory goes back to malloc. */
+static void out_free(struct h1_conn *c)
+{
+    if (c->out)
+        sodium_memzero(c->out, c->out_head);
+    free(c->out);
+    c->out = NULL;
+    c->out_head = 0;
+}
+
 static void conn_close(struct h1_conn *c)
 {
     idle_unlink(c);
@@ -246,7 +260,7 @@ static void conn_close(struct h1_conn *c)
     if (c->fd >= 0)
         close(c->fd);
     free(c->addrs);
-    free(c->out);
+    out_free(c);
     free(c->hold);
     free(c);
 }
@@ -589,25 +603,33 @@ static void conn_send(struct h1_conn *c)
     struct iovec iov[2] = { { c->h1->obuf, hl }, { (void *)x->body, x->body_len } };
     struct msghdr msg = { .msg_iov = iov, .msg_iovlen = x->body_len ? 2 : 1 };
     ssize_t w = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
-    if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-        send_failed(c, errno);
-        return;
-    }
+    int err = errno;
+    bool failed = w < 0 && err != EAGAIN && err != EWOULDBLOCK;
     size_t sent = w < 0 ? 0 : (size_t)w;
     size_t total = hl + x->body_len;
+    if (!failed && sent < total)
+        c->out = malloc(total - sent);
+    size_t k = 0;
+    if (c->out && sent < hl) {
+        memcpy(c->out, c->h1->obuf + sent, hl - sent);
+        k = hl - sent;
+    }
+    /* The head holds the provider's key (Authorization, x-api-key): no copy
+     * outlives its sending, so a core or a stray read finds none. */
+    sodium_memzero(c->h1->obuf, hl);
+    c->out_head = k;
+    if (failed) {
+        send_failed(c, err);
+        return;
+    }
     if (sent == total)
         return;
-    c->out = malloc(total - sent);
     if (!c->out) {
         fail_later(c, XFER_NOMEM);
         return;
     }
-    size_t k = 0;
-    if (sent < hl) {
-        memcpy(c->out, c->h1->obuf + sent, hl - sent);
-        k = hl - sent;
+    if (sent < hl)
         sent = hl;
-    }
     if (total > sent)   /* x->body may be NULL when the body is empty */
         memcpy(c->out + k, x->body + (sent - hl), total - sent);
     c->out_len = k + (total - sent);
@@ -627,8 +649,7 @@ static bool send_more(struct h1_conn *c)
     c->out_off += (size_t)w;
     if (c->out_off < c->out_len)
         return true;
-    free(c->out);
-    c->out = NULL;
+    out_free(c);
     c->out_len = c->out_off = 0;
     watch(c, EV_READ | EV_PERSIST);
     return true;

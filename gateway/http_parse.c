@@ -175,6 +175,7 @@ int http_parse_head(char *buf, size_t len, struct http_head *h, const char **err
     struct conn_tokens ct = {0, 0};
     struct te_tokens tt = {0, 0};
     int te_seen = 0;
+    int hosts = 0;
     for (size_t i = 0; i < h->nheaders; i++) {
         const struct http_header *hd = &h->headers[i];
         switch (hd->name_len) {
@@ -199,12 +200,22 @@ int http_parse_head(char *buf, size_t len, struct http_head *h, const char **err
             if (strcasecmp(hd->name, "connection") == 0)
                 http1_tokens(hd->value, hd->value_len, conn_token, &ct);
             break;
+        case 4:
+            if (strcasecmp(hd->name, "host") == 0)
+                hosts++;
+            break;
         case 6:
             if (strcasecmp(hd->name, "expect") == 0 && strcasecmp(hd->value, "100-continue") == 0)
                 h->expect_continue = 1;
             break;
         }
     }
+    /* RFC 9112 3.2: an HTTP/1.1 request carries exactly one Host; HTTP/1.0
+     * predates the header and may omit it, but never repeat it. */
+    if (hosts > 1)
+        return fail(errmsg, "more than one Host header", 400);
+    if (hosts == 0 && minor == 1)
+        return fail(errmsg, "missing Host header (required in HTTP/1.1)", 400);
     if (te_seen) {
         if (h->has_content_length)
             return fail(errmsg, "both Content-Length and Transfer-Encoding", 400);

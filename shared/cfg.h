@@ -203,6 +203,11 @@ struct cfg_admin {
     char *group;        /* group owning the socket file, or NULL (the controller's) */
 };
 
+/* What a crash may leave behind (docs/operations.md, "Secrets"). */
+struct cfg_debug {
+    bool core_dumps;    /* false: every process non-dumpable, RLIMIT_CORE 0; read at start */
+};
+
 /* Provider keys stored encrypted in the state store (docs/admin.md). */
 struct cfg_keys {
     char *master_key_file;  /* 32 random bytes, mode 0600; created on first start */
@@ -230,6 +235,7 @@ struct cfg {
     struct cfg_admin admin;
     struct cfg_keys keys;
     struct cfg_overrides overrides;
+    struct cfg_debug debug;
     struct cfg_provider *providers;
     size_t nproviders;
     struct cfg_model *models;

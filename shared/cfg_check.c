@@ -84,6 +84,19 @@ bool cfg_check_listen(struct cfg_ctx *c, const char *s, char **repl)
     return false;
 }
 
+/* The socket file's mode is the admin plane's first gate; the peer check in
+ * ctr_admin.c is the second.  A mode that lets "other" connect would make the
+ * second the only one, so it is refused outright rather than trusted. */
+bool cfg_check_admin_mode(struct cfg_ctx *c, const char *s, char **repl)
+{
+    (void)repl;
+    if ((strtol(s, NULL, 8) & 07) == 0)
+        return true;
+    cfg_err(c, "admin.mode \"%s\" gives \"other\" access to the admin socket: the last digit "
+            "must be 0 (use \"0600\", or \"0660\" with admin.group)", s);
+    return false;
+}
+
 static bool url_error(struct cfg_ctx *c, const char *s, const char *why)
 {
     char q[CFG_QUOTE_MAX];

@@ -96,6 +96,8 @@ extern const struct cfg_field cfg_on_fields[];       /* per-chain failure action
 /* NULL when s is "HOST:PORT" or "[V6]:PORT", else why not. */
 const char *cfg_parse_listen(const char *s, char host[CFG_HOST_MAX], int *port);
 bool cfg_check_listen(struct cfg_ctx *c, const char *s, char **repl);
+/* CK_MODE rows get the normalised octal string ("0660"). */
+bool cfg_check_admin_mode(struct cfg_ctx *c, const char *s, char **repl);
 bool cfg_check_url(struct cfg_ctx *c, const char *s, char **repl);
 bool cfg_check_env_name(struct cfg_ctx *c, const char *s, char **repl);
 bool cfg_check_api_version(struct cfg_ctx *c, const char *s, char **repl);

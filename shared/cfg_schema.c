@@ -114,11 +114,16 @@ static const struct cfg_field admin_fields[] = {
     { .key = "socket", .kind = CK_STRING, .flags = CF_NONEMPTY | CF_PATH,
       .def = "\"backstopd.sock\"", .store = CS_STR, .off = offsetof(struct cfg_admin, socket) },
     { .key = "mode", .kind = CK_MODE, .min = 0, .max = 0777, .def = "\"0600\"",
-      .store = CS_MODE, .off = offsetof(struct cfg_admin, mode) },
+      .check = cfg_check_admin_mode, .store = CS_MODE, .off = offsetof(struct cfg_admin, mode) },
     /* Resolved when the socket is created: `-t` does not depend on the
      * machine's group database. */
     { .key = "group", .kind = CK_STRING, .flags = CF_NULLABLE | CF_NONEMPTY, .def = "null",
       .store = CS_STR, .off = offsetof(struct cfg_admin, group) },
+    END_ROW
+};
+
+static const struct cfg_field debug_fields[] = {
+    BOOL_ROW(struct cfg_debug, core_dumps, "false"),
     END_ROW
 };
 
@@ -317,6 +322,8 @@ static const struct cfg_field root_fields[] = {
       .off = offsetof(struct cfg, keys) },
     { .key = "overrides", .kind = CK_OBJECT, .def = "{}", .fields = overrides_fields,
       .check_elem = cfg_check_overrides, .off = offsetof(struct cfg, overrides) },
+    { .key = "debug", .kind = CK_OBJECT, .def = "{}", .fields = debug_fields,
+      .off = offsetof(struct cfg, debug) },
     { .key = "providers", .kind = CK_MAP, .flags = CF_REQUIRED, .min = 1, .noun = "provider",
       .fields = provider_fields, .check_key = cfg_check_provider_name,
       .check_elem = cfg_check_provider,

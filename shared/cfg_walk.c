@@ -260,6 +260,8 @@ static json_t *walk_mode(struct cfg_ctx *c, const struct cfg_field *f, const jso
     }
     char buf[16];
     snprintf(buf, sizeof buf, "0%03llo", (unsigned long long)n);
+    if (f->check && !f->check(c, buf, NULL))
+        return NULL;
     return own(c, json_string(buf));
 }
 

@@ -1192,6 +1192,43 @@ static void test_overrides(void)
     EXPECT_ONE(WITH("'overrides':{'fault_for':1}"), "$.overrides.fault_for: unknown key");
 }
 
+/* The admin socket's mode may not give "other" any permission. */
+static void test_admin_mode(void)
+{
+    EXPECT_OK(WITH("'admin':{'mode':'0600'}"));
+    EXPECT_OK(WITH("'admin':{'mode':'0660','group':'backstop'}"));
+    EXPECT_OK(WITH("'admin':{'mode':'0770'}"));
+    EXPECT_ONE(WITH("'admin':{'mode':'0666'}"),
+               "$.admin.mode: admin.mode \"0666\" gives \"other\" access to the admin socket: "
+               "the last digit must be 0 (use \"0600\", or \"0660\" with admin.group)");
+    EXPECT_ONE(WITH("'admin':{'mode':'0664'}"),
+               "$.admin.mode: admin.mode \"0664\" gives \"other\" access to the admin socket: "
+               "the last digit must be 0 (use \"0600\", or \"0660\" with admin.group)");
+    /* an integer is normalised first: 438 is 0666 */
+    EXPECT_ONE(WITH("'admin':{'mode':438}"),
+               "$.admin.mode: admin.mode \"0666\" gives \"other\" access to the admin socket: "
+               "the last digit must be 0 (use \"0600\", or \"0660\" with admin.group)");
+    EXPECT_ONE(WITH("'admin':{'mode':'0601'}"),
+               "$.admin.mode: admin.mode \"0601\" gives \"other\" access to the admin socket: "
+               "the last digit must be 0 (use \"0600\", or \"0660\" with admin.group)");
+}
+
+/* Cores are off unless asked for. */
+static void test_debug(void)
+{
+    struct cfg_errors e = { 0 };
+    struct cfg *c = load(MIN_DOC, NULL, &e);
+    CHECK(c && !c->debug.core_dumps);
+    cfg_free(c);
+    c = load(WITH("'debug':{'core_dumps':true}"), NULL, &e);
+    CHECK(c && c->debug.core_dumps);
+    cfg_free(c);
+    cfg_errors_clear(&e);
+    EXPECT_ONE(WITH("'debug':{'core_dumps':'yes'}"),
+               "$.debug.core_dumps: expected a boolean, got string");
+    EXPECT_ONE(WITH("'debug':{'cores':true}"), "$.debug.cores: unknown key");
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -1217,6 +1254,8 @@ int main(void)
     test_fuzz();
     test_failure_actions();
     test_overrides();
+    test_admin_mode();
+    test_debug();
     rmdir(tmpdir);
     UNIT_END("cfg");
 }

@@ -100,61 +100,61 @@ static void test_valid(void)
     CHECK(H.headers[2].value_len == strlen("padded value"));
 
     /* first value wins, order kept */
-    CHECK(parse("GET / HTTP/1.1\r\nX-A: 1\r\nx-a: 2\r\n\r\n") == 0);
+    CHECK(parse("GET / HTTP/1.1\r\nX-A: 1\r\nx-a: 2\r\nHost: t\r\n\r\n") == 0);
     CHECK(strcmp(http_head_get(&H, "X-A"), "1") == 0);
-    CHECK(H.nheaders == 2 && strcmp(H.headers[1].value, "2") == 0);
+    CHECK(H.nheaders == 3 && strcmp(H.headers[1].value, "2") == 0);
 
     /* no query, no headers */
-    CHECK(parse("DELETE /a/b HTTP/1.1\r\n\r\n") == 0);
+    CHECK(parse("DELETE /a/b HTTP/1.0\r\n\r\n") == 0);
     CHECK(strcmp(H.method, "DELETE") == 0 && strcmp(H.path, "/a/b") == 0 && H.query == NULL);
     CHECK(H.nheaders == 0);
-    CHECK(parse("GET /? HTTP/1.1\r\n\r\n") == 0 && H.query && *H.query == '\0');
+    CHECK(parse("GET /? HTTP/1.1\r\nHost: t\r\n\r\n") == 0 && H.query && *H.query == '\0');
 
     /* Content-Length */
-    CHECK(parse("POST /x HTTP/1.1\r\nContent-Length: 42\r\n\r\n") == 0);
+    CHECK(parse("POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 42\r\n\r\n") == 0);
     CHECK(H.has_content_length && H.content_length == 42);
-    CHECK(parse("POST /x HTTP/1.1\r\nContent-Length: 0007\r\ncontent-length: 7\r\n\r\n") == 0);
+    CHECK(parse("POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 0007\r\ncontent-length: 7\r\n\r\n") == 0);
     CHECK(H.content_length == 7);
-    CHECK(parse("POST /x HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n") == 0);
+    CHECK(parse("POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999999999999999\r\n\r\n") == 0);
     CHECK(H.content_length == UINT64_MAX);
 
     /* chunked, case-insensitive, with list syntax */
-    CHECK(parse("POST /x HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n") == 0 && H.chunked);
-    CHECK(parse("POST /x HTTP/1.1\r\nTransfer-Encoding: ,chunked ,\r\n\r\n") == 0 && H.chunked);
+    CHECK(parse("POST /x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: Chunked\r\n\r\n") == 0 && H.chunked);
+    CHECK(parse("POST /x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: ,chunked ,\r\n\r\n") == 0 && H.chunked);
 
     /* Expect */
-    CHECK(parse("POST /x HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\n") == 0);
+    CHECK(parse("POST /x HTTP/1.1\r\nHost: t\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\n") == 0);
     CHECK(H.expect_continue);
     CHECK(parse("POST /x HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n") == 0);
     CHECK(!H.expect_continue);
 
     /* absolute-form and asterisk-form */
-    CHECK(parse("GET http://host:8080/v1/x?q=1 HTTP/1.1\r\n\r\n") == 0);
+    CHECK(parse("GET http://host:8080/v1/x?q=1 HTTP/1.1\r\nHost: host:8080\r\n\r\n") == 0);
     CHECK(strcmp(H.path, "/v1/x") == 0 && strcmp(H.query, "q=1") == 0);
-    CHECK(parse("GET https://host HTTP/1.1\r\n\r\n") == 0 && strcmp(H.path, "/") == 0);
-    CHECK(parse("OPTIONS * HTTP/1.1\r\n\r\n") == 0 && strcmp(H.path, "*") == 0);
+    CHECK(parse("GET https://host HTTP/1.1\r\nHost: host\r\n\r\n") == 0 && strcmp(H.path, "/") == 0);
+    CHECK(parse("OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n") == 0 && strcmp(H.path, "*") == 0);
 
     /* obs-text in values is allowed */
-    CHECK(parse("GET / HTTP/1.1\r\nX-U: caf\xc3\xa9\r\n\r\n") == 0);
+    CHECK(parse("GET / HTTP/1.1\r\nHost: t\r\nX-U: caf\xc3\xa9\r\n\r\n") == 0);
 
-    /* exactly 100 headers */
+    /* exactly 100 headers, Host among them */
     char big[8192];
-    size_t n = (size_t)sprintf(big, "GET / HTTP/1.1\r\n");
-    for (int i = 0; i < HTTP_MAX_HEADERS; i++)
+    size_t n = (size_t)sprintf(big, "GET / HTTP/1.1\r\nHost: t\r\n");
+    for (int i = 0; i < HTTP_MAX_HEADERS - 1; i++)
         n += (size_t)sprintf(big + n, "H%d: v\r\n", i);
     n += (size_t)sprintf(big + n, "\r\n");
     CHECK(parse_n(big, n, NULL) == 0 && H.nheaders == HTTP_MAX_HEADERS);
-    CHECK(strcmp(H.headers[99].name, "H99") == 0);
+    CHECK(strcmp(H.headers[99].name, "H98") == 0);
 }
 
 static void test_keep_alive(void)
 {
-    CHECK(parse("GET / HTTP/1.1\r\n\r\n") == 0 && H.keep_alive);
-    CHECK(parse("GET / HTTP/1.1\r\nConnection: close\r\n\r\n") == 0 && !H.keep_alive);
-    CHECK(parse("GET / HTTP/1.1\r\nConnection: Keep-Alive, CLOSE\r\n\r\n") == 0 && !H.keep_alive);
-    CHECK(parse("GET / HTTP/1.1\r\nConnection: upgrade\r\nConnection: close\r\n\r\n") == 0 &&
+    CHECK(parse("GET / HTTP/1.1\r\nHost: t\r\n\r\n") == 0 && H.keep_alive);
+    CHECK(parse("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n") == 0 && !H.keep_alive);
+    CHECK(parse("GET / HTTP/1.1\r\nHost: t\r\nConnection: Keep-Alive, CLOSE\r\n\r\n") == 0 && !H.keep_alive);
+    CHECK(parse("GET / HTTP/1.1\r\nHost: t\r\nConnection: upgrade\r\nConnection: close\r\n\r\n") == 0 &&
           !H.keep_alive);
-    CHECK(parse("GET / HTTP/1.1\r\nConnection: closed\r\n\r\n") == 0 && H.keep_alive);
+    CHECK(parse("GET / HTTP/1.1\r\nHost: t\r\nConnection: closed\r\n\r\n") == 0 && H.keep_alive);
     CHECK(parse("GET / HTTP/1.0\r\n\r\n") == 0 && !H.keep_alive && H.version_minor == 0);
     CHECK(parse("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n") == 0 && H.keep_alive);
     CHECK(parse("GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n") == 0 && !H.keep_alive);
@@ -168,61 +168,75 @@ static void expect_status(const char *req, int status, int line)
 }
 #define EXPECT(req, st) expect_status(req, st, __LINE__)
 
+/* RFC 9112 3.2: Host is required in HTTP/1.1, optional in 1.0, never twice. */
+static void test_host(void)
+{
+    const char *msg = NULL;
+    const char *r = "GET / HTTP/1.1\r\nX-A: 1\r\n\r\n";
+    CHECK(parse_n(r, strlen(r), &msg) == 400);
+    CHECK(msg && strstr(msg, "Host"));
+    EXPECT("POST /x HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 400);
+    EXPECT("GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", 400);
+    EXPECT("GET / HTTP/1.0\r\nHost: a\r\nHOST: a\r\n\r\n", 400);
+    CHECK(parse("GET / HTTP/1.0\r\n\r\n") == 0);
+    CHECK(parse("GET / HTTP/1.1\r\nhOsT: \r\n\r\n") == 0);   /* empty is allowed */
+}
+
 static void test_errors(void)
 {
     EXPECT("GET / HTTP/1.1\r\nHost: a\r\n", 400);                 /* incomplete */
     EXPECT("GET / HTTP/1.1\nHost: a\r\n\r\n", 400);               /* bare LF */
     EXPECT("GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n", 400);          /* bare CR */
-    EXPECT("GET / HTTP/1.1\r\nNoColon\r\n\r\n", 400);
+    EXPECT("GET / HTTP/1.1\r\nHost: t\r\nNoColon\r\n\r\n", 400);
     EXPECT("GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400);            /* space before colon */
-    EXPECT("GET / HTTP/1.1\r\n: empty-name\r\n\r\n", 400);
-    EXPECT("GET / HTTP/1.1\r\nX-A: 1\r\n folded\r\n\r\n", 400);   /* obs-fold */
-    EXPECT("GET / HTTP/1.1\r\nX-A: 1\r\n\tfolded\r\n\r\n", 400);
-    EXPECT("GET / HTTP/1.1\r\n X-A: 1\r\n\r\n", 400);
-    EXPECT("GET / HTTP/1.1\r\nX-A: a\x01 b\r\n\r\n", 400);        /* control byte */
-    EXPECT("GET / HTTP/1.1\r\nX-A: a\x7f\r\n\r\n", 400);
-    EXPECT("GET / HTTP/1.1\r\nX-\x80: a\r\n\r\n", 400);           /* non-token name */
-    EXPECT("GET /\x01 HTTP/1.1\r\n\r\n", 400);
-    EXPECT("GET  / HTTP/1.1\r\n\r\n", 400);                       /* double space */
+    EXPECT("GET / HTTP/1.1\r\nHost: t\r\n: empty-name\r\n\r\n", 400);
+    EXPECT("GET / HTTP/1.1\r\nHost: t\r\nX-A: 1\r\n folded\r\n\r\n", 400);   /* obs-fold */
+    EXPECT("GET / HTTP/1.1\r\nHost: t\r\nX-A: 1\r\n\tfolded\r\n\r\n", 400);
+    EXPECT("GET / HTTP/1.1\r\nHost: t\r\n X-A: 1\r\n\r\n", 400);
+    EXPECT("GET / HTTP/1.1\r\nHost: t\r\nX-A: a\x01 b\r\n\r\n", 400);        /* control byte */
+    EXPECT("GET / HTTP/1.1\r\nHost: t\r\nX-A: a\x7f\r\n\r\n", 400);
+    EXPECT("GET / HTTP/1.1\r\nHost: t\r\nX-\x80: a\r\n\r\n", 400);           /* non-token name */
+    EXPECT("GET /\x01 HTTP/1.1\r\nHost: t\r\n\r\n", 400);
+    EXPECT("GET  / HTTP/1.1\r\nHost: t\r\n\r\n", 400);                       /* double space */
     EXPECT("GET / HTTP/1.1 \r\n\r\n", 400);
-    EXPECT(" GET / HTTP/1.1\r\n\r\n", 400);
-    EXPECT("G(T / HTTP/1.1\r\n\r\n", 400);
+    EXPECT(" GET / HTTP/1.1\r\nHost: t\r\n\r\n", 400);
+    EXPECT("G(T / HTTP/1.1\r\nHost: t\r\n\r\n", 400);
     EXPECT("GET / http/1.1\r\n\r\n", 400);
     EXPECT("GET / HTTP/1.10\r\n\r\n", 400);
     EXPECT("GET / HTTP/11\r\n\r\n", 400);
     EXPECT("GET /\r\n\r\n", 400);                                  /* HTTP/0.9 */
     EXPECT("GET\r\n\r\n", 400);
     EXPECT("\r\n\r\n", 400);
-    EXPECT("GET foo HTTP/1.1\r\n\r\n", 400);                       /* bad target */
-    EXPECT("GET ftp://x/ HTTP/1.1\r\n\r\n", 400);
+    EXPECT("GET foo HTTP/1.1\r\nHost: t\r\n\r\n", 400);                       /* bad target */
+    EXPECT("GET ftp://x/ HTTP/1.1\r\nHost: t\r\n\r\n", 400);
     EXPECT("PRI * HTTP/2.0\r\n\r\n", 400);                         /* h2 preface */
     EXPECT("GET / HTTP/2.0\r\n\r\n", 505);
     EXPECT("GET / HTTP/1.2\r\n\r\n", 505);
     EXPECT("GET / HTTP/3.0\r\n\r\n", 505);
     EXPECT("GET / HTTP/0.9\r\n\r\n", 505);
 
-    EXPECT("POST / HTTP/1.1\r\nContent-Length: abc\r\n\r\n", 400);
-    EXPECT("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400);
-    EXPECT("POST / HTTP/1.1\r\nContent-Length: +1\r\n\r\n", 400);
-    EXPECT("POST / HTTP/1.1\r\nContent-Length:\r\n\r\n", 400);
-    EXPECT("POST / HTTP/1.1\r\nContent-Length: 1 2\r\n\r\n", 400);
-    EXPECT("POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n", 400);
-    EXPECT("POST / HTTP/1.1\r\nContent-Length: 0x10\r\n\r\n", 400);
-    EXPECT("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400);
-    EXPECT("POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400);
-    EXPECT("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", 400);
-    EXPECT("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501);
-    EXPECT("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501);
-    EXPECT("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n", 501);
-    EXPECT("POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 400);
-    EXPECT("POST / HTTP/1.1\r\nTransfer-Encoding:\r\n\r\n", 400);
+    EXPECT("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: abc\r\n\r\n", 400);
+    EXPECT("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n", 400);
+    EXPECT("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: +1\r\n\r\n", 400);
+    EXPECT("POST / HTTP/1.1\r\nHost: t\r\nContent-Length:\r\n\r\n", 400);
+    EXPECT("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1 2\r\n\r\n", 400);
+    EXPECT("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5, 5\r\n\r\n", 400);
+    EXPECT("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 0x10\r\n\r\n", 400);
+    EXPECT("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400);
+    EXPECT("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400);
+    EXPECT("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", 400);
+    EXPECT("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 501);
+    EXPECT("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501);
+    EXPECT("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n", 501);
+    EXPECT("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 400);
+    EXPECT("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding:\r\n\r\n", 400);
     EXPECT("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400);
 
     /* NUL bytes inside the head */
     {
-        const char r1[] = "GET / HTTP/1.1\r\nX-A: a\0b\r\n\r\n";
-        const char r2[] = "GET / HTTP/1.1\r\nX\0A: ab\r\n\r\n";
-        const char r3[] = "GET /\0 HTTP/1.1\r\n\r\n";
+        const char r1[] = "GET / HTTP/1.1\r\nHost: t\r\nX-A: a\0b\r\n\r\n";
+        const char r2[] = "GET / HTTP/1.1\r\nHost: t\r\nX\0A: ab\r\n\r\n";
+        const char r3[] = "GET /\0 HTTP/1.1\r\nHost: t\r\n\r\n";
         const char *m;
         CHECK(parse_n(r1, sizeof r1 - 1, &m) == 400);
         CHECK(parse_n(r2, sizeof r2 - 1, &m) == 400);
@@ -231,7 +245,7 @@ static void test_errors(void)
 
     /* 101 headers */
     char big[8192];
-    size_t n = (size_t)sprintf(big, "GET / HTTP/1.1\r\n");
+    size_t n = (size_t)sprintf(big, "GET / HTTP/1.1\r\nHost: t\r\n");
     for (int i = 0; i <= HTTP_MAX_HEADERS; i++)
         n += (size_t)sprintf(big + n, "H%d: v\r\n", i);
     n += (size_t)sprintf(big + n, "\r\n");
@@ -317,7 +331,7 @@ static void test_chunked(void)
 
     /* bytes after the end belong to the next request */
     {
-        const char s[] = "3\r\nabc\r\n0\r\n\r\nGET / HTTP/1.1\r\n";
+        const char s[] = "3\r\nabc\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\n";
         dec_init(&d, 100);
         CHECK(dec_feed(&d, s, sizeof s - 1) == HTTP_CHUNK_DONE);
         CHECK(d.consumed == strlen("3\r\nabc\r\n0\r\n\r\n"));
@@ -413,8 +427,8 @@ static void test_fuzz(void)
 {
     static const char *seeds[] = {
         "GET /v1/models?x=1 HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\n\r\n",
-        "POST /v1/chat HTTP/1.1\r\nContent-Length: 12\r\nExpect: 100-continue\r\n\r\n",
-        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nX: y\r\n\r\n",
+        "POST /v1/chat HTTP/1.1\r\nHost: t\r\nContent-Length: 12\r\nExpect: 100-continue\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nX: y\r\n\r\n",
         "GET http://h/p HTTP/1.0\r\n\r\n",
     };
     static const char alphabet[] = "\r\n\0 :\t;,?/Hx0aF-";
@@ -526,6 +540,7 @@ int main(void)
     test_head_end();
     test_valid();
     test_keep_alive();
+    test_host();
     test_errors();
     test_chunked();
     test_chunked_errors();

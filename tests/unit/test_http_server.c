@@ -670,7 +670,7 @@ static void stats(size_t *conns, size_t *inflight)
 {
     struct resp r;
     *conns = *inflight = 999;
-    if (one_shot("GET /stats HTTP/1.1\r\nConnection: close\r\n\r\n", &r) == 200)
+    if (one_shot("GET /stats HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r) == 200)
         sscanf(r.body, "conns=%zu inflight=%zu", conns, inflight);
     resp_free(&r);
 }
@@ -698,23 +698,23 @@ static void test_keepalive(void)
     }
     CHECK(ok);
     /* one connection served them all */
-    cl_send(c, "GET /stats HTTP/1.1\r\n\r\n");
+    cl_send(c, "GET /stats HTTP/1.1\r\nHost: t\r\n\r\n");
     CHECK(read_resp(c, &r, 0) == 0 && strcmp(r.body, "conns=1 inflight=1") == 0);
     resp_free(&r);
 
     /* request headers in order, echo of a request header */
-    cl_send(c, "GET /headers HTTP/1.1\r\nA: 1\r\nb:  two \r\nA: 3\r\n\r\n");
-    CHECK(read_resp(c, &r, 0) == 0 && strcmp(r.body, "A=1;b=two;A=3;") == 0);
+    cl_send(c, "GET /headers HTTP/1.1\r\nA: 1\r\nb:  two \r\nA: 3\r\nHost: t\r\n\r\n");
+    CHECK(read_resp(c, &r, 0) == 0 && strcmp(r.body, "A=1;b=two;A=3;Host=t;") == 0);
     resp_free(&r);
 
     /* start time is per request, not per connection */
-    cl_send(c, "GET /info HTTP/1.1\r\n\r\n");
+    cl_send(c, "GET /info HTTP/1.1\r\nHost: t\r\n\r\n");
     unsigned long long s1 = 0, s2 = 0;
     char peer[64] = "";
     CHECK(read_resp(c, &r, 0) == 0 && sscanf(r.body, "peer=%63s start=%llu", peer, &s1) == 2);
     resp_free(&r);
     sleep_ms(30);
-    cl_send(c, "GET /info HTTP/1.1\r\n\r\n");
+    cl_send(c, "GET /info HTTP/1.1\r\nHost: t\r\n\r\n");
     CHECK(read_resp(c, &r, 0) == 0 && sscanf(r.body, "peer=%*s start=%llu", &s2) == 1);
     resp_free(&r);
     CHECK(s2 >= s1 + 25000);
@@ -726,7 +726,7 @@ static void test_keepalive(void)
     CHECK(strcmp(peer, want) == 0);
 
     /* handler-requested close */
-    cl_send(c, "GET /close HTTP/1.1\r\n\r\n");
+    cl_send(c, "GET /close HTTP/1.1\r\nHost: t\r\n\r\n");
     CHECK(read_resp(c, &r, 0) == 0 && strcmp(r.body, "bye") == 0 &&
           has_hdr(&r, "Connection", "close"));
     resp_free(&r);
@@ -743,15 +743,15 @@ static void test_misc_responses(void)
         return;
     }
     /* HEAD: length announced, no body sent */
-    cl_send(c, "HEAD /hello HTTP/1.1\r\n\r\n");
+    cl_send(c, "HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\n");
     CHECK(read_resp(c, &r, 1) == 0 && r.status == 200 && has_hdr(&r, "Content-Length", "5"));
     resp_free(&r);
     /* 204: no length, no body */
-    cl_send(c, "GET /nocontent HTTP/1.1\r\n\r\n");
+    cl_send(c, "GET /nocontent HTTP/1.1\r\nHost: t\r\n\r\n");
     CHECK(read_resp(c, &r, 0) == 0 && r.status == 204 && !has_hdr(&r, "Content-Length", NULL));
     resp_free(&r);
     /* handler error in the default JSON shape, message escaped */
-    cl_send(c, "GET /limited HTTP/1.1\r\n\r\n");
+    cl_send(c, "GET /limited HTTP/1.1\r\nHost: t\r\n\r\n");
     CHECK(read_resp(c, &r, 0) == 0 && r.status == 429 &&
           strncmp(r.head, "HTTP/1.1 429 Too Many Requests\r\n", 32) == 0 &&
           has_hdr(&r, "Content-Type", "application/json"));
@@ -759,16 +759,16 @@ static void test_misc_responses(void)
                                    "\"type\":\"invalid_request_error\",\"code\":\"rate_limited\","
                                    "\"param\":null}}") == 0);
     resp_free(&r);
-    cl_send(c, "GET /nope HTTP/1.1\r\n\r\n");
+    cl_send(c, "GET /nope HTTP/1.1\r\nHost: t\r\n\r\n");
     CHECK(read_resp(c, &r, 0) == 0 && r.status == 404 && strstr(r.body, "\"not_found\""));
     resp_free(&r);
     /* response header injection refused */
-    cl_send(c, "GET /badheader HTTP/1.1\r\n\r\n");
+    cl_send(c, "GET /badheader HTTP/1.1\r\nHost: t\r\n\r\n");
     CHECK(read_resp(c, &r, 0) == 0 && strcmp(r.body, "-1 -1 -1") == 0 &&
           !has_hdr(&r, "Injected", NULL));
     resp_free(&r);
     /* leading empty line before a request is tolerated */
-    cl_send(c, "\r\nGET /hello HTTP/1.1\r\n\r\n");
+    cl_send(c, "\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
     CHECK(read_resp(c, &r, 0) == 0 && r.status == 200);
     resp_free(&r);
     cl_close(c);
@@ -783,9 +783,9 @@ static void test_pipelining(void)
         return;
     }
     /* three requests in one write, the middle one with a body, CRLF after it */
-    cl_send(c, "GET /hello HTTP/1.1\r\n\r\n"
-               "POST /echo HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc\r\n"
-               "GET /hello?x=1 HTTP/1.1\r\n\r\n");
+    cl_send(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"
+               "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc\r\n"
+               "GET /hello?x=1 HTTP/1.1\r\nHost: t\r\n\r\n");
     CHECK(read_resp(c, &r, 0) == 0 && strcmp(r.body, "hello") == 0);
     resp_free(&r);
     CHECK(read_resp(c, &r, 0) == 0 && strcmp(r.body, "abc") == 0 && has_hdr(&r, "X-Method", "POST"));
@@ -794,10 +794,10 @@ static void test_pipelining(void)
     resp_free(&r);
 
     /* an asynchronous first request keeps the others waiting, in order */
-    cl_send(c, "GET /slow?ms=40 HTTP/1.1\r\n\r\n"
-               "POST /echo HTTP/1.1\r\nContent-Length: 4\r\n\r\nwxyz"
-               "GET /stream?n=3&ms=1 HTTP/1.1\r\n\r\n"
-               "GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n");
+    cl_send(c, "GET /slow?ms=40 HTTP/1.1\r\nHost: t\r\n\r\n"
+               "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nwxyz"
+               "GET /stream?n=3&ms=1 HTTP/1.1\r\nHost: t\r\n\r\n"
+               "GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     CHECK(read_resp(c, &r, 0) == 0 && strcmp(r.body, "slow done") == 0);
     resp_free(&r);
     CHECK(read_resp(c, &r, 0) == 0 && strcmp(r.body, "wxyz") == 0);
@@ -821,7 +821,7 @@ static void test_robustness(void)
         static char many[300 * 40];
         size_t n = 0;
         for (int i = 0; i < 300; i++)
-            n += (size_t)sprintf(many + n, "GET /hello?i=%d HTTP/1.1\r\n\r\n", i);
+            n += (size_t)sprintf(many + n, "GET /hello?i=%d HTTP/1.1\r\nHost: t\r\n\r\n", i);
         CHECK(c && cl_send_n(c, many, n) == 0);
         int ok = c != NULL;
         for (int i = 0; ok && i < 300; i++) {
@@ -836,7 +836,7 @@ static void test_robustness(void)
     {
         struct cl *c = cl_open();
         static char req[MAX_HEADER];
-        size_t n = (size_t)sprintf(req, "POST /echo HTTP/1.1\r\nX-Echo: ");
+        size_t n = (size_t)sprintf(req, "POST /echo HTTP/1.1\r\nHost: t\r\nX-Echo: ");
         memset(req + n, 'e', 3000);
         n += 3000;
         n += (size_t)sprintf(req + n, "\r\nContent-Length: 2\r\n\r\nok");
@@ -845,7 +845,7 @@ static void test_robustness(void)
         char v[4096];
         CHECK(hdr(&r, "X-Echo", v, sizeof v) && strlen(v) == 3000);
         resp_free(&r);
-        CHECK(c && cl_send(c, "POST /echo HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi") == 0 &&
+        CHECK(c && cl_send(c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi") == 0 &&
               read_resp(c, &r, 0) == 0 && strcmp(r.body, "hi") == 0);
         resp_free(&r);
         cl_close(c);
@@ -854,7 +854,7 @@ static void test_robustness(void)
     /* a request dribbled one byte per write */
     {
         struct cl *c = cl_open();
-        const char *req = "POST /echo?q HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+        const char *req = "POST /echo?q HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
                           "3\r\nabc\r\n2;x\r\nde\r\n0\r\n\r\n";
         int one = 1;
         if (c)
@@ -894,7 +894,7 @@ static void test_robustness(void)
             cl_close(c);
         }
         CHECK(ok);
-        CHECK(one_shot("GET /hello HTTP/1.1\r\n\r\n", &r) == 200);
+        CHECK(one_shot("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r) == 200);
         resp_free(&r);
     }
 }
@@ -955,26 +955,28 @@ static void test_bad_requests(void)
     EXPECT_ERROR("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 400, "bad_request");
     EXPECT_ERROR("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400, "bad_request");
     EXPECT_ERROR("GET / HTTP/1.1\nHost: x\n\n", 400, "bad_request");
-    EXPECT_ERROR("GET / HTTP/1.1\r\nNoColon\r\n\r\n", 400, "bad_request");
-    EXPECT_ERROR("GET / HTTP/1.1\r\nA: 1\r\n folded\r\n\r\n", 400, "bad_request");
-    EXPECT_ERROR("GET / HTTP/1.1\r\nA: x\0y\r\n\r\n", 400, "bad_request");
+    EXPECT_ERROR("GET / HTTP/1.1\r\nHost: t\r\nNoColon\r\n\r\n", 400, "bad_request");
+    EXPECT_ERROR("GET /hello HTTP/1.1\r\nX-A: 1\r\n\r\n", 400, "bad_request");   /* no Host */
+    EXPECT_ERROR("GET /hello HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "bad_request");
+    EXPECT_ERROR("GET / HTTP/1.1\r\nHost: t\r\nA: 1\r\n folded\r\n\r\n", 400, "bad_request");
+    EXPECT_ERROR("GET / HTTP/1.1\r\nHost: t\r\nA: x\0y\r\n\r\n", 400, "bad_request");
     EXPECT_ERROR("GET / HTTP/1.2\r\n\r\n", 505, "http_version_not_supported");
     EXPECT_ERROR("GET / HTTP/2.0\r\n\r\n", 505, "http_version_not_supported");
-    EXPECT_ERROR("POST /echo HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "not_implemented");
-    EXPECT_ERROR("POST /echo HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+    EXPECT_ERROR("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "not_implemented");
+    EXPECT_ERROR("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
                  "3\r\nabc\r\n0\r\n\r\n", 400, "bad_request");
-    EXPECT_ERROR("POST /echo HTTP/1.1\r\nContent-Length: -3\r\n\r\n", 400, "bad_request");
-    EXPECT_ERROR("POST /echo HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400,
+    EXPECT_ERROR("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: -3\r\n\r\n", 400, "bad_request");
+    EXPECT_ERROR("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400,
                  "bad_request");
 
     /* 431: one huge header, and too many headers */
     static char big[MAX_HEADER * 2];
-    size_t n = (size_t)sprintf(big, "GET /hello HTTP/1.1\r\nX-Big: ");
+    size_t n = (size_t)sprintf(big, "GET /hello HTTP/1.1\r\nHost: t\r\nX-Big: ");
     memset(big + n, 'a', MAX_HEADER);
     n += MAX_HEADER;
     n += (size_t)sprintf(big + n, "\r\n\r\n");
     expect_error(big, n, 431, "headers_too_large", __LINE__);
-    n = (size_t)sprintf(big, "GET /hello HTTP/1.1\r\n");
+    n = (size_t)sprintf(big, "GET /hello HTTP/1.1\r\nHost: t\r\n");
     for (int i = 0; i < 101; i++)
         n += (size_t)sprintf(big + n, "H%d: 1\r\n", i);
     n += (size_t)sprintf(big + n, "\r\n");
@@ -982,7 +984,7 @@ static void test_bad_requests(void)
 
     /* the server still works afterwards */
     struct resp r;
-    CHECK(one_shot("GET /hello HTTP/1.1\r\n\r\n", &r) == 200);
+    CHECK(one_shot("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r) == 200);
     resp_free(&r);
 }
 
@@ -992,7 +994,7 @@ static void test_bodies(void)
     char req[512];
 
     /* body over the limit, no Expect: 413 without reading the body */
-    snprintf(req, sizeof req, "POST /echo HTTP/1.1\r\nContent-Length: %d\r\n\r\n", MAX_BODY + 1);
+    snprintf(req, sizeof req, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n", MAX_BODY + 1);
     expect_error(req, strlen(req), 413, "request_too_large", __LINE__);
 
     /* the same while a naive client pushes a body far larger than the
@@ -1003,7 +1005,7 @@ static void test_bodies(void)
         const size_t big = 8u << 20;
         char *junk = malloc(big);
         memset(junk, 'j', big);
-        snprintf(req, sizeof req, "POST /echo HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", big);
+        snprintf(req, sizeof req, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n", big);
         struct cl *c = cl_open();
         int ok = c && cl_send(c, req) == 0;
         CHECK(ok && cl_send_n(c, junk, big) == 0);
@@ -1017,7 +1019,7 @@ static void test_bodies(void)
     {
         struct cl *c = cl_open();
         snprintf(req, sizeof req,
-                 "POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n",
+                 "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n",
                  MAX_BODY * 4);
         CHECK(c && cl_send(c, req) == 0 && read_resp(c, &r, 0) == 0 && r.status == 413 &&
               strstr(r.body, "request_too_large"));
@@ -1029,7 +1031,7 @@ static void test_bodies(void)
     /* Expect: 100-continue accepted: 100 first, then the body, then 200 */
     {
         struct cl *c = cl_open();
-        CHECK(c && cl_send(c, "POST /echo HTTP/1.1\r\nExpect: 100-continue\r\n"
+        CHECK(c && cl_send(c, "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
                               "Content-Length: 5\r\n\r\n") == 0);
         CHECK(c && read_resp(c, &r, 0) == 0 && r.status == 100);
         resp_free(&r);
@@ -1045,7 +1047,7 @@ static void test_bodies(void)
         static char body[MAX_BODY];
         for (size_t i = 0; i < sizeof body; i++)
             body[i] = (char)('a' + i % 26);
-        snprintf(req, sizeof req, "POST /echo HTTP/1.1\r\nContent-Length: %d\r\n\r\n", MAX_BODY);
+        snprintf(req, sizeof req, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n", MAX_BODY);
         CHECK(c && cl_send(c, req) == 0 && cl_send_n(c, body, sizeof body) == 0 &&
               read_resp(c, &r, 0) == 0 && r.status == 200 && r.body_len == sizeof body &&
               memcmp(r.body, body, sizeof body) == 0);
@@ -1056,7 +1058,7 @@ static void test_bodies(void)
     /* chunked request body sent in pieces, with an extension and a trailer */
     {
         struct cl *c = cl_open();
-        const char *parts[] = {"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\nX-Echo: e1\r\n\r\n",
+        const char *parts[] = {"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nX-Echo: e1\r\n\r\n",
                                "5\r\nhel", "lo\r\n", "1;ext=1\r\n", " \r\n6\r\nworld!\r\n",
                                "0\r\nTrailer: x\r\n", "\r\n"};
         int ok = c != NULL;
@@ -1068,7 +1070,7 @@ static void test_bodies(void)
               strcmp(r.body, "hello world!") == 0 && has_hdr(&r, "X-Echo", "e1"));
         resp_free(&r);
         /* and the connection is reusable */
-        CHECK(c && cl_send(c, "GET /hello HTTP/1.1\r\n\r\n") == 0 && read_resp(c, &r, 0) == 0 &&
+        CHECK(c && cl_send(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n") == 0 && read_resp(c, &r, 0) == 0 &&
               r.status == 200);
         resp_free(&r);
         cl_close(c);
@@ -1078,13 +1080,13 @@ static void test_bodies(void)
     {
         char big[256];
         snprintf(big, sizeof big,
-                 "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
                  "%x\r\n", MAX_BODY + 1);
         expect_error(big, strlen(big), 413, "request_too_large", __LINE__);
     }
-    EXPECT_ERROR("POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX", 400,
+    EXPECT_ERROR("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX", 400,
                  "bad_request");
-    EXPECT_ERROR("POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400,
+    EXPECT_ERROR("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400,
                  "bad_request");
 }
 
@@ -1095,7 +1097,7 @@ static void test_client_close(void)
 
     /* close during /slow */
     struct cl *c = cl_open();
-    CHECK(c && cl_send(c, "GET /slow?ms=400 HTTP/1.1\r\n\r\n") == 0);
+    CHECK(c && cl_send(c, "GET /slow?ms=400 HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
     sleep_ms(50);
     cl_close(c);
     uint64_t t0 = now_ms();
@@ -1115,7 +1117,7 @@ static void test_client_close(void)
 
     /* half-close (shutdown of the write side) counts as a disconnect */
     c = cl_open();
-    CHECK(c && cl_send(c, "GET /slow?ms=400 HTTP/1.1\r\n\r\n") == 0);
+    CHECK(c && cl_send(c, "GET /slow?ms=400 HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
     sleep_ms(30);
     shutdown(c->fd, SHUT_WR);
     t0 = now_ms();
@@ -1127,7 +1129,7 @@ static void test_client_close(void)
 
     /* close in the middle of a stream, while pipelined bytes wait */
     c = cl_open();
-    CHECK(c && cl_send(c, "GET /stream?n=1000&ms=5 HTTP/1.1\r\n\r\nGET /hello HTTP/1.1\r\n\r\n") == 0);
+    CHECK(c && cl_send(c, "GET /stream?n=1000&ms=5 HTTP/1.1\r\nHost: t\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
     sleep_ms(40);
     cl_close(c);
     t0 = now_ms();
@@ -1138,7 +1140,7 @@ static void test_client_close(void)
     /* a handler without on_close: the request outlives the client until the
      * handler finishes it */
     c = cl_open();
-    CHECK(c && cl_send(c, "GET /orphan?ms=150 HTTP/1.1\r\n\r\n") == 0);
+    CHECK(c && cl_send(c, "GET /orphan?ms=150 HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
     sleep_ms(30);
     cl_close(c);
     sleep_ms(30);
@@ -1154,12 +1156,12 @@ static void test_client_close(void)
     /* aborting a stream: truncated for the client, no on_close */
     c = cl_open();
     struct resp r;
-    CHECK(c && cl_send(c, "GET /abort HTTP/1.1\r\n\r\n") == 0);
+    CHECK(c && cl_send(c, "GET /abort HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
     CHECK(c && read_resp(c, &r, 0) == -1); /* no terminating chunk */
     resp_free(&r);
     cl_close(c);
     c = cl_open();
-    CHECK(c && cl_send(c, "GET /abort-now HTTP/1.1\r\n\r\n") == 0);
+    CHECK(c && cl_send(c, "GET /abort-now HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
     CHECK(c && cl_eof(c, 1000));
     cl_close(c);
     sleep_ms(20);
@@ -1176,7 +1178,7 @@ static void test_stream(void)
         CHECK(0);
         return;
     }
-    cl_send(c, "GET /stream?n=5&ms=3 HTTP/1.1\r\n\r\n");
+    cl_send(c, "GET /stream?n=5&ms=3 HTTP/1.1\r\nHost: t\r\n\r\n");
     CHECK(read_resp(c, &r, 0) == 0 && r.status == 200 && has_hdr(&r, "Transfer-Encoding", "chunked") &&
           !has_hdr(&r, "Content-Length", NULL) && has_hdr(&r, "Content-Type", "text/event-stream"));
     CHECK(r.nchunks == 5 && strcmp(r.body, "chunk 0\nchunk 1\nchunk 2\nchunk 3\nchunk 4\n") == 0);
@@ -1187,11 +1189,11 @@ static void test_stream(void)
     CHECK(sizes_ok);
     resp_free(&r);
     /* keep-alive after a stream */
-    cl_send(c, "GET /hello HTTP/1.1\r\n\r\n");
+    cl_send(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
     CHECK(read_resp(c, &r, 0) == 0 && strcmp(r.body, "hello") == 0);
     resp_free(&r);
     /* HEAD on a stream: headers only */
-    cl_send(c, "HEAD /stream?n=2&ms=1 HTTP/1.1\r\n\r\nGET /hello HTTP/1.1\r\n\r\n");
+    cl_send(c, "HEAD /stream?n=2&ms=1 HTTP/1.1\r\nHost: t\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
     CHECK(read_resp(c, &r, 1) == 0 && r.status == 200);
     resp_free(&r);
     CHECK(read_resp(c, &r, 0) == 0 && strcmp(r.body, "hello") == 0);
@@ -1226,7 +1228,7 @@ static void test_timeouts(void)
     /* a trickled head does not reset the deadline */
     c = cl_open();
     t0 = now_ms();
-    const char *req = "GET /hello HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    const char *req = "GET /hello HTTP/1.1\r\nHost: t\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
     int got408 = 0;
     for (size_t i = 0; c && req[i] && now_ms() - t0 < 1500; i++) {
         if (cl_send_n(c, req + i, 1) != 0)
@@ -1243,14 +1245,14 @@ static void test_timeouts(void)
 
     /* partial body: 408 too */
     c = cl_open();
-    CHECK(c && cl_send(c, "POST /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc") == 0);
+    CHECK(c && cl_send(c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc") == 0);
     CHECK(c && read_resp(c, &r, 0) == 0 && r.status == 408);
     resp_free(&r);
     cl_close(c);
 
     /* idle keep-alive: closed silently */
     c = cl_open();
-    CHECK(c && cl_send(c, "GET /hello HTTP/1.1\r\n\r\n") == 0 && read_resp(c, &r, 0) == 0);
+    CHECK(c && cl_send(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n") == 0 && read_resp(c, &r, 0) == 0);
     resp_free(&r);
     t0 = now_ms();
     CHECK(c && cl_eof(c, 2000));
@@ -1265,7 +1267,7 @@ static void test_timeouts(void)
 
     /* no timeout while the handler owns the request */
     c = cl_open();
-    CHECK(c && cl_send(c, "GET /slow?ms=500 HTTP/1.1\r\n\r\n") == 0 && read_resp(c, &r, 0) == 0 &&
+    CHECK(c && cl_send(c, "GET /slow?ms=500 HTTP/1.1\r\nHost: t\r\n\r\n") == 0 && read_resp(c, &r, 0) == 0 &&
           r.status == 200 && strcmp(r.body, "slow done") == 0);
     resp_free(&r);
     cl_close(c);
@@ -1287,7 +1289,7 @@ static void test_backpressure(void)
     const size_t total = 4u << 20;
     struct cl *c = cl_open2(8192);
     char req[128];
-    snprintf(req, sizeof req, "GET /big?bytes=%zu HTTP/1.1\r\n\r\n", total);
+    snprintf(req, sizeof req, "GET /big?bytes=%zu HTTP/1.1\r\nHost: t\r\n\r\n", total);
     CHECK(c && cl_send(c, req) == 0);
     /* do not read: the handler must pause with output above high water */
     sleep_ms(300);
@@ -1349,13 +1351,13 @@ static void test_max_connections(void)
     }
     struct resp r;
     struct cl *a = cl_open(), *b = cl_open();
-    CHECK(a && cl_send(a, "GET /hello HTTP/1.1\r\n\r\n") == 0 && read_resp(a, &r, 0) == 0);
+    CHECK(a && cl_send(a, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n") == 0 && read_resp(a, &r, 0) == 0);
     resp_free(&r);
-    CHECK(b && cl_send(b, "GET /hello HTTP/1.1\r\n\r\n") == 0 && read_resp(b, &r, 0) == 0);
+    CHECK(b && cl_send(b, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n") == 0 && read_resp(b, &r, 0) == 0);
     resp_free(&r);
     /* the kernel completes the handshake, but the server does not accept */
     struct cl *c3 = cl_open();
-    CHECK(c3 && cl_send(c3, "GET /hello HTTP/1.1\r\n\r\n") == 0);
+    CHECK(c3 && cl_send(c3, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
     CHECK(c3 && cl_quiet(c3, 300));
     cl_close(a);
     CHECK(c3 && read_resp(c3, &r, 0) == 0 && r.status == 200);
@@ -1384,7 +1386,7 @@ static void test_max_connections(void)
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     sa.sin_port = htons((uint16_t)g_port);
     CHECK(connect(d->fd, (struct sockaddr *)&sa, sizeof sa) == 0);
-    CHECK(cl_send(d, "GET /hello HTTP/1.1\r\n\r\n") == 0);
+    CHECK(cl_send(d, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
     long cpu0 = cpu_ms();
     sleep_ms(300);
     long used = cpu_ms() - cpu0;
@@ -1411,14 +1413,14 @@ static void test_custom_error_fn(void)
     }
     struct resp r;
     char req[256];
-    snprintf(req, sizeof req, "POST /v1/chat?x=1 HTTP/1.1\r\nContent-Length: %d\r\n\r\n", MAX_BODY + 1);
+    snprintf(req, sizeof req, "POST /v1/chat?x=1 HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n", MAX_BODY + 1);
     CHECK(one_shot(req, &r) == 413 &&
           strcmp(r.body, "{\"custom\":413,\"code\":\"request_too_large\",\"path\":\"/v1/chat\"}") == 0);
     resp_free(&r);
     CHECK(one_shot("\x01\x02garbage\r\n\r\n", &r) == 400 &&
           strcmp(r.body, "{\"custom\":400,\"code\":\"bad_request\",\"path\":\"(null)\"}") == 0);
     resp_free(&r);
-    CHECK(one_shot("GET /limited HTTP/1.1\r\n\r\n", &r) == 429 &&
+    CHECK(one_shot("GET /limited HTTP/1.1\r\nHost: t\r\n\r\n", &r) == 429 &&
           strcmp(r.body, "{\"custom\":429,\"code\":\"rate_limited\",\"path\":\"/limited\"}") == 0);
     resp_free(&r);
     size_t inflight, conns;
@@ -1436,11 +1438,11 @@ static void test_drain(void)
     }
     struct resp r;
     struct cl *idle = cl_open(), *slow = cl_open(), *ctl = cl_open();
-    CHECK(idle && cl_send(idle, "GET /hello HTTP/1.1\r\n\r\n") == 0 && read_resp(idle, &r, 0) == 0);
+    CHECK(idle && cl_send(idle, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n") == 0 && read_resp(idle, &r, 0) == 0);
     resp_free(&r);
-    CHECK(slow && cl_send(slow, "GET /slow?ms=300 HTTP/1.1\r\n\r\n") == 0);
+    CHECK(slow && cl_send(slow, "GET /slow?ms=300 HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
     sleep_ms(30);
-    CHECK(ctl && cl_send(ctl, "GET /drain HTTP/1.1\r\n\r\n") == 0 && read_resp(ctl, &r, 0) == 0 &&
+    CHECK(ctl && cl_send(ctl, "GET /drain HTTP/1.1\r\nHost: t\r\n\r\n") == 0 && read_resp(ctl, &r, 0) == 0 &&
           r.status == 200 && has_hdr(&r, "Connection", "close"));
     resp_free(&r);
     CHECK(ctl && cl_eof(ctl, 1000));
@@ -1475,9 +1477,9 @@ static void test_free_in_flight(void)
         return;
     }
     struct cl *c = cl_open();
-    CHECK(c && cl_send(c, "GET /slow?ms=2000 HTTP/1.1\r\n\r\n") == 0);
+    CHECK(c && cl_send(c, "GET /slow?ms=2000 HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
     struct cl *s = cl_open();
-    CHECK(s && cl_send(s, "GET /stream?n=1000&ms=5 HTTP/1.1\r\n\r\n") == 0);
+    CHECK(s && cl_send(s, "GET /stream?n=1000&ms=5 HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
     sleep_ms(50);
     size_t inflight, conns;
     server_stop(&inflight, &conns); /* frees */
