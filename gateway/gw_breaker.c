@@ -17,6 +17,7 @@ struct gw_brk {
     uint64_t local_until_us;     /* this worker's own open verdict, monotonic */
     uint64_t local_wall_ms;      /* when it was taken */
     uint64_t used_epoch;         /* trial epoch this worker has claimed */
+    uint64_t passed_epoch;       /* ... and whose trial succeeded here */
     double lat_ewma_ms;          /* successful attempts' time to the response head */
     double err_ewma;             /* 1 per counted failure, 0 per success */
     uint32_t samples;
@@ -165,6 +166,12 @@ enum gw_admit gw_brk_admit(struct gw *gw, uint32_t tid, uint64_t *trial_epoch)
     case BRK_CLOSED:
         return GW_ADMIT;
     case BRK_HALF_OPEN:
+        /* This worker ran the trial and it succeeded: the controller closes
+         * the breaker on that outcome, and this worker need not wait for
+         * the record to say so (its next request would skip a target it
+         * has just seen recover). */
+        if (e->passed_epoch && e->passed_epoch == e->rec.trial_epoch)
+            return GW_ADMIT;
         /* The first request to get here, on any worker, is the trial. */
         if (e->used_epoch != e->rec.trial_epoch &&
             brk_claim_take(&gw->claims, tid, e->rec.trial_epoch)) {
@@ -179,13 +186,16 @@ enum gw_admit gw_brk_admit(struct gw *gw, uint32_t tid, uint64_t *trial_epoch)
     }
 }
 
-void gw_brk_report(struct gw *gw, uint32_t tid, enum fail_class fail, uint64_t latency_us)
+void gw_brk_report(struct gw *gw, uint32_t tid, enum fail_class fail, uint64_t latency_us,
+                   uint64_t trial_epoch)
 {
     if (fail != FAIL_NONE && !fail_counts_against_health(fail))
         return;
     struct gw_brk *e = entry(gw, tid);
     if (!e)
         return;
+    if (fail == FAIL_NONE && trial_epoch && trial_epoch == e->used_epoch)
+        e->passed_epoch = trial_epoch;
     double a = e->samples++ ? EWMA_ALPHA : 1.0;
     e->err_ewma += a * ((fail == FAIL_NONE ? 0.0 : 1.0) - e->err_ewma);
     /* A failure's time counts too: it is what trying this target cost. */

@@ -49,7 +49,8 @@ uint32_t gw_brk_tid(struct gw *gw, const struct gw_catalog *cat, uint32_t tid);
 enum gw_admit gw_brk_admit(struct gw *gw, uint32_t tid, uint64_t *trial_epoch);
 /* An attempt's outcome; latency_us is its time to the response head, or to
  * the failure.  Feeds the local trip and the EWMAs that strategies rank by. */
-void gw_brk_report(struct gw *gw, uint32_t tid, enum fail_class fail, uint64_t latency_us);
+void gw_brk_report(struct gw *gw, uint32_t tid, enum fail_class fail, uint64_t latency_us,
+                   uint64_t trial_epoch);
 /* This worker's latency EWMA (ms, 0 when unknown) and error-rate EWMA (0..1). */
 void gw_brk_stats(struct gw *gw, uint32_t tid, double *latency_ms, double *error_rate);
 /* Wall-clock ms when the denied target may be tried again, 0 if unknown. */

@@ -383,7 +383,7 @@ static void attempt_ended(struct gw_attempt *att)
     } else {
         uint64_t until = att->head_us && att->fail == FAIL_NONE ? att->head_us : bs_now_us();
         gw_brk_report(chat->gw, gw_brk_tid(chat->gw, chat->cat, att->tgt->id), att->fail,
-                      until - att->start_us);
+                      until - att->start_us, att->trial_epoch);
         if (att->fail == FAIL_DEADLINE)
             r->deadline_hit = true;
     }

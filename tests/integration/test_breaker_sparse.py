@@ -15,7 +15,7 @@ cool-down period."""
 import re
 import time
 
-from harness import check, chat_body
+from harness import check, chat_body, wait_for
 
 COOLDOWN_MS = 2000
 GAP_S = 1.2
@@ -68,7 +68,12 @@ def test_sparse_traffic_recovers_promptly_without_escalation(env):
     # the sparse gap: far from the 30/60/120 s of the escalation.
     check(served_a < 2 * COOLDOWN_MS / 1000 + 2 * GAP_S + 1.0, f"recovered only after {served_a:.1f}s")
 
-    # Closed: it serves the following requests too, on both workers.
+    # Closed: it serves the following requests too, on both workers, once the
+    # controller has published the trial's outcome (the worker that ran the
+    # trial admits the target at once; another one learns it from the
+    # record, within milliseconds).
+    wait_for(lambda: "closed: trial succeeded" in gw.logs(), 5, what="the breaker closing")
+    time.sleep(0.05)
     for _ in range(4):
         r = gw.post(chat_body())
         check(r.header("x-backstop-provider") == "sim-a" and r.header("x-backstop-attempts") == "1",
