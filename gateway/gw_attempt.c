@@ -165,6 +165,31 @@ static size_t on_header(void *arg, const char *p, size_t len)
     return len;
 }
 
+/* Relays a stream's bytes byte for byte, but only up to the end of its last
+ * whole event: the bytes of an unfinished one wait in att->resp for its
+ * blank line.  So whatever follows a cut (an error event, a continuation)
+ * starts on an event boundary, and the client never reads half a data line
+ * glued to the next.  upto: how many bytes of p run through its last blank
+ * line, 0 when it has none. */
+static int relay_events(struct gw_attempt *att, const char *p, size_t len, size_t upto)
+{
+    struct http_req *req = att->chat->req;
+    struct evbuffer *held = att->resp;
+    if (upto == 0)
+        return evbuffer_add(held, p, len);
+    size_t hl = evbuffer_get_length(held);
+    if (hl) {
+        if (evbuffer_add(held, p, upto) < 0)
+            return -1;
+        if (http_req_stream_write(req, evbuffer_pullup(held, -1), hl + upto) < 0)
+            return -1;
+        evbuffer_drain(held, hl + upto);
+    } else if (http_req_stream_write(req, p, upto) < 0) {
+        return -1;
+    }
+    return upto < len ? evbuffer_add(held, p + upto, len - upto) : 0;
+}
+
 static size_t on_body(void *arg, const char *p, size_t len)
 {
     struct gw_attempt *att = arg;
@@ -218,17 +243,19 @@ static size_t on_body(void *arg, const char *p, size_t len)
             gw_att_pace_arm(att, chat->cat->cfg->timeouts.idle_stream_ms);
         }
     } else if (was_relaying) {
-        if (http_req_stream_write(chat->req, p, len) < 0)
+        if (relay_events(att, p, len, att->parser.blank_end) < 0)
             return 0;
         evtimer_del(att->timer);
         gw_att_pace_arm(att, chat->cat->cfg->timeouts.idle_stream_ms);
     } else if (att->mode == ATT_RELAY) {
-        /* Just committed: everything held so far goes out as it came. */
+        /* Just committed: everything held so far goes out as it came, up
+         * to the end of the last whole event (the committing one at least). */
         size_t held = evbuffer_get_length(att->resp);
-        unsigned char *bytes = evbuffer_pullup(att->resp, -1);
-        if (http_req_stream_write(chat->req, bytes, held) < 0)
+        size_t out = held - (len - att->parser.blank_end);
+        unsigned char *bytes = evbuffer_pullup(att->resp, (ssize_t)out);
+        if (http_req_stream_write(chat->req, bytes, out) < 0)
             return 0;
-        evbuffer_drain(att->resp, held);
+        evbuffer_drain(att->resp, out);
     }
     return len;
 }

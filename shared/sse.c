@@ -87,6 +87,7 @@ static int on_line(struct sse_parser *p, const char *line, size_t len, sse_event
 int sse_feed(struct sse_parser *p, const char *buf, size_t len, sse_event_fn fn, void *arg)
 {
     size_t i = 0;
+    p->blank_end = 0;
     if (p->skip_lf && len && buf[0] == '\n')
         i = 1;
     p->skip_lf = false;
@@ -103,6 +104,7 @@ int sse_feed(struct sse_parser *p, const char *buf, size_t len, sse_event_fn fn,
             return 0;
         }
         int rc;
+        bool blank = p->line_len == 0 && j == i;
         if (p->line_len) {
             if (grow(&p->line, &p->line_cap, p->line_len + (j - i), p->max_event) < 0)
                 return -1;
@@ -122,6 +124,8 @@ int sse_feed(struct sse_parser *p, const char *buf, size_t len, sse_event_fn fn,
                 p->skip_lf = true;
         }
         i = j + 1;
+        if (blank)
+            p->blank_end = i;
     }
     return 0;
 }

@@ -30,6 +30,8 @@ struct sse_parser {
     char event[64];
     bool has_data;
     bool skip_lf;        /* the last byte was \r: a following \n belongs to it */
+    size_t blank_end;    /* after sse_feed: how many bytes of its input run through the last
+                            blank line in it (an event boundary), 0 when it had none */
     size_t max_event;    /* bound on one event's size; 0 = 1 MiB */
 };
 

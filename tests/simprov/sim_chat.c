@@ -94,6 +94,19 @@ int sim_chat_plan_stream_faults(struct sim_plan *p, const struct sim_fault *f, s
 		p->n_send = n < n_data ? n : n_data;
 		p->end = SIM_END_CLOSE;
 		p->success = false;
+	} else if (sim_fault_has(f, SIM_F_CUT_MID_EVENT)) {
+		/* N whole events, then the first half of the next, then a close:
+		 * an upstream that dies in the middle of a line. */
+		size_t n = (size_t)f->cut_mid_event;
+		if (n >= n_data)
+			n = n_data ? n_data - 1 : 0;
+		size_t len;
+		sim_strv_at(&p->events, n, &len);
+		sim_strv_truncate(&p->events, n + 1);
+		sim_strv_shorten_last(&p->events, len / 2);
+		p->n_send = p->events.n;
+		p->end = SIM_END_CLOSE;
+		p->success = false;
 	} else if (sim_fault_has(f, SIM_F_CUT_AFTER_DONE)) {
 		/* The whole answer, terminator event included, then a close
 		 * before the chunked terminator: nothing of the answer lost. */

@@ -58,6 +58,7 @@ static const struct key_def keys[] = {
 	FLAG("content_filter", SIM_F_CONTENT_FILTER),
 	FLAG("cut_after_done", SIM_F_CUT_AFTER_DONE),
 	FLAG("no_done", SIM_F_NO_DONE),
+	NUM("cut_mid_event", SIM_F_CUT_MID_EVENT, 0, 1000000, cut_mid_event),
 };
 
 static int fail(struct sim_fault_error *err, const char *key, size_t keylen,
@@ -245,12 +246,13 @@ static int check_combination(const struct sim_fault *f,
 			    "are mutually exclusive");
 	/* Each decides how the stream ends: two at once would need a rule. */
 	if (count_bits(f->has & (SIM_F_CLOSE_AFTER | SIM_F_STREAM_ERROR_AFTER |
-				 SIM_F_CUT_AFTER_DONE | SIM_F_NO_DONE)) > 1) {
-		const char *k = (f->has & SIM_F_CUT_AFTER_DONE) ? "cut_after_done" : "no_done";
+				 SIM_F_CUT_AFTER_DONE | SIM_F_NO_DONE | SIM_F_CUT_MID_EVENT)) > 1) {
+		const char *k = (f->has & SIM_F_CUT_MID_EVENT) ? "cut_mid_event"
+			      : (f->has & SIM_F_CUT_AFTER_DONE) ? "cut_after_done" : "no_done";
 		return fail(err, k, strlen(k),
 			    "fault key '%s' cannot be combined with another "
 			    "end of the stream (close_after, stream_error_after, "
-			    "cut_after_done, no_done)", k);
+			    "cut_after_done, no_done, cut_mid_event)", k);
 	}
 	if ((f->has & (SIM_F_CODE | SIM_F_MESSAGE)) &&
 	    !(f->has & (SIM_F_STATUS | SIM_F_STREAM_ERROR_AFTER))) {

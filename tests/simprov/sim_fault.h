@@ -50,6 +50,7 @@ enum sim_fault_bit {
 	SIM_F_DELAY_AFTER        = 1u << 26,
 	SIM_F_CUT_AFTER_DONE     = 1u << 27,
 	SIM_F_NO_DONE            = 1u << 28,
+	SIM_F_CUT_MID_EVENT      = 1u << 29,
 };
 
 #define SIM_FAULT_SPEC_MAX   4096
@@ -70,6 +71,7 @@ struct sim_fault {
 	long delay_after;
 	long chunks;
 	long close_after;
+	long cut_mid_event;
 	long stream_error_after;
 	long count;
 	long rate;

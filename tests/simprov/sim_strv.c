@@ -78,6 +78,16 @@ void sim_strv_truncate(struct sim_strv *sv, size_t n)
 	sv->used = sv->n ? sv->end[sv->n - 1] : 0;
 }
 
+void sim_strv_shorten_last(struct sim_strv *sv, size_t len)
+{
+	if (!sv->n)
+		return;
+	size_t start = sv->n > 1 ? sv->end[sv->n - 2] : 0;
+	if (start + len < sv->end[sv->n - 1])
+		sv->end[sv->n - 1] = start + len;
+	sv->used = sv->end[sv->n - 1];
+}
+
 void sim_strv_free(struct sim_strv *sv)
 {
 	free(sv->buf);

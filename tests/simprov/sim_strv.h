@@ -43,6 +43,8 @@ static inline const char *sim_strv_at(const struct sim_strv *sv, size_t i,
 
 /* Drops every string from index n on (and any open string). */
 void sim_strv_truncate(struct sim_strv *sv, size_t n);
+/* Cuts the last string to its first len bytes (no-op when it is shorter). */
+void sim_strv_shorten_last(struct sim_strv *sv, size_t len);
 void sim_strv_free(struct sim_strv *sv);
 
 #endif

@@ -90,6 +90,8 @@ static void test_every_key(void)
 	CHECK(ok("chunk_delay_ms=20") && f.chunk_delay_ms == 20 &&
 	      sim_fault_has(&f, SIM_F_CHUNK_DELAY_MS));
 	CHECK(ok("chunks=7") && f.chunks == 7 && sim_fault_has(&f, SIM_F_CHUNKS));
+	CHECK(ok("cut_mid_event=3") && f.cut_mid_event == 3 && sim_fault_has(&f, SIM_F_CUT_MID_EVENT));
+	CHECK(!ok("cut_mid_event=3;close_after=2"));
 	CHECK(ok("chunk_delay_ms=5;delay_after=2") && f.delay_after == 2 &&
 	      sim_fault_has(&f, SIM_F_DELAY_AFTER));
 	CHECK(ok("reset") && f.has == SIM_F_RESET);
