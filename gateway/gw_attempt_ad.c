@@ -197,7 +197,7 @@ static int on_emit(void *arg, const char *chunk, size_t len, bool done, const st
             return broken(att);
         return 0;
     }
-    if (!att->saw_finish)
+    if (!att->saw_finish && (att->ct || !gw_cont_recording(chat)))
         att->saw_finish = gw_chunk_finishes(chunk, len);
     if (memmem(chunk, len, "\"usage\":{", 9)) {
         json_t *j = json_loadb(chunk, len, 0, NULL);
@@ -285,7 +285,7 @@ void gw_att_ad_done(struct gw_attempt *att)
      * The other formats have end events of their own (Anthropic
      * message_stop, Bedrock metadata after messageStop), which their
      * decoders report as done: without those the stream is cut. */
-    if (att->saw_finish && ends_with_done(att->ad)) {
+    if ((att->saw_finish || gw_cont_finished(att->chat)) && ends_with_done(att->ad)) {
         on_emit(att, NULL, 0, true, NULL);
         return;
     }

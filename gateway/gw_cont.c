@@ -114,6 +114,20 @@ bool gw_cont_possible(struct gw_chat *chat)
     return !chat->cont.broken && !chat->cont.finished && chat->cont.id && chat->cont.text;
 }
 
+bool gw_cont_recording(const struct gw_chat *chat)
+{
+    return chat->chain->continue_streams && chat->cont.raw && !chat->cont.broken;
+}
+
+bool gw_cont_finished(struct gw_chat *chat)
+{
+    if (!chat->cont.raw && !chat->cont.text)
+        return false;
+    if (!chat->cont.text)
+        replay(chat);
+    return chat->cont.finished;
+}
+
 json_t *gw_cont_body(struct gw_chat *chat)
 {
     json_t *body = json_deep_copy(gw_chat_body(chat));

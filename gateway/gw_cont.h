@@ -34,6 +34,14 @@ bool gw_cont_possible(struct gw_chat *chat);
 json_t *gw_cont_body(struct gw_chat *chat);
 /* Relays one event of a continuing attempt, re-stamped; -1 on failure. */
 int gw_cont_relay(struct gw_chat *chat, const char *data, size_t len, bool done);
+/* Whether the events the client gets are being recorded (the chain
+ * continues streams and this one can still be continued): then
+ * gw_cont_finished() can tell whether a finish_reason went out, and the
+ * attempt need not look for one in every event. */
+bool gw_cont_recording(const struct gw_chat *chat);
+/* Whether a finish_reason reached the client, from what was recorded (the
+ * record is parsed once, as for a continuation). */
+bool gw_cont_finished(struct gw_chat *chat);
 void gw_cont_free(struct gw_cont *cont);
 
 #endif
