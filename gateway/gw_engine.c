@@ -320,7 +320,7 @@ static bool carry_out(struct gw_chat *chat, struct gw_attempt *att, const struct
     case GW_STEP__COUNT:
         break;
     }
-    log_err("request %s: the engine cannot carry out step %d", chat->request_id, (int)d->step);
+    log_err("request %s: the engine cannot carry out step %s", chat->request_id, gw_step_name(d->step));
     give_up(chat, att, GW_FINAL_ALL_FAILED, fail_class_name(FAIL_INTERNAL));
     return true;
 }

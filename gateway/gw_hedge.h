@@ -18,7 +18,6 @@
 #include <stddef.h>
 
 struct gw;
-struct gw_attempt;
 struct cfg_model;
 
 struct gw_hedge {
